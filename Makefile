@@ -1,0 +1,25 @@
+# The two commands of the quick start: `make demo` and `make test`.
+# Both set up what is missing first (scripts/setup.sh).
+.PHONY: setup demo test test-fast bench clean
+
+VENV := .venv
+PY := $(VENV)/bin/python
+DEMO_DIR ?= demo-cycle
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(VENV)/bin/zonepaper demo $(DEMO_DIR)
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+bench: setup
+	$(PY) scripts/bench_forms.py
+
+clean:
+	rm -rf $(DEMO_DIR) .pytest_cache

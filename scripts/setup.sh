@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install what zonepaper needs on Debian/Ubuntu: system packages (apt-get,
+# through sudo when not root), then a virtual environment with the package.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa   # reading handwriting
+  poppler-utils                                       # pdftoppm, pdftotext, pdfimages
+  fonts-dejavu-core                                   # form font with á é í ó ú ñ ü ¿ ¡
+  chromium chromium-driver                            # browser tests of the review page
+)
+
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "zonepaper setup: installing system packages: ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "zonepaper setup: creating the virtual environment in .venv"
+  "$PYTHON" -m venv .venv
+fi
+
+# Reinstall only when the project description changed since the last setup.
+stamp=.venv/.zonepaper-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "zonepaper setup: installing the Python package and its dependencies"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[test]"
+  touch "$stamp"
+fi
+echo "zonepaper setup: ready"
