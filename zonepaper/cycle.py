@@ -1,0 +1,187 @@
+"""A cycle folder: zone.toml, the database and the stored originals of one enrollment cycle.
+
+The folder holds children's personal data, so everything in it is created readable by
+its owner only.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import sqlite3
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+import sqlite_utils
+
+from zonepaper import __version__
+from zonepaper.errors import ConflictError, CycleNotFoundError
+from zonepaper.store.database import connect
+from zonepaper.store.events import append_event
+from zonepaper.store.migrations import now_iso
+from zonepaper.zone import Zone, example_zone_text, load_zone, parse_zone_text
+
+ZONE_FILE = "zone.toml"
+DB_FILE = "zonepaper.db"
+ORIGINALS_DIR = "originals"
+OUTPUT_DIR = "output"
+BACKUP_DIR = "backups"
+CYCLE_ENV = "ZONEPAPER_CYCLE"
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """Paths of one cycle folder."""
+
+    root: Path
+
+    @property
+    def zone_path(self) -> Path:
+        return self.root / ZONE_FILE
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / DB_FILE
+
+    @property
+    def originals(self) -> Path:
+        return self.root / ORIGINALS_DIR
+
+    @property
+    def output(self) -> Path:
+        return self.root / OUTPUT_DIR
+
+    def zone(self) -> Zone:
+        """Load and check this cycle's zone.toml."""
+        return load_zone(self.zone_path)
+
+    def db(self) -> sqlite_utils.Database:
+        """Open this cycle's database."""
+        return connect(self.db_path)
+
+    def info(self) -> dict[str, str]:
+        """The cycle's identity: id, secret (hex), creation time."""
+        db = self.db()
+        try:
+            return {row["key"]: row["value"] for row in db["cycle_info"].rows}
+        finally:
+            db.close()
+
+
+@contextmanager
+def private_umask() -> Iterator[None]:
+    """Create files and folders readable by their owner only, for as long as the block runs."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def new_cycle_id() -> str:
+    """A short random id printed in every QR code of this cycle (base32, 8 characters)."""
+    return base64.b32encode(secrets.token_bytes(5)).decode("ascii")
+
+
+def init_cycle(root: Path, example: str | None = None) -> Cycle:
+    """Create a cycle folder with a commented zone.toml and a fresh database."""
+    root = root.expanduser()
+    cycle = Cycle(root)
+    if cycle.db_path.exists() or cycle.zone_path.exists():
+        raise ConflictError("init.exists", folder=str(root))
+    text = example_zone_text(example or "belmont")
+    with private_umask():
+        root.mkdir(parents=True, exist_ok=True)
+        os.chmod(root, 0o700)
+        parse_zone_text(text, cycle.zone_path)  # a broken example must fail before anything is written
+        _write_atomic(cycle.zone_path, text.encode("utf-8"))
+        for sub in (ORIGINALS_DIR, OUTPUT_DIR):
+            (root / sub).mkdir(exist_ok=True)
+        db = connect(cycle.db_path, create=True)
+        try:
+            conn = db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            info = {"cycle_id": new_cycle_id(), "secret": secrets.token_hex(32), "created_at": now_iso(),
+                    "created_by_version": __version__}
+            conn.executemany("INSERT INTO cycle_info (key, value) VALUES (?, ?)", info.items())
+            append_event(conn, "zonepaper", "cycle.created", {"cycle_id": info["cycle_id"], "example": example})
+            conn.execute("COMMIT")
+        finally:
+            db.close()
+    return cycle
+
+
+def resolve_cycle(option: Path | None) -> Cycle:
+    """The cycle folder to work on: --cycle, else $ZONEPAPER_CYCLE, else the current folder."""
+    if option is not None:
+        root, source = option, "--cycle"
+    elif os.environ.get(CYCLE_ENV):
+        root, source = Path(os.environ[CYCLE_ENV]), CYCLE_ENV
+    else:
+        root, source = Path.cwd(), "."
+    root = root.expanduser()
+    cycle = Cycle(root)
+    if not cycle.db_path.is_file():
+        raise CycleNotFoundError("cycle.not_found", folder=str(root), source=source)
+    return cycle
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so that it is either complete or absent, never half-written."""
+    with private_umask():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def backup_cycle(cycle: Cycle, out: Path | None = None) -> Path:
+    """Write one zip with a consistent copy of the database, zone.toml and the stored originals."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    if out is None:
+        out = cycle.root / BACKUP_DIR / f"zonepaper-backup-{stamp}.zip"
+    out = out.expanduser()
+    if out.is_dir():
+        out = out / f"zonepaper-backup-{stamp}.zip"
+    if out.exists():
+        raise ConflictError("backup.exists", file=str(out))
+    with private_umask():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_zip = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+        os.close(fd)
+        with tempfile.TemporaryDirectory(dir=out.parent, prefix=".zonepaper-backup-") as tmpdir:
+            db_copy = Path(tmpdir) / DB_FILE
+            try:
+                # SQLite's online backup API: a consistent snapshot even while other commands write.
+                source = sqlite3.connect(str(cycle.db_path), timeout=30)
+                target = sqlite3.connect(str(db_copy))
+                with target:
+                    source.backup(target)
+                target.close()
+                source.close()
+                with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                    zf.write(db_copy, DB_FILE)
+                    if cycle.zone_path.is_file():
+                        zf.write(cycle.zone_path, ZONE_FILE)
+                    if cycle.originals.is_dir():
+                        for path in sorted(cycle.originals.rglob("*")):
+                            if path.is_file():
+                                zf.write(path, path.relative_to(cycle.root).as_posix(),
+                                         compress_type=zipfile.ZIP_STORED)
+                os.replace(tmp_zip, out)
+            except BaseException:
+                Path(tmp_zip).unlink(missing_ok=True)
+                raise
+    return out

@@ -1,0 +1,84 @@
+"""One exception hierarchy. Every error has an exit code and a message that says how to fix it."""
+
+from __future__ import annotations
+
+import os
+from enum import IntEnum
+
+from zonepaper.text import LANGUAGES, translate, user_languages
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; scripts around zonepaper may rely on them."""
+
+    ok = 0
+    usage = 1
+    invalid_input = 2
+    not_found = 3
+    does_not_fit = 4
+    conflict = 5
+    store = 6
+    missing_dependency = 7
+    internal = 15
+
+
+class ZonepaperError(Exception):
+    """Base class. `key` names a message in forms/messages.toml; params fill its placeholders."""
+
+    exit_code = ExitCode.internal
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str) -> str:
+        """The message in one language."""
+        return translate("messages", self.key, lang, **self.params)
+
+    def render(self) -> str:
+        """The message for a person at a terminal: both languages (Spanish first) unless one is chosen."""
+        langs = user_languages() if os.environ.get("ZONEPAPER_LANG") else LANGUAGES
+        return "\n".join(self.message(lang) for lang in langs)
+
+
+class ZoneFileError(ZonepaperError):
+    """zone.toml is missing, unreadable or invalid."""
+
+    exit_code = ExitCode.invalid_input
+
+
+class InvalidInputError(ZonepaperError):
+    """An argument or input file the user gave is not acceptable."""
+
+    exit_code = ExitCode.invalid_input
+
+
+class CycleNotFoundError(ZonepaperError):
+    """The cycle folder does not exist or is not a cycle."""
+
+    exit_code = ExitCode.not_found
+
+
+class LayoutDoesNotFitError(ZonepaperError):
+    """The zone has more programs or choices than one form page can hold."""
+
+    exit_code = ExitCode.does_not_fit
+
+
+class ConflictError(ZonepaperError):
+    """The action would overwrite or contradict something that exists."""
+
+    exit_code = ExitCode.conflict
+
+
+class StoreError(ZonepaperError):
+    """The database cannot be opened, is too new, or was damaged."""
+
+    exit_code = ExitCode.store
+
+
+class MissingDependencyError(ZonepaperError):
+    """A system program or font zonepaper needs is not installed."""
+
+    exit_code = ExitCode.missing_dependency

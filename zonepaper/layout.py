@@ -1,0 +1,378 @@
+"""Form geometry: THE single source of where every box, bubble, code and marker is.
+
+The printer draws from this object and the scanner reads from it; `zonepaper forms
+layout --json` publishes it. Units are PostScript points (1/72 inch), measured from
+the top-left corner of the page, y growing downwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from zonepaper.errors import InvalidInputError, LayoutDoesNotFitError
+from zonepaper.text import translate
+from zonepaper.zone import Label, Zone
+
+LAYOUT_VERSION = 1
+MM = 72 / 25.4
+
+PAPER_SIZES = {"letter": (612.0, 792.0), "a4": (595.28, 841.89)}
+
+MARKER_DICTIONARY = "DICT_4X4_50"
+MARKER_SIZE = 34.0  # 12 mm: measured to align reliably
+MARKER_INSET = 24.0  # from the paper edge, inside what office printers can print
+MARKER_IDS = {"top_left": 0, "top_right": 1, "bottom_right": 2, "bottom_left": 3}
+
+CONTENT_WIDTH = 535.0  # fits both Letter and A4 between the margins
+BOX_W = 15.5  # 5.5 mm
+BOX_H = 20.5  # 7.2 mm: real handwriting fits
+LABEL_H = 16.0  # two label lines above a field: Spanish, then English
+GROUP_GAP = 5.0  # between month/day/year, or phone groups
+FIELD_GAP = 12.0
+ROW_GAP = 4.0
+BUBBLE_D = 11.0  # 3.9 mm
+SECTION_H = 14.0
+QR_SIZE = 56.0
+CHOICE_COL_W = 27.0
+GRID_ROW_MIN, GRID_ROW_MAX = 13.0, 15.5
+GRID_NUMBER_W = 20.0
+GRID_NAME_MIN_W = 150.0
+
+
+@dataclass(frozen=True)
+class Rect:
+    """A rectangle in points from the top-left corner of the page."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def right(self) -> float:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.h
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return (self.x + self.w / 2, self.y + self.h / 2)
+
+    def as_list(self) -> list[float]:
+        return [round(self.x, 2), round(self.y, 2), round(self.w, 2), round(self.h, 2)]
+
+
+@dataclass(frozen=True)
+class Part:
+    """What a run of boxes means: e.g. the month of a date is boxes 0-1."""
+
+    meaning: str
+    first: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Bubble:
+    """One bubble: the value it stands for, and for the choices grid its program and rank."""
+
+    rect: Rect
+    value: str
+    label: Label | None = None
+    program: str | None = None
+    program_number: int | None = None
+    rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Field:
+    """One thing on the page the scanner reads (or must find): boxes, bubbles, signature, code, marker."""
+
+    name: str
+    kind: str  # boxes | bubbles | signature | code | marker
+    side: str  # front | back
+    label: Label
+    rect: Rect
+    boxes: tuple[Rect, ...] = ()
+    charset: str | None = None  # digits | letters | both
+    parts: tuple[Part, ...] = ()
+    bubbles: tuple[Bubble, ...] = ()
+    marker_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "side": self.side,
+                               "label": {"es": self.label.es, "en": self.label.en}, "rect": self.rect.as_list()}
+        if self.kind == "boxes":
+            out["charset"] = self.charset
+            out["boxes"] = [b.as_list() for b in self.boxes]
+            out["parts"] = [{"meaning": p.meaning, "boxes": list(range(p.first, p.first + p.count))}
+                            for p in self.parts]
+        if self.kind == "bubbles":
+            out["bubbles"] = [_bubble_json(b) for b in self.bubbles]
+        if self.kind == "marker":
+            out["marker_id"] = self.marker_id
+            out["dictionary"] = MARKER_DICTIONARY
+        return out
+
+
+def _bubble_json(b: Bubble) -> dict[str, Any]:
+    out: dict[str, Any] = {"value": b.value, "rect": b.rect.as_list()}
+    if b.label is not None:
+        out["label"] = {"es": b.label.es, "en": b.label.en}
+    if b.program is not None:
+        out.update(program=b.program, program_number=b.program_number, rank=b.rank)
+    return out
+
+
+@dataclass(frozen=True)
+class Decoration:
+    """Printed-only element (title, section bar, program name in the grid); never read back."""
+
+    kind: str
+    rect: Rect
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The whole geometry of one form for one zone and paper size."""
+
+    paper: str
+    width: float
+    height: float
+    fields: tuple[Field, ...]
+    decorations: tuple[Decoration, ...]
+
+    def field(self, name: str) -> Field:
+        """The field with this name."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def markers(self, side: str = "front") -> tuple[Field, ...]:
+        """The alignment markers of one side, in marker-id order."""
+        return tuple(sorted((f for f in self.fields if f.kind == "marker" and f.side == side),
+                            key=lambda f: f.marker_id or 0))
+
+    def to_json(self) -> dict[str, Any]:
+        """The public description of the form (`zonepaper forms layout --json`)."""
+        return {
+            "layout_version": LAYOUT_VERSION,
+            "paper": self.paper,
+            "page": {"width": round(self.width, 2), "height": round(self.height, 2), "units": "pt",
+                     "origin": "top-left", "y_axis": "down"},
+            "fields": [f.to_json() for f in self.fields],
+        }
+
+
+def form_label(key: str, **params: Any) -> Label:
+    """A Spanish/English label from forms/form.toml."""
+    return Label(translate("form", key, "es", **params), translate("form", key, "en", **params))
+
+
+def _ordinal_en(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+class _Builder:
+    """Places fields top to bottom; holds the running y position."""
+
+    def __init__(self, width: float, height: float) -> None:
+        self.width, self.height = width, height
+        self.left = (width - CONTENT_WIDTH) / 2
+        self.fields: list[Field] = []
+        self.decorations: list[Decoration] = []
+
+    def deco(self, kind: str, rect: Rect, **params: Any) -> None:
+        self.decorations.append(Decoration(kind, rect, params))
+
+    def boxes(self, name: str, x: float, y: float, groups: tuple[tuple[str, int], ...] | int, charset: str,
+              label: str = "above") -> float:
+        """Boxes field whose label sits above; groups = ((meaning, count), ...) or a plain count.
+
+        Returns the x just after the last box.
+        """
+        group_list = groups if isinstance(groups, tuple) else (("text", groups),)
+        rects, parts, cx, index = [], [], x, 0
+        for gi, (meaning, count) in enumerate(group_list):
+            if gi:
+                cx += GROUP_GAP
+            parts.append(Part(meaning, index, count))
+            for _ in range(count):
+                rects.append(Rect(cx, y + LABEL_H, BOX_W, BOX_H))
+                cx += BOX_W
+                index += 1
+        area = Rect(x, y + LABEL_H, cx - x, BOX_H)
+        self.fields.append(Field(name, "boxes", "front", form_label(f"field.{name}"), area,
+                                 boxes=tuple(rects), charset=charset,
+                                 parts=tuple(parts) if isinstance(groups, tuple) else ()))
+        if label == "above":
+            self.deco("field_label", Rect(x, y, max(cx - x, 60), LABEL_H), key=f"field.{name}")
+        else:  # to the left of the boxes, right-aligned against them
+            self.deco("field_label_left", Rect(x - 150, y + LABEL_H + 2, 146, BOX_H), key=f"field.{name}")
+        if isinstance(groups, tuple) and len(groups) > 1:
+            for p in parts:
+                first = rects[p.first]
+                self.deco("part_hint", Rect(first.x, first.bottom, BOX_W * p.count, 7), key=f"part.{p.meaning}")
+        return cx
+
+    def bubbles(self, name: str, x: float, y: float, options: list[tuple[str, Label]], spacing: float,
+                label_w: float = 0.0) -> float:
+        """A row of labelled bubbles with the field label above; returns the x after the last option."""
+        bubbles, cx = [], x
+        top = y + LABEL_H + (BOX_H - BUBBLE_D) / 2
+        for value, label in options:
+            bubbles.append(Bubble(Rect(cx, top, BUBBLE_D, BUBBLE_D), value, label))
+            self.deco("bubble_label", Rect(cx + BUBBLE_D + 3, top - 1, spacing - BUBBLE_D - 6, BUBBLE_D + 2),
+                      es=label.es, en=label.en)
+            cx += spacing
+        area = Rect(x, top, cx - x - (spacing - BUBBLE_D), BUBBLE_D)
+        self.fields.append(Field(name, "bubbles", "front", form_label(f"field.{name}"), area, bubbles=tuple(bubbles)))
+        self.deco("field_label", Rect(x, y, max(cx - x, label_w), LABEL_H), key=f"field.{name}")
+        return cx
+
+    def section(self, key: str, y: float) -> float:
+        self.deco("section", Rect(self.left, y, CONTENT_WIDTH, SECTION_H), key=f"section.{key}")
+        return y + SECTION_H + 3
+
+
+DATE = (("month", 2), ("day", 2), ("year", 4))
+ROW_H = LABEL_H + BOX_H + ROW_GAP  # label, boxes, gap
+HINT_H = 7.0  # the month / day / year hint under grouped boxes
+
+
+def build_layout(zone: Zone, paper: str = "letter") -> Layout:
+    """Compute the geometry of the application form for this zone and paper size."""
+    if paper not in PAPER_SIZES:
+        raise InvalidInputError("forms.unknown_paper", paper=paper, known=", ".join(PAPER_SIZES))
+    width, height = PAPER_SIZES[paper]
+    b = _Builder(width, height)
+    left, right = b.left, b.left + CONTENT_WIDTH
+
+    _place_markers(b)
+
+    # Header between the top markers: title on the left, serial and QR code on the right.
+    top = MARKER_INSET
+    qr = Rect(width - MARKER_INSET - MARKER_SIZE - 8 - QR_SIZE, top, QR_SIZE, QR_SIZE)
+    b.fields.append(Field("serial_code", "code", "front", form_label("field.qr"), qr))
+    b.deco("serial_text", Rect(qr.x - 150, top + 2, 144, QR_SIZE - 4))
+    title_x = MARKER_INSET + MARKER_SIZE + 10
+    b.deco("title", Rect(title_x, top, qr.x - 150 - title_x - 6, QR_SIZE))
+    y = top + QR_SIZE + 4
+    b.deco("howto", Rect(left, y, CONTENT_WIDTH, 34))
+    y += 38
+
+    # 1. Student
+    y = b.section("student", y)
+    x = b.boxes("last_name", left, y, 19, "letters")
+    b.boxes("first_name", x + FIELD_GAP, y, int((right - x - FIELD_GAP) // BOX_W), "letters")
+    y += ROW_H
+    x = b.boxes("birth_date", left, y, DATE, "digits")
+    grade_opts = [(str(g), form_label("option.grade", grade=g)) for g in zone.grades]
+    x = b.bubbles("grade", x + FIELD_GAP + 6, y, grade_opts, 44, label_w=100)
+    x = max(x, left + 136 + FIELD_GAP + 110)
+    b.boxes("current_school", x, y, int((right - x) // BOX_W), "both")
+    y += ROW_H + HINT_H
+
+    # 2. Home and family
+    y = b.section("family", y)
+    x = b.boxes("address", left, y, 26, "both")
+    b.boxes("zip", x + FIELD_GAP, y, 5, "digits")
+    y += ROW_H
+    x = b.boxes("phone", left, y, (("area_code", 3), ("exchange", 3), ("line", 4)), "digits")
+    b.boxes("guardian_name", x + FIELD_GAP, y, int((right - x - FIELD_GAP) // BOX_W), "letters")
+    y += ROW_H + HINT_H
+    langs = [("es", form_label("option.language_es")), ("en", form_label("option.language_en")),
+             ("other", form_label("option.language_other"))]
+    x = b.bubbles("letter_language", left, y, langs, 62)
+    x += FIELD_GAP + 10
+    b.bubbles("sibling", x, y, [("yes", form_label("option.yes")), ("no", form_label("option.no"))], 44,
+              label_w=right - x)
+    b.boxes("sibling_program", right - 2 * BOX_W, y, 2, "digits", label="left")
+    y += ROW_H
+
+    # 3. Choices grid, then 4. signature; the office strip sits between the bottom markers.
+    y = b.section("choices", y)
+    b.deco("choices_instructions", Rect(left, y, CONTENT_WIDTH, 10), n=zone.max_choices)
+    y += 12
+    sign_h = LABEL_H + BOX_H + HINT_H + 4
+    office_top = height - MARKER_INSET - MARKER_SIZE
+    sign_top_limit = office_top - 6 - sign_h
+    _place_choices_grid(b, zone, y, sign_top_limit)
+    grid_bottom = max(d.rect.bottom for d in b.decorations if d.kind in ("grid_row", "grid_heading"))
+    y = grid_bottom + 6
+
+    sig = Rect(left, y + LABEL_H, 300, BOX_H)
+    b.fields.append(Field("signature", "signature", "front", form_label("field.signature"), sig))
+    b.deco("field_label", Rect(left, y, 300, LABEL_H), key="field.signature")
+    b.boxes("signature_date", sig.right + FIELD_GAP + 20, y, DATE, "digits")
+
+    office_x = MARKER_INSET + MARKER_SIZE + 8
+    b.deco("office", Rect(office_x, office_top, width - 2 * office_x, MARKER_SIZE))
+    x = b.boxes("received_date", office_x + 120, office_top - 4, DATE, "digits")
+    b.boxes("staff_initials", x + FIELD_GAP + 6, office_top - 4, 3, "letters")
+
+    back_qr = Rect(width - MARKER_INSET - MARKER_SIZE - 8 - 40, MARKER_INSET, 40, 40)
+    b.fields.append(Field("back_code", "code", "back", form_label("field.back_qr"), back_qr))
+    return Layout(paper, width, height, tuple(b.fields), tuple(b.decorations))
+
+
+def _place_markers(b: _Builder) -> None:
+    """Four ArUco markers at the corners of the front; ids 0-3 clockwise from the top left.
+
+    The back has none: it only needs to be recognised (by its own small code), not read.
+    """
+    w, h, m, s = b.width, b.height, MARKER_INSET, MARKER_SIZE
+    spots = {"top_left": (m, m), "top_right": (w - m - s, m), "bottom_right": (w - m - s, h - m - s),
+             "bottom_left": (m, h - m - s)}
+    for corner, (x, y) in spots.items():
+        b.fields.append(Field(f"marker_{corner}", "marker", "front", form_label("field.marker"), Rect(x, y, s, s),
+                              marker_id=MARKER_IDS[corner]))
+
+
+def _place_choices_grid(b: _Builder, zone: Zone, top: float, bottom_limit: float) -> None:
+    """Programs x ranks bubbles; one column of programs, or two when they do not fit in one."""
+    n, k = len(zone.programs), zone.max_choices
+    heading_h = 14.0
+    available = bottom_limit - top - heading_h
+    for columns in (1, 2):
+        rows = -(-n // columns)
+        row_h = min(GRID_ROW_MAX, available / rows)
+        col_w = (CONTENT_WIDTH - (columns - 1) * FIELD_GAP) / columns
+        name_w = col_w - GRID_NUMBER_W - k * CHOICE_COL_W
+        if row_h >= GRID_ROW_MIN and name_w >= GRID_NAME_MIN_W:
+            break
+    else:
+        raise LayoutDoesNotFitError("forms.does_not_fit", programs=n, choices=k)
+
+    bubbles = []
+    for c in range(columns):
+        x0 = b.left + c * (col_w + FIELD_GAP)
+        bubbles_x = x0 + GRID_NUMBER_W + name_w
+        b.deco("grid_heading", Rect(x0, top, col_w, heading_h), ranks=k, bubbles_x=bubbles_x,
+               col_w=CHOICE_COL_W)
+        for r in range(rows):
+            i = c * rows + r
+            if i >= n:
+                break
+            program = zone.programs[i]
+            y = top + heading_h + r * row_h
+            b.deco("grid_row", Rect(x0, y, col_w, row_h), number=program.number, name=program.name,
+                   campus=program.campus.name, shaded=r % 2 == 1, name_w=name_w)
+            for rank in range(1, k + 1):
+                cx = bubbles_x + (rank - 1) * CHOICE_COL_W + (CHOICE_COL_W - BUBBLE_D) / 2
+                bubbles.append(Bubble(Rect(cx, y + (row_h - BUBBLE_D) / 2, BUBBLE_D, BUBBLE_D),
+                                      f"{program.id}@{rank}", None, program.id, program.number, rank))
+    xs = [bb.rect.x for bb in bubbles] + [bb.rect.right for bb in bubbles]
+    ys = [bb.rect.y for bb in bubbles] + [bb.rect.bottom for bb in bubbles]
+    area = Rect(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+    b.fields.append(Field("choices", "bubbles", "front", form_label("field.choices"), area, bubbles=tuple(bubbles)))
+
+
+def rank_label(rank: int) -> Label:
+    """'1.ª' / '1st' for the grid headings."""
+    return form_label("choices.rank", rank=rank, ordinal=_ordinal_en(rank))

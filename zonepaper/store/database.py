@@ -1,0 +1,27 @@
+"""Opening the cycle's SQLite database."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from zonepaper.errors import StoreError
+from zonepaper.store.migrations import apply_migrations
+
+
+def connect(path: Path, create: bool = False) -> sqlite_utils.Database:
+    """Open (or with create=True, make) the database, in WAL mode, migrated to the current schema."""
+    if not create and not path.is_file():
+        raise StoreError("store.missing", file=str(path))
+    try:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so transactions are explicit.
+        conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        apply_migrations(conn)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError("store.unreadable", file=str(path), reason=str(exc)) from None
+    return sqlite_utils.Database(conn)

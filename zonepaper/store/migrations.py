@@ -1,0 +1,103 @@
+"""Numbered schema migrations. Each runs in its own transaction and is recorded in _migrations.
+
+Never edit a migration that has shipped: add a new one. A database made by an older
+version opens and is brought up to date; one made by a newer version is refused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from typing import Callable
+
+from zonepaper.errors import StoreError
+
+Migration = tuple[int, str, str]
+
+MIGRATIONS: list[Migration] = [
+    (
+        1,
+        "cycle, events, batches, serials",
+        """
+        CREATE TABLE cycle_info (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            subject TEXT,
+            payload TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE
+        );
+        CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+        CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+        CREATE TABLE batches (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            label TEXT NOT NULL,
+            paper TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('printing', 'printed', 'failed')),
+            created_at TEXT NOT NULL,
+            output TEXT
+        );
+        CREATE TABLE serials (
+            serial TEXT PRIMARY KEY,
+            number INTEGER NOT NULL UNIQUE,
+            batch_id INTEGER NOT NULL REFERENCES batches(id),
+            issued_at TEXT NOT NULL
+        );
+        CREATE INDEX serials_batch ON serials(batch_id);
+        """,
+    ),
+]
+
+
+def now_iso() -> str:
+    """The current time in UTC, ISO 8601 with seconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def apply_migrations(conn: sqlite3.Connection, on_apply: Callable[[int, str], None] | None = None) -> int:
+    """Bring the schema up to date; returns the schema version."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    applied = {row[0] for row in conn.execute("SELECT id FROM _migrations")}
+    latest = MIGRATIONS[-1][0]
+    if applied and max(applied) > latest:
+        raise StoreError("store.too_new", version=max(applied), supported=latest)
+    for number, name, sql in MIGRATIONS:
+        if number in applied:
+            continue
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _split_sql(sql):
+                conn.execute(statement)
+            conn.execute("INSERT INTO _migrations (id, name, applied_at) VALUES (?, ?, ?)", (number, name, now_iso()))
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+        if on_apply:
+            on_apply(number, name)
+    return latest
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements, current = [], []
+    for line in script.strip().splitlines():
+        current.append(line)
+        joined = "\n".join(current).strip()
+        if sqlite3.complete_statement(joined):
+            statements.append(joined)
+            current = []
+    if "".join(current).strip():
+        statements.append("\n".join(current))
+    return statements

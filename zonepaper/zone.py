@@ -1,0 +1,254 @@
+"""The zone: schools, grades, seats, priorities and mechanism, read and checked from zone.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from zonepaper.errors import InvalidInputError, ZoneFileError
+from zonepaper.text import LANGUAGES
+
+MECHANISMS = ("da", "bins", "fcfs")
+EVIDENCE = ("sibling", "zip_code")
+EXAMPLES_DIR = Path(__file__).parent / "examples"
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text a family reads, in Spanish and English."""
+
+    es: str
+    en: str
+
+    def __getitem__(self, lang: str) -> str:
+        return getattr(self, lang)
+
+
+@dataclass(frozen=True)
+class Campus:
+    id: str
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Program:
+    id: str
+    number: int  # 1-based position on the form
+    name: str
+    campus: Campus
+    description: Label
+    seats: Mapping[int, int]  # grade -> seats
+
+
+@dataclass(frozen=True)
+class Priority:
+    id: str
+    label: Label
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Zone:
+    path: Path
+    name: Label
+    cycle: str
+    grades: tuple[int, ...]
+    max_choices: int
+    mechanism: str
+    zip_codes: tuple[str, ...]
+    priorities: tuple[Priority, ...]
+    campuses: tuple[Campus, ...]
+    programs: tuple[Program, ...]
+
+    def program(self, program_id: str) -> Program:
+        """The program with this id."""
+        return next(p for p in self.programs if p.id == program_id)
+
+
+# --- schema --------------------------------------------------------------------------------
+# Each table: key -> (kind, required). Kinds are checked by _check_value.
+_SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
+    "": {"zone": ("table", True), "priorities": ("tables", False), "campuses": ("tables", True),
+         "programs": ("tables", True)},
+    "zone": {"name": ("label", True), "cycle": ("text", True), "grades": ("grades", True),
+             "max_choices": ("positive", True), "mechanism": ("mechanism", True),
+             "zip_codes": ("zips", False)},
+    "priorities": {"id": ("id", True), "label": ("label", True), "evidence": ("evidence", True)},
+    "campuses": {"id": ("id", True), "name": ("text", True), "address": ("text", True)},
+    "programs": {"id": ("id", True), "name": ("text", True), "campus": ("id", True),
+                 "description": ("label", True), "seats": ("seats", True)},
+}
+
+_EXPECTED = {
+    "table": "a table [ ... ]", "tables": "one or more [[ ... ]] tables", "text": "a text in quotes",
+    "label": '{ es = "...", en = "..." }', "grades": "a list of grades, e.g. [9]",
+    "positive": "a whole number of at least 1", "mechanism": " / ".join(MECHANISMS),
+    "zips": 'a list of 5-digit ZIP codes in quotes, e.g. ["90026"]',
+    "id": "a short id of lowercase letters, digits, - or _", "evidence": " / ".join(EVIDENCE),
+    "seats": "{ GRADE = SEATS }, e.g. { 9 = 100 }",
+}
+
+
+class _Checker:
+    """Walks the parsed TOML, raising the first mistake with its key and how to fix it."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = str(path)
+
+    def fail(self, key: str, message: str, **params: object) -> None:
+        raise ZoneFileError(message, file=self.file, key=key, **params)
+
+    def check_table(self, table: Mapping[str, Any], schema_name: str, where: str) -> None:
+        schema = _SCHEMA[schema_name]
+        for key in table:
+            if key not in schema:
+                self.fail(_join(where, key), "zone.unknown_key", allowed=", ".join(schema))
+        for key, (kind, required) in schema.items():
+            if key not in table:
+                if required:
+                    self.fail(_join(where, key), "zone.missing_key", expected=_EXPECTED[kind])
+                continue
+            self.check_value(table[key], kind, _join(where, key))
+
+    def check_value(self, value: Any, kind: str, key: str) -> None:
+        ok = {
+            "table": isinstance(value, dict),
+            "tables": isinstance(value, list) and all(isinstance(v, dict) for v in value) and len(value) > 0,
+            "text": isinstance(value, str) and value.strip() != "",
+            "label": isinstance(value, dict),
+            "grades": isinstance(value, list) and len(value) > 0
+            and all(type(v) is int and 0 <= v <= 12 for v in value),
+            "positive": type(value) is int and value >= 1,
+            "mechanism": value in MECHANISMS,
+            "zips": isinstance(value, list)
+            and all(isinstance(v, str) and len(v) == 5 and v.isdigit() for v in value),
+            "id": isinstance(value, str) and value != "" and all(c.isalnum() or c in "-_" for c in value)
+            and value == value.lower(),
+            "evidence": value in EVIDENCE,
+            "seats": isinstance(value, dict),
+        }[kind]
+        if not ok:
+            self.fail(key, "zone.wrong_value", value=_show(value), expected=_EXPECTED[kind])
+        if kind == "label":
+            self.check_label(value, key)
+
+    def check_label(self, value: Mapping[str, Any], key: str) -> None:
+        for lang in value:
+            if lang not in LANGUAGES:
+                self.fail(_join(key, lang), "zone.unknown_key", allowed=", ".join(LANGUAGES))
+        for lang in LANGUAGES:
+            text = value.get(lang)
+            if not isinstance(text, str) or not text.strip():
+                self.fail(_join(key, lang), "zone.label_missing_language", lang=lang)
+
+    def check_seats(self, seats: Mapping[str, Any], grades: list[int], key: str) -> dict[int, int]:
+        result: dict[int, int] = {}
+        for grade_key, count in seats.items():
+            if not grade_key.isdigit() or int(grade_key) not in grades:
+                self.fail(_join(key, grade_key), "zone.seats_unknown_grade", grades=_show(grades))
+            if type(count) is not int or count < 0:
+                self.fail(_join(key, grade_key), "zone.seats_negative", value=_show(count))
+            result[int(grade_key)] = count
+        for grade in grades:
+            if grade not in result:
+                self.fail(_join(key, str(grade)), "zone.seats_missing", grade=grade)
+        return result
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _show(value: Any) -> str:
+    return repr(value) if not isinstance(value, str) else f'"{value}"'
+
+
+def _label(raw: Mapping[str, str]) -> Label:
+    return Label(es=raw["es"].strip(), en=raw["en"].strip())
+
+
+def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
+    """Check the parsed zone.toml and turn it into a Zone; raises ZoneFileError on the first mistake."""
+    check = _Checker(path)
+    check.check_table(raw, "", "")
+    check.check_table(raw["zone"], "zone", "zone")
+    zone_raw = raw["zone"]
+    grades = list(zone_raw["grades"])
+    if len(set(grades)) != len(grades):
+        check.fail("zone.grades", "zone.duplicate_value", value=_show(grades))
+
+    def check_list(name: str) -> list[Mapping[str, Any]]:
+        items = raw.get(name, [])
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            where = f"{name}[{i + 1}]"
+            check.check_table(item, name, where)
+            if item["id"] in seen:
+                check.fail(f"{where}.id", "zone.duplicate_id", id=item["id"], table=name)
+            seen.add(item["id"])
+        return items
+
+    campuses = {c["id"]: Campus(c["id"], c["name"].strip(), c["address"].strip()) for c in check_list("campuses")}
+    programs = []
+    for i, p in enumerate(check_list("programs")):
+        where = f"programs[{i + 1}]"
+        if p["campus"] not in campuses:
+            check.fail(f"{where}.campus", "zone.unknown_campus", value=_show(p["campus"]),
+                       allowed=", ".join(campuses))
+        seats = check.check_seats(p["seats"], grades, f"{where}.seats")
+        programs.append(Program(p["id"], i + 1, p["name"].strip(), campuses[p["campus"]],
+                                _label(p["description"]), seats))
+    priorities = tuple(Priority(p["id"], _label(p["label"]), p["evidence"]) for p in check_list("priorities"))
+    if any(p.evidence == "zip_code" for p in priorities) and not zone_raw.get("zip_codes"):
+        check.fail("zone.zip_codes", "zone.zip_codes_needed")
+    if zone_raw["max_choices"] > len(programs):
+        check.fail("zone.max_choices", "zone.too_many_choices", value=zone_raw["max_choices"],
+                   programs=len(programs))
+    return Zone(
+        path=path,
+        name=_label(zone_raw["name"]),
+        cycle=zone_raw["cycle"].strip(),
+        grades=tuple(grades),
+        max_choices=zone_raw["max_choices"],
+        mechanism=zone_raw["mechanism"],
+        zip_codes=tuple(zone_raw.get("zip_codes", ())),
+        priorities=priorities,
+        campuses=tuple(campuses.values()),
+        programs=tuple(programs),
+    )
+
+
+def load_zone(path: Path) -> Zone:
+    """Read and check a zone.toml file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ZoneFileError("zone.file_missing", file=str(path)) from None
+    except OSError as exc:
+        raise ZoneFileError("zone.file_unreadable", file=str(path), reason=exc.strerror or str(exc)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ZoneFileError("zone.not_utf8", file=str(path)) from None
+    return parse_zone_text(text, path)
+
+
+def parse_zone_text(text: str, path: Path) -> Zone:
+    """Parse and check zone.toml text; path is only used in messages."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ZoneFileError("zone.syntax", file=str(path), reason=str(exc)) from None
+    return parse_zone(raw, path)
+
+
+def example_zone_text(name: str) -> str:
+    """The commented zone.toml of a built-in example zone."""
+    path = EXAMPLES_DIR / f"{name}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in EXAMPLES_DIR.glob("*.toml")))
+        raise InvalidInputError("init.unknown_example", name=name, known=known)
+    return path.read_text(encoding="utf-8")
