@@ -1,0 +1,1 @@
+"""Printing application forms from the layout, the zone and the translations."""

@@ -1,0 +1,117 @@
+"""Printing a batch of forms: issue serials in the database, then write the PDF.
+
+Serials are issued and committed before the PDF is drawn, so two runs can never hand out
+the same serial. If drawing fails, the batch is marked failed and its serials are never
+reused; the PDF appears only when it is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from zonepaper.cycle import Cycle, private_umask
+from zonepaper.errors import ConflictError, InvalidInputError
+from zonepaper.forms.document import write_forms_pdf
+from zonepaper.layout import build_layout
+from zonepaper.serial import BACK, FRONT, MAX_SEQUENCE, make_payload, make_serial
+from zonepaper.store.events import append_event
+from zonepaper.store.migrations import now_iso
+
+MAX_PER_RUN = 20000
+
+
+@dataclass(frozen=True)
+class PrintedBatch:
+    """What one `forms print` run produced."""
+
+    id: int
+    label: str
+    paper: str
+    serials: tuple[str, ...]
+    path: Path
+
+
+def issue_serials(cycle: Cycle, count: int, label: str, paper: str, actor: str = "zonepaper") -> tuple[int, list[str]]:
+    """Reserve `count` new serials under a new batch, in one transaction; returns (batch id, serials)."""
+    db = cycle.db()
+    conn = db.conn
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM serials").fetchone()[0]
+            if last + count > MAX_SEQUENCE:
+                raise InvalidInputError("forms.serials_exhausted", left=MAX_SEQUENCE - last)
+            at = now_iso()
+            batch_id = conn.execute(
+                "INSERT INTO batches (label, paper, count, status, created_at) VALUES (?, ?, ?, 'printing', ?)",
+                (label, paper, count, at),
+            ).lastrowid
+            serials = [make_serial(n) for n in range(last + 1, last + count + 1)]
+            conn.executemany(
+                "INSERT INTO serials (serial, number, batch_id, issued_at) VALUES (?, ?, ?, ?)",
+                [(s, last + 1 + i, batch_id, at) for i, s in enumerate(serials)],
+            )
+            append_event(conn, actor, "forms.issued", {"batch": batch_id, "label": label, "paper": paper,
+                                                       "count": count, "first": serials[0], "last": serials[-1]},
+                         subject=f"batch:{batch_id}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        db.close()
+    return int(batch_id), serials
+
+
+def _finish_batch(cycle: Cycle, batch_id: int, status: str, output: str | None, detail: str | None = None) -> None:
+    db = cycle.db()
+    conn = db.conn
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE batches SET status = ?, output = ? WHERE id = ?", (status, output, batch_id))
+        payload = {"batch": batch_id, "output": output}
+        if detail:
+            payload["error"] = detail
+        append_event(conn, "zonepaper", f"forms.{status}", payload, subject=f"batch:{batch_id}")
+        conn.execute("COMMIT")
+    finally:
+        db.close()
+
+
+def print_forms(cycle: Cycle, count: int, label: str | None = None, paper: str = "letter",
+                out: Path | None = None, on_form: Callable[[int], None] | None = None) -> PrintedBatch:
+    """Issue `count` serials and write their forms (front and back) to one PDF."""
+    if not 1 <= count <= MAX_PER_RUN:
+        raise InvalidInputError("forms.bad_count", count=count, max=MAX_PER_RUN)
+    zone = cycle.zone()
+    layout = build_layout(zone, paper)  # a zone that does not fit fails here, before any serial is issued
+    label = (label or "").strip() or datetime.now().strftime("%Y-%m-%d %H:%M")
+    if out is not None and out.exists():
+        raise ConflictError("forms.output_exists", file=str(out))
+    info = cycle.info()
+    secret, cycle_id = bytes.fromhex(info["secret"]), info["cycle_id"]
+    batch_id, serials = issue_serials(cycle, count, label, paper)
+    if out is None:
+        out = cycle.output / f"forms-batch-{batch_id:03d}.pdf"
+    out = out.expanduser()
+    payloads = ((make_payload(secret, cycle_id, s, FRONT), make_payload(secret, cycle_id, s, BACK)) for s in serials)
+    tmp = None
+    try:
+        with private_umask():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+            os.close(fd)
+            write_forms_pdf(Path(tmp), layout, zone, cycle_id, payloads, on_form)
+            os.replace(tmp, out)
+    except BaseException as exc:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        _finish_batch(cycle, batch_id, "failed", None, f"{type(exc).__name__}: {exc}")
+        raise
+    _finish_batch(cycle, batch_id, "printed", str(out))
+    return PrintedBatch(batch_id, label, paper, tuple(serials), out)
