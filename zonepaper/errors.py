@@ -27,8 +27,8 @@ class ZonepaperError(Exception):
 
     exit_code = ExitCode.internal
 
-    def __init__(self, key: str, **params: object) -> None:
-        self.key = key
+    def __init__(self, message_key: str, /, **params: object) -> None:
+        self.key = message_key
         self.params = params
         super().__init__(self.message("en"))
 

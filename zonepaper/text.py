@@ -38,13 +38,13 @@ def load_catalog(name: str) -> dict[str, dict[str, str]]:
     return flat
 
 
-def translate(catalog: str, key: str, lang: str, **params: object) -> str:
+def translate(catalog: str, key: str, lang: str, /, **params: object) -> str:
     """Return the text for key in lang, with {placeholders} filled in."""
     entry = load_catalog(catalog)[key]
     return entry[lang].format(**params)
 
 
-def both(catalog: str, key: str, **params: object) -> tuple[str, str]:
+def both(catalog: str, key: str, /, **params: object) -> tuple[str, str]:
     """Return (Spanish, English) text for key."""
     return tuple(translate(catalog, key, lang, **params) for lang in LANGUAGES)  # type: ignore[return-value]
 
@@ -60,6 +60,6 @@ def user_languages() -> tuple[str, ...]:
     return ("es",) if locale.lower().startswith("es") else ("en",)
 
 
-def say(key: str, **params: object) -> str:
+def say(key: str, /, **params: object) -> str:
     """Render a command-line message in the user's language(s), one language per line."""
     return "\n".join(translate("messages", key, lang, **params) for lang in user_languages())

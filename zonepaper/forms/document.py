@@ -46,7 +46,7 @@ def register_fonts() -> None:
         pdfmetrics.registerFont(TTFont(name, str(path)))
 
 
-def t(key: str, lang: str, **params: object) -> str:
+def t(key: str, lang: str, /, **params: object) -> str:
     return translate("form", key, lang, **params)
 
 
@@ -336,7 +336,7 @@ class FormPainter:
         self.text(left, top, f"{t('back.title', 'es')} / ", "Sans-Bold", 14)
         self.text(left + pdfmetrics.stringWidth(f"{t('back.title', 'es')} / ", "Sans-Bold", 14), top,
                   t("back.title", "en"), "Sans", 14, GREY)
-        top += 26
+        top = self.layout.field("back_code").rect.bottom + 8
         es_style = ParagraphStyle("es", fontName="Sans", fontSize=8, leading=10.2, spaceAfter=3)
         en_style = ParagraphStyle("en", parent=es_style, textColor=GREY)
         bottoms = []
@@ -355,19 +355,26 @@ class FormPainter:
         desc_style = ParagraphStyle("desc", fontName="Sans", fontSize=7, leading=8.4)
         desc_en_style = ParagraphStyle("desc_en", parent=desc_style, textColor=GREY)
         for i, program in enumerate(self.zone.programs):
-            row_top = top
+            cells = [(f"{program.name} — {program.campus.name}", name_style, left + 20, 190),
+                     (program.description.es, desc_style, left + 216, 155),
+                     (program.description.en, desc_en_style, left + 378, 155)]
+            paras = [(self._wrap(text, style, width), x) for text, style, x, width in cells]
+            row_h = max(h for (_, h), _ in paras) + 4
             if i % 2:
                 self.c.setFillColor(SHADE)
-                self.rect(Rect(left, row_top - 1.5, 535, 27), stroke=0, fill=1)
-            self.text(left + 14, row_top + 1, str(program.number), "Sans-Bold", 9, align="right")
-            y1 = self._paragraph(f"{program.name} — {program.campus.name}", name_style, left + 20, row_top, 190)
-            y2 = self._paragraph(program.description.es, desc_style, left + 216, row_top, 155)
-            y3 = self._paragraph(program.description.en, desc_en_style, left + 378, row_top, 155)
-            top = max(y1, y2, y3, row_top + 27) + 0.5
+                self.rect(Rect(left, top - 2, 535, row_h), stroke=0, fill=1)
+            self.text(left + 14, top + 1, str(program.number), "Sans-Bold", 9, align="right")
+            for (para, h), x in paras:
+                para.drawOn(self.c, x, self.y(top + h))
+            top += row_h
 
-    def _paragraph(self, text: str, style: ParagraphStyle, x: float, top: float, width: float) -> float:
+    def _wrap(self, text: str, style: ParagraphStyle, width: float) -> tuple[Paragraph, float]:
         para = Paragraph(text.replace("&", "&amp;").replace("<", "&lt;"), style)
         _, h = para.wrapOn(self.c, width, 1000)
+        return para, h
+
+    def _paragraph(self, text: str, style: ParagraphStyle, x: float, top: float, width: float) -> float:
+        para, h = self._wrap(text, style, width)
         para.drawOn(self.c, x, self.y(top + h))
         return top + h + style.spaceAfter
 

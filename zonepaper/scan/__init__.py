@@ -1,0 +1,1 @@
+"""Reading scanned forms: raster, register, identify, read marks and handwriting."""

@@ -1,0 +1,52 @@
+"""Registration: find the four ArUco markers on a scanned front page and map layout points to pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from zonepaper.layout import Layout
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A homography from layout points (top-left origin) to image pixels, and how well it fits."""
+
+    matrix: np.ndarray  # 3x3, points -> pixels
+    reprojection_error_px: float
+    markers_found: int
+
+    def to_pixels(self, points: np.ndarray) -> np.ndarray:
+        """Map an (N, 2) array of layout points to pixel coordinates."""
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 1, 2)
+        return cv2.perspectiveTransform(pts, self.matrix).reshape(-1, 2)
+
+
+def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
+    """Marker id -> its four corners in pixels (clockwise from the marker's own top-left)."""
+    dictionary = cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50)
+    detector = cv2.aruco.ArucoDetector(dictionary, cv2.aruco.DetectorParameters())
+    corners, ids, _ = detector.detectMarkers(gray)
+    if ids is None:
+        return {}
+    return {int(i): c.reshape(4, 2) for i, c in zip(ids.flatten(), corners)}
+
+
+def register_page(gray: np.ndarray, layout: Layout) -> Registration | None:
+    """Homography from the layout to this image, from all marker corners found; None if fewer than 3 markers."""
+    found = find_markers(gray)
+    src, dst = [], []
+    for marker in layout.markers("front"):
+        if marker.marker_id in found:
+            r = marker.rect
+            src.extend([(r.x, r.y), (r.right, r.y), (r.right, r.bottom), (r.x, r.bottom)])
+            dst.extend(found[marker.marker_id])
+    if len(src) < 12:
+        return None
+    src_a, dst_a = np.array(src, dtype=np.float64), np.array(dst, dtype=np.float64)
+    matrix, _ = cv2.findHomography(src_a, dst_a, 0)
+    projected = cv2.perspectiveTransform(src_a.reshape(-1, 1, 2), matrix).reshape(-1, 2)
+    error = float(np.sqrt(((projected - dst_a) ** 2).sum(axis=1)).max())
+    return Registration(matrix, error, len(src) // 4)
