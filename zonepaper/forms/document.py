@@ -266,8 +266,8 @@ class FormPainter:
 
     def _deco_field_label(self, d: Decoration) -> None:
         key, r = d.params["key"], d.rect
-        self.text(r.x, r.y + 0.5, t(key, "es"), "Sans-Bold", 7.4, max_width=r.w)
-        self.text(r.x, r.y + 8.5, t(key, "en"), "Sans", 7, GREY, max_width=r.w)
+        self.text(r.x, r.y, t(key, "es"), "Sans-Bold", 7.4, max_width=r.w)
+        self.text(r.x, r.y + 7.8, t(key, "en"), "Sans", 6.8, GREY, max_width=r.w)
 
     def _deco_field_label_left(self, d: Decoration) -> None:
         key, r = d.params["key"], d.rect
