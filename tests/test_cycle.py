@@ -1,0 +1,138 @@
+"""Cycle folders: creation, privacy, finding the cycle, migrations, backups."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import cli, cli_subprocess
+
+from zonepaper.cycle import Cycle, init_cycle, resolve_cycle
+from zonepaper.errors import CycleNotFoundError, StoreError
+from zonepaper.forms.batch import issue_serials
+from zonepaper.store.database import connect
+from zonepaper.store.events import find_broken_events
+from zonepaper.store.migrations import MIGRATIONS
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_init_creates_a_private_cycle_folder(tmp_path: Path) -> None:
+    result = cli_subprocess("init", str(tmp_path / "c"), "--example", "belmont")
+    assert result.returncode == 0, result.stderr
+    root = tmp_path / "c"
+    assert mode(root) == 0o700
+    for name in ("zone.toml", "zonepaper.db"):
+        assert mode(root / name) & 0o077 == 0, name
+    text = (root / "zone.toml").read_text(encoding="utf-8")
+    assert text.startswith("# zone.toml") and "Civitas School of Leadership" in text
+    db = sqlite3.connect(root / "zonepaper.db")
+    assert [r[0] for r in db.execute("SELECT id FROM _migrations")] == [m[0] for m in MIGRATIONS]
+    info = dict(db.execute("SELECT key, value FROM cycle_info"))
+    assert len(info["cycle_id"]) == 8 and len(bytes.fromhex(info["secret"])) == 32
+
+
+def test_init_refuses_an_existing_cycle_and_changes_nothing(cycle: Cycle, capsys) -> None:
+    before = cycle.zone_path.read_bytes()
+    assert cli("init", str(cycle.root)) == 5
+    assert "already holds a cycle" in capsys.readouterr().err
+    assert cycle.zone_path.read_bytes() == before
+
+
+def test_unknown_example_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    assert cli("init", str(tmp_path / "x"), "--example", "springfield") == 2
+    assert "belmont" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_cycle_is_found_from_option_then_environment_then_current_folder(cycle: Cycle, tmp_path: Path,
+                                                                         monkeypatch) -> None:
+    other = init_cycle(tmp_path / "other")
+    monkeypatch.chdir(other.root)
+    assert resolve_cycle(None).root == other.root
+    monkeypatch.setenv("ZONEPAPER_CYCLE", str(cycle.root))
+    assert resolve_cycle(None).root == cycle.root
+    assert resolve_cycle(other.root).root == other.root
+    monkeypatch.setenv("ZONEPAPER_CYCLE", str(tmp_path / "nowhere"))
+    with pytest.raises(CycleNotFoundError) as err:
+        resolve_cycle(None)
+    assert "ZONEPAPER_CYCLE" in err.value.message("en")
+
+
+def test_not_a_cycle_folder_exit_code_and_message(tmp_path: Path) -> None:
+    result = cli_subprocess("forms", "print", "--count", "1", cwd=tmp_path)
+    assert result.returncode == 3
+    assert "is not a cycle folder" in result.stderr and "zonepaper init" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_older_database_is_migrated_and_newer_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE _migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+    conn.commit()
+    conn.close()
+    db = connect(path)
+    assert {"events", "serials", "batches", "cycle_info"} <= set(db.table_names())
+    db.conn.execute("INSERT INTO _migrations VALUES (999, 'from the future', 'now')")
+    db.close()
+    with pytest.raises(StoreError) as err:
+        connect(path)
+    assert "newer zonepaper" in err.value.message("en")
+
+
+def test_event_log_is_append_only_and_edits_are_detected(cycle: Cycle) -> None:
+    issue_serials(cycle, 3, "batch", "letter")
+    db = cycle.db()
+    with pytest.raises(sqlite3.DatabaseError):
+        db.conn.execute("UPDATE events SET actor = 'mallory'")
+    assert find_broken_events(db.conn) == []
+    # Someone drops the guard and edits behind the tool's back: the chain shows it.
+    db.conn.execute("DROP TRIGGER events_append_only_update")
+    db.conn.execute("UPDATE events SET payload = replace(payload, '\"count\":3', '\"count\":30') WHERE id = 2")
+    assert find_broken_events(db.conn) == [2]
+
+
+def test_backup_is_consistent_while_another_command_writes(cycle: Cycle, tmp_path: Path) -> None:
+    (cycle.originals / "2009-03-14").mkdir()
+    (cycle.originals / "2009-03-14" / "scan-001.pdf").write_bytes(b"%PDF-1.4 fake scan")
+    issue_serials(cycle, 10, "first", "letter")
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        while not stop.is_set():
+            issue_serials(cycle, 5, "while backing up", "letter")
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        outs = [cli("backup", "--cycle", str(cycle.root), "--out", str(tmp_path / f"b{i}.zip")) for i in range(3)]
+    finally:
+        stop.set()
+        writer.join()
+    assert outs == [0, 0, 0]
+    with zipfile.ZipFile(tmp_path / "b2.zip") as zf:
+        names = set(zf.namelist())
+        assert {"zonepaper.db", "zone.toml", "originals/2009-03-14/scan-001.pdf"} <= names
+        (tmp_path / "restored").mkdir()
+        zf.extract("zonepaper.db", tmp_path / "restored")
+    restored = sqlite3.connect(tmp_path / "restored" / "zonepaper.db")
+    assert restored.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    serials, batches = restored.execute("SELECT count(*), count(DISTINCT batch_id) FROM serials").fetchone()
+    assert serials >= 10 and serials == 10 + 5 * (batches - 1)  # only whole batches, never half of one
+    assert find_broken_events(restored) == []
+    assert mode(tmp_path / "b2.zip") & 0o077 == 0
+
+
+def test_backup_default_location_and_no_overwrite(cycle: Cycle, capsys) -> None:
+    assert cli("backup", "--cycle", str(cycle.root)) == 0
+    made = list((cycle.root / "backups").glob("zonepaper-backup-*.zip"))
+    assert len(made) == 1
+    assert cli("backup", "--cycle", str(cycle.root), "--out", str(made[0])) == 5
+    assert "already exists" in capsys.readouterr().err

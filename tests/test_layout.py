@@ -1,0 +1,83 @@
+"""The layout contract: every field, in the page, apart, and adapting to the zone."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import replace
+
+import pytest
+from conftest import cli
+
+from zonepaper.cycle import Cycle
+from zonepaper.layout import MM, build_layout
+from zonepaper.zone import Campus, Label, Program, load_zone
+
+REQUIRED = {
+    "last_name": ("boxes", "letters"), "first_name": ("boxes", "letters"), "birth_date": ("boxes", "digits"),
+    "current_school": ("boxes", "both"), "grade": ("bubbles", None), "address": ("boxes", "both"),
+    "zip": ("boxes", "digits"), "phone": ("boxes", "digits"), "guardian_name": ("boxes", "letters"),
+    "letter_language": ("bubbles", None), "sibling": ("bubbles", None), "sibling_program": ("boxes", "digits"),
+    "choices": ("bubbles", None), "signature": ("signature", None), "signature_date": ("boxes", "digits"),
+    "received_date": ("boxes", "digits"), "staff_initials": ("boxes", "letters"), "serial_code": ("code", None),
+    "back_code": ("code", None),
+}
+
+
+def test_layout_json_is_the_published_contract(cycle: Cycle, capsys) -> None:
+    assert cli("forms", "layout", "--json", "--cycle", str(cycle.root)) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["page"] == {"width": 612.0, "height": 792.0, "units": "pt", "origin": "top-left", "y_axis": "down"}
+    fields = {f["name"]: f for f in data["fields"]}
+    for name, (kind, charset) in REQUIRED.items():
+        assert fields[name]["kind"] == kind, name
+        assert fields[name]["label"]["es"] and fields[name]["label"]["en"]
+        if charset:
+            assert fields[name]["charset"] == charset
+    assert sorted(f["marker_id"] for f in data["fields"] if f["kind"] == "marker") == [0, 1, 2, 3]
+    assert [(p["meaning"], p["boxes"]) for p in fields["birth_date"]["parts"]] == [
+        ("month", [0, 1]), ("day", [2, 3]), ("year", [4, 5, 6, 7])]
+    choices = fields["choices"]["bubbles"]
+    zone = cycle.zone()
+    assert {(b["program"], b["rank"]) for b in choices} == {
+        (p.id, r) for p in zone.programs for r in range(1, zone.max_choices + 1)}
+    assert all(b["program_number"] == zone.program(b["program"]).number for b in choices)
+    assert {b["value"] for b in fields["letter_language"]["bubbles"]} == {"es", "en", "other"}
+
+
+@pytest.mark.parametrize("paper", ["letter", "a4"])
+def test_everything_is_on_the_page_apart_and_big_enough(paper: str, cycle: Cycle) -> None:
+    layout = build_layout(cycle.zone(), paper)
+    rects = []
+    for f in layout.fields:
+        parts = list(f.boxes) + [b.rect for b in f.bubbles] or [f.rect]
+        for r in parts:
+            assert 0 <= r.x and r.right <= layout.width and 0 <= r.y and r.bottom <= layout.height, f.name
+            rects.append((f.side, f.name, r))
+        if f.kind == "boxes":
+            assert all(b.h >= 7 * MM for b in f.boxes), f.name
+    front = [(n, r) for side, n, r in rects if side == "front"]
+    for (n1, a), (n2, b) in itertools.combinations(front, 2):
+        overlap_x = min(a.right, b.right) - max(a.x, b.x)
+        overlap_y = min(a.bottom, b.bottom) - max(a.y, b.y)
+        assert overlap_x <= 0.01 or overlap_y <= 0.01, f"{n1} overlaps {n2}"
+
+
+def zone_with(programs: int, choices: int):
+    base = load_zone(__import__("pathlib").Path(__file__).parent.parent / "zonepaper/examples/belmont.toml")
+    campus = Campus("c", "Campus", "1 Main St")
+    progs = tuple(Program(f"p{i}", i + 1, f"Program {i + 1}", campus, Label("es", "en"), {9: 80})
+                  for i in range(programs))
+    return replace(base, programs=progs, max_choices=choices)
+
+
+def test_layout_adapts_to_the_zone() -> None:
+    small = build_layout(zone_with(6, 3), "letter")
+    assert len(small.field("choices").bubbles) == 18
+    wide = build_layout(zone_with(34, 4), "letter")  # two columns of programs
+    xs = {round(b.rect.x) for b in wide.field("choices").bubbles}
+    assert len(xs) == 8 and len(wide.field("choices").bubbles) == 136
+    from zonepaper.errors import LayoutDoesNotFitError
+
+    with pytest.raises(LayoutDoesNotFitError):
+        build_layout(zone_with(80, 5), "letter")
