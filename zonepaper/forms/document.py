@@ -58,6 +58,7 @@ class FormPainter:
         self.c, self.layout, self.zone, self.cycle_id = canvas, layout, zone, cycle_id
         self.h = layout.height
         self._templates_ready = False
+        self._qr_masks: dict[Rect, int] = {}
 
     # --- coordinate helpers -----------------------------------------------------------------
     def y(self, top: float) -> float:
@@ -130,23 +131,31 @@ class FormPainter:
 
     def draw_qr(self, data: str, r: Rect) -> None:
         """A QR code filling r (quiet zone included), drawn as vector squares."""
-        qr = segno.make_qr(data, error="m", boost_error=False)
-        matrix = [list(row) for row in qr.matrix]
-        n = len(matrix) + 8  # four modules of quiet zone each side
+        # Every mask decodes equally well; segno tries all eight to pick the prettiest, which is
+        # most of its time. The codes of one batch differ only in a few characters, so the mask
+        # chosen for the first code is kept for the rest.
+        qr = segno.make_qr(data, error="m", boost_error=False, mask=self._qr_masks.get(r))
+        self._qr_masks.setdefault(r, qr.mask)
+        matrix = qr.matrix
+        n = len(matrix) + 8  # four modules of quiet zone on each side
         m = min(r.w, r.h) / n
-        self.c.setFillColor(INK)
-        path = self.c.beginPath()
+        ops = []
         for j, row in enumerate(matrix):
-            i = 0
-            while i < len(row):
+            i, width = 0, len(row)
+            while i < width:
                 if row[i]:
                     start = i
-                    while i < len(row) and row[i]:
+                    while i < width and row[i]:
                         i += 1
-                    path.rect(r.x + (start + 4) * m, self.y(r.y + (j + 5) * m), (i - start) * m, m)
+                    ops.append(f"{start} {j} {i - start} 1.05 re")  # 5 % overlap: no hairline between rows
                 else:
                     i += 1
-        self.c.drawPath(path, stroke=0, fill=1)
+        self.c.saveState()
+        self.c.setFillColor(INK)
+        # Module units, y down, origin at the code's first module.
+        self.c.transform(m, 0, 0, -m, r.x + 4 * m, self.y(r.y + 4 * m))
+        self.c.addLiteral(" ".join(ops) + " f")
+        self.c.restoreState()
 
     # --- the front, drawn once -------------------------------------------------------------
     def _draw_front_static(self) -> None:
