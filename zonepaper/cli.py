@@ -36,10 +36,9 @@ def echo(text: str) -> None:
     typer.echo(text)
 
 
-@app.command("init")
+@app.command("init", help=h("init"))
 def init_cmd(folder: Annotated[Path, typer.Argument()],
              example: Annotated[str, typer.Option(help=h("example"))] = "belmont") -> None:
-    """Create a cycle folder."""
     cycle = init_cycle(folder, example)
     echo(say("init.done", folder=str(folder), cycle_id=cycle.info()["cycle_id"], zone=str(cycle.zone_path)))
 
