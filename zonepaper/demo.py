@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from zonepaper.cycle import backup_cycle, init_cycle
+from zonepaper.cycle import Cycle, backup_cycle, init_cycle
 from zonepaper.forms.batch import print_forms
 from zonepaper.layout import build_layout
 from zonepaper.text import say
@@ -18,8 +18,6 @@ def run_demo(folder: Path, echo: Callable[[str], None]) -> None:
     """Create a demo cycle in folder and run every stage that exists, saying what each did."""
     folder = folder.expanduser()
     if (folder / "zonepaper.db").exists():
-        from zonepaper.cycle import Cycle
-
         cycle = Cycle(folder)
         echo(say("demo.reuse", folder=str(folder)))
     else:
