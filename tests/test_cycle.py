@@ -136,3 +136,28 @@ def test_backup_default_location_and_no_overwrite(cycle: Cycle, capsys) -> None:
     assert len(made) == 1
     assert cli("backup", "--cycle", str(cycle.root), "--out", str(made[0])) == 5
     assert "already exists" in capsys.readouterr().err
+
+
+def test_init_into_an_empty_folder_works_and_a_busy_one_is_refused(tmp_path: Path, capsys) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli("init", str(empty)) == 0
+    assert (empty / "zonepaper.db").is_file() and mode(empty) == 0o700
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    assert cli("init", str(busy)) == 5
+    assert "other files" in capsys.readouterr().err
+    assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
+
+
+def test_a_failed_init_leaves_nothing_behind(tmp_path: Path, monkeypatch) -> None:
+    import zonepaper.cycle as cycle_module
+
+    def broken(path, example):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(cycle_module, "_create_database", broken)
+    with pytest.raises(OSError):
+        init_cycle(tmp_path / "new")
+    assert list(tmp_path.iterdir()) == []

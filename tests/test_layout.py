@@ -37,6 +37,13 @@ def test_layout_json_is_the_published_contract(cycle: Cycle, capsys) -> None:
     assert sorted(f["marker_id"] for f in data["fields"] if f["kind"] == "marker") == [0, 1, 2, 3]
     assert [(p["meaning"], p["boxes"]) for p in fields["birth_date"]["parts"]] == [
         ("month", [0, 1]), ("day", [2, 3]), ("year", [4, 5, 6, 7])]
+    assert {n: f.get("value") for n, f in fields.items() if f["kind"] == "boxes"} == {
+        "last_name": "name", "first_name": "name", "birth_date": "date", "current_school": "text",
+        "address": "address", "zip": "zip", "phone": "phone", "guardian_name": "name",
+        "sibling_program": "program_number", "signature_date": "date", "received_date": "date",
+        "staff_initials": "initials"}
+    assert [p["meaning"] for p in fields["phone"]["parts"]] == ["area_code", "exchange", "line"]
+    assert fields["zip"]["parts"] == [{"meaning": "zip", "boxes": [0, 1, 2, 3, 4]}]
     choices = fields["choices"]["bubbles"]
     zone = cycle.zone()
     assert {(b["program"], b["rank"]) for b in choices} == {

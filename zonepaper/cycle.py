@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import shutil
 import sqlite3
 import tempfile
 import zipfile
@@ -90,31 +91,48 @@ def new_cycle_id() -> str:
 
 
 def init_cycle(root: Path, example: str | None = None) -> Cycle:
-    """Create a cycle folder with a commented zone.toml and a fresh database."""
-    root = root.expanduser()
-    cycle = Cycle(root)
-    if cycle.db_path.exists() or cycle.zone_path.exists():
+    """Create a cycle folder with a commented zone.toml and a fresh database.
+
+    Everything is built in a hidden folder beside the target and moved into place at the
+    end, so a failure leaves no half-made cycle behind.
+    """
+    root = root.expanduser().absolute()
+    if (root / DB_FILE).exists() or (root / ZONE_FILE).exists():
         raise ConflictError("init.exists", folder=str(root))
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise ConflictError("init.not_empty", folder=str(root))
     text = example_zone_text(example or "belmont")
     with private_umask():
-        root.mkdir(parents=True, exist_ok=True)
-        os.chmod(root, 0o700)
-        parse_zone_text(text, cycle.zone_path)  # a broken example must fail before anything is written
-        _write_atomic(cycle.zone_path, text.encode("utf-8"))
-        for sub in (ORIGINALS_DIR, OUTPUT_DIR):
-            (root / sub).mkdir(exist_ok=True)
-        db = connect(cycle.db_path, create=True)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.init-"))
         try:
-            conn = db.conn
-            conn.execute("BEGIN IMMEDIATE")
-            info = {"cycle_id": new_cycle_id(), "secret": secrets.token_hex(32), "created_at": now_iso(),
-                    "created_by_version": __version__}
-            conn.executemany("INSERT INTO cycle_info (key, value) VALUES (?, ?)", info.items())
-            append_event(conn, "zonepaper", "cycle.created", {"cycle_id": info["cycle_id"], "example": example})
-            conn.execute("COMMIT")
-        finally:
-            db.close()
-    return cycle
+            draft = Cycle(staging)
+            parse_zone_text(text, root / ZONE_FILE)  # a broken example must fail before anything is written
+            draft.zone_path.write_text(text, encoding="utf-8")
+            for sub in (ORIGINALS_DIR, OUTPUT_DIR):
+                (staging / sub).mkdir()
+            _create_database(draft.db_path, example)
+            os.chmod(staging, 0o700)
+            os.replace(staging, root)  # replaces an empty target folder too
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return Cycle(root)
+
+
+def _create_database(path: Path, example: str | None) -> None:
+    db = connect(path, create=True)
+    try:
+        conn = db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        info = {"cycle_id": new_cycle_id(), "secret": secrets.token_hex(32), "created_at": now_iso(),
+                "created_by_version": __version__}
+        conn.executemany("INSERT INTO cycle_info (key, value) VALUES (?, ?)", info.items())
+        append_event(conn, "zonepaper", "cycle.created", {"cycle_id": info["cycle_id"], "example": example})
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
 
 
 def resolve_cycle(option: Path | None) -> Cycle:
@@ -130,21 +148,6 @@ def resolve_cycle(option: Path | None) -> Cycle:
     if not cycle.db_path.is_file():
         raise CycleNotFoundError("cycle.not_found", folder=str(root), source=source)
     return cycle
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that it is either complete or absent, never half-written."""
-    with private_umask():
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
 
 def backup_cycle(cycle: Cycle, out: Path | None = None) -> Path:

@@ -97,6 +97,7 @@ class Field:
     rect: Rect
     boxes: tuple[Rect, ...] = ()
     charset: str | None = None  # digits | letters | both
+    value: str | None = None  # what the boxes hold: name, text, address, date, zip, phone, program_number, initials
     parts: tuple[Part, ...] = ()
     bubbles: tuple[Bubble, ...] = ()
     marker_id: int | None = None
@@ -106,6 +107,7 @@ class Field:
                                "label": {"es": self.label.es, "en": self.label.en}, "rect": self.rect.as_list()}
         if self.kind == "boxes":
             out["charset"] = self.charset
+            out["value"] = self.value
             out["boxes"] = [b.as_list() for b in self.boxes]
             out["parts"] = [{"meaning": p.meaning, "boxes": list(range(p.first, p.first + p.count))}
                             for p in self.parts]
@@ -191,12 +193,12 @@ class _Builder:
         self.decorations.append(Decoration(kind, rect, params))
 
     def boxes(self, name: str, x: float, y: float, groups: tuple[tuple[str, int], ...] | int, charset: str,
-              label: str = "above") -> float:
-        """Boxes field whose label sits above; groups = ((meaning, count), ...) or a plain count.
+              value: str, label: str = "above") -> float:
+        """Boxes field; groups = ((meaning, count), ...) or a plain count of boxes meaning `value`.
 
         Returns the x just after the last box.
         """
-        group_list = groups if isinstance(groups, tuple) else (("text", groups),)
+        group_list = groups if isinstance(groups, tuple) else ((value, groups),)
         rects, parts, cx, index = [], [], x, 0
         for gi, (meaning, count) in enumerate(group_list):
             if gi:
@@ -208,8 +210,7 @@ class _Builder:
                 index += 1
         area = Rect(x, y + LABEL_H, cx - x, BOX_H)
         self.fields.append(Field(name, "boxes", "front", form_label(f"field.{name}"), area,
-                                 boxes=tuple(rects), charset=charset,
-                                 parts=tuple(parts) if isinstance(groups, tuple) else ()))
+                                 boxes=tuple(rects), charset=charset, value=value, parts=tuple(parts)))
         if label == "above":
             self.deco("field_label", Rect(x, y, max(cx - x, 60), LABEL_H), key=f"field.{name}")
         else:  # to the left of the boxes, right-aligned against them
@@ -268,23 +269,23 @@ def build_layout(zone: Zone, paper: str = "letter") -> Layout:
 
     # 1. Student
     y = b.section("student", y)
-    x = b.boxes("last_name", left, y, 19, "letters")
-    b.boxes("first_name", x + FIELD_GAP, y, int((right - x - FIELD_GAP) // BOX_W), "letters")
+    x = b.boxes("last_name", left, y, 19, "letters", "name")
+    b.boxes("first_name", x + FIELD_GAP, y, int((right - x - FIELD_GAP) // BOX_W), "letters", "name")
     y += ROW_H
-    x = b.boxes("birth_date", left, y, DATE, "digits")
+    x = b.boxes("birth_date", left, y, DATE, "digits", "date")
     grade_opts = [(str(g), form_label("option.grade", grade=g)) for g in zone.grades]
     x = b.bubbles("grade", x + FIELD_GAP + 6, y, grade_opts, 44, label_w=100)
     x = max(x, left + 136 + FIELD_GAP + 110)
-    b.boxes("current_school", x, y, int((right - x) // BOX_W), "both")
+    b.boxes("current_school", x, y, int((right - x) // BOX_W), "both", "text")
     y += ROW_H + HINT_H
 
     # 2. Home and family
     y = b.section("family", y)
-    x = b.boxes("address", left, y, 26, "both")
-    b.boxes("zip", x + FIELD_GAP, y, 5, "digits")
+    x = b.boxes("address", left, y, 26, "both", "address")
+    b.boxes("zip", x + FIELD_GAP, y, 5, "digits", "zip")
     y += ROW_H
-    x = b.boxes("phone", left, y, (("area_code", 3), ("exchange", 3), ("line", 4)), "digits")
-    b.boxes("guardian_name", x + FIELD_GAP, y, int((right - x - FIELD_GAP) // BOX_W), "letters")
+    x = b.boxes("phone", left, y, (("area_code", 3), ("exchange", 3), ("line", 4)), "digits", "phone")
+    b.boxes("guardian_name", x + FIELD_GAP, y, int((right - x - FIELD_GAP) // BOX_W), "letters", "name")
     y += ROW_H + HINT_H
     langs = [("es", form_label("option.language_es")), ("en", form_label("option.language_en")),
              ("other", form_label("option.language_other"))]
@@ -292,7 +293,7 @@ def build_layout(zone: Zone, paper: str = "letter") -> Layout:
     x += FIELD_GAP + 10
     b.bubbles("sibling", x, y, [("yes", form_label("option.yes")), ("no", form_label("option.no"))], 44,
               label_w=right - x)
-    b.boxes("sibling_program", right - 2 * BOX_W, y, 2, "digits", label="left")
+    b.boxes("sibling_program", right - 2 * BOX_W, y, 2, "digits", "program_number", label="left")
     y += ROW_H
 
     # 3. Choices grid, then 4. signature; the office strip sits between the bottom markers.
@@ -309,12 +310,12 @@ def build_layout(zone: Zone, paper: str = "letter") -> Layout:
     sig = Rect(left, y + LABEL_H, 300, BOX_H)
     b.fields.append(Field("signature", "signature", "front", form_label("field.signature"), sig))
     b.deco("field_label", Rect(left, y, 300, LABEL_H), key="field.signature")
-    b.boxes("signature_date", sig.right + FIELD_GAP + 20, y, DATE, "digits")
+    b.boxes("signature_date", sig.right + FIELD_GAP + 20, y, DATE, "digits", "date")
 
     office_x = MARKER_INSET + MARKER_SIZE + 8
     b.deco("office", Rect(office_x, office_top, width - 2 * office_x, MARKER_SIZE))
-    x = b.boxes("received_date", office_x + 120, office_top - 4, DATE, "digits")
-    b.boxes("staff_initials", x + FIELD_GAP + 6, office_top - 4, 3, "letters")
+    x = b.boxes("received_date", office_x + 120, office_top - 4, DATE, "digits", "date")
+    b.boxes("staff_initials", x + FIELD_GAP + 6, office_top - 4, 3, "letters", "initials")
 
     back_qr = Rect(width - MARKER_INSET - MARKER_SIZE - 8 - 40, MARKER_INSET, 40, 40)
     b.fields.append(Field("back_code", "code", "back", form_label("field.back_qr"), back_qr))

@@ -64,7 +64,9 @@ def normalize_serial(text: str) -> str:
 def is_valid_serial(text: str) -> bool:
     """True when text (spaces and dashes allowed) is a well-formed serial with a correct check digit."""
     serial = normalize_serial(text)
-    return len(serial) == SERIAL_LENGTH and serial.isdigit() and _damm_interim(serial) == 0 and serial[:-1] != "0" * SEQUENCE_DIGITS
+    if len(serial) != SERIAL_LENGTH or not serial.isdigit() or serial[:-1] == "0" * SEQUENCE_DIGITS:
+        return False
+    return _damm_interim(serial) == 0
 
 
 def display_serial(serial: str) -> str:
