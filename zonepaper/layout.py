@@ -298,11 +298,11 @@ def build_layout(zone: Zone, paper: str = "letter") -> Layout:
 
     # 3. Choices grid, then 4. signature; the office strip sits between the bottom markers.
     y = b.section("choices", y)
-    b.deco("choices_instructions", Rect(left, y, CONTENT_WIDTH, 10), n=zone.max_choices)
-    y += 12
+    b.deco("choices_instructions", Rect(left, y, CONTENT_WIDTH, 14), n=zone.max_choices)
+    y += 15
     sign_h = LABEL_H + BOX_H + HINT_H + 4
     office_top = height - MARKER_INSET - MARKER_SIZE
-    sign_top_limit = office_top - 6 - sign_h
+    sign_top_limit = office_top - 12 - sign_h
     _place_choices_grid(b, zone, y, sign_top_limit)
     grid_bottom = max(d.rect.bottom for d in b.decorations if d.kind in ("grid_row", "grid_heading"))
     y = grid_bottom + 6
@@ -313,7 +313,7 @@ def build_layout(zone: Zone, paper: str = "letter") -> Layout:
     b.boxes("signature_date", sig.right + FIELD_GAP + 20, y, DATE, "digits", "date")
 
     office_x = MARKER_INSET + MARKER_SIZE + 8
-    b.deco("office", Rect(office_x, office_top, width - 2 * office_x, MARKER_SIZE))
+    b.deco("office", Rect(office_x, office_top - 6, width - 2 * office_x, MARKER_SIZE + 6))
     x = b.boxes("received_date", office_x + 120, office_top - 4, DATE, "digits", "date")
     b.boxes("staff_initials", x + FIELD_GAP + 6, office_top - 4, 3, "letters", "initials")
 

@@ -267,11 +267,14 @@ class FormPainter:
         c.setLineWidth(0.7)
 
     def _deco_section(self, d: Decoration) -> None:
-        key = d.params["key"]
+        self.bar(d.rect, d.params["key"])
+
+    def bar(self, r: Rect, key: str) -> None:
+        """A dark heading bar with 'Spanish / English' in white."""
         self.c.setFillColor(BAR)
-        self.rect(d.rect, stroke=0, fill=1)
-        w = self.text(d.rect.x + 5, d.rect.y + 3.5, t(key, "es") + " / ", "Sans-Bold", 9, white)
-        self.text(d.rect.x + 5 + w, d.rect.y + 3.5, t(key, "en"), "Sans", 9, white)
+        self.rect(r, stroke=0, fill=1)
+        w = self.text(r.x + 5, r.y + 3, t(key, "es") + " / ", "Sans-Bold", 9, white)
+        self.text(r.x + 5 + w, r.y + 3, t(key, "en"), "Sans", 9, white)
 
     def _deco_field_label(self, d: Decoration) -> None:
         key, r = d.params["key"], d.rect
@@ -328,8 +331,8 @@ class FormPainter:
         r = d.rect
         self.c.setFillColor(SHADE)
         self.rect(r, stroke=0, fill=1)
-        self.text(r.x + 5, r.y + 10, t("office.title", "es"), "Sans-Bold", 7)
-        self.text(r.x + 5, r.y + 19, t("office.title", "en"), "Sans", 7, GREY)
+        self.text(r.x + 5, r.y + 14, t("office.title", "es"), "Sans-Bold", 7)
+        self.text(r.x + 5, r.y + 23, t("office.title", "en"), "Sans", 7, GREY)
         received = self.layout.field("received_date").boxes
         self.c.setFillColor(white)
         self.c.setStrokeColor(LINE)
@@ -355,10 +358,7 @@ class FormPainter:
                 y = self._paragraph(para, style, left + i * (col_w + 14), y, col_w)
             bottoms.append(y)
         top = max(bottoms) + 10
-        self.c.setFillColor(BAR)
-        self.rect(Rect(left, top, 535, 15), stroke=0, fill=1)
-        w = self.text(left + 5, top + 3.5, t("back.programs_title", "es") + " / ", "Sans-Bold", 9, white)
-        self.text(left + 5 + w, top + 3.5, t("back.programs_title", "en"), "Sans", 9, white)
+        self.bar(Rect(left, top, 535, 15), "back.programs_title")
         top += 19
         name_style = ParagraphStyle("name", fontName="Sans-Bold", fontSize=7.6, leading=9)
         desc_style = ParagraphStyle("desc", fontName="Sans", fontSize=7, leading=8.4)
