@@ -94,15 +94,16 @@ class FormPainter:
         self.text(x + w, top, en, "Sans", size, GREY)
 
     # --- one form -----------------------------------------------------------------------
-    def draw_form(self, front: Payload, back: Payload) -> None:
-        """Draw the front and back page of one form."""
+    def draw_form(self, front: Payload, back: Payload | None) -> None:
+        """Draw the front and (unless back is None) the back page of one form."""
         self._ensure_templates()
         self.c.doForm("front")
         self._draw_serial(front)
         self.c.showPage()
-        self.c.doForm("back")
-        self._draw_back_code(back)
-        self.c.showPage()
+        if back is not None:
+            self.c.doForm("back")
+            self._draw_back_code(back)
+            self.c.showPage()
 
     def _ensure_templates(self) -> None:
         if self._templates_ready:
@@ -399,7 +400,7 @@ def marker_cells(marker_id: int) -> tuple[tuple[bool, ...], ...]:
 
 
 def write_forms_pdf(path: Path, layout: Layout, zone: Zone, cycle_id: str,
-                    payloads: Iterable[tuple[Payload, Payload]],
+                    payloads: Iterable[tuple[Payload, Payload | None]],
                     on_form: Callable[[int], None] | None = None) -> int:
     """Write one PDF of forms (front and back page each). Returns the number of forms."""
     canvas = Canvas(str(path), pagesize=(layout.width, layout.height), pageCompression=1)

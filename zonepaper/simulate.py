@@ -1,0 +1,487 @@
+"""Filled-in, scanned-looking forms for the demo, the tests and the benchmarks.
+
+Forms are those this cycle has issued (never an invented serial), drawn by the same code
+that prints them, filled the way families fill them (hand-printing fonts with jitter,
+marks of several kinds, known rates of mistakes), then made to look scanned. The ground
+truth is written as JSON beside the scans. The same seed gives the same files.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from zonepaper.cycle import Cycle
+from zonepaper.errors import InvalidInputError, MissingDependencyError
+from zonepaper.forms.document import FONT_DIRS, FONTS, write_forms_pdf
+from zonepaper.layout import Field, Layout, Rect, build_layout
+from zonepaper.serial import BACK, FRONT, make_payload
+from zonepaper.zone import Zone
+
+HAND_FONTS = (
+    "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf",
+    "/usr/share/fonts/truetype/fifthhorseman/dkgBd.ttf",
+    "/usr/share/fonts/truetype/breip/Breip.ttf",
+    "/usr/share/fonts/truetype/sjfonts/SteveHand.ttf",
+    "/usr/share/fonts/truetype/sjfonts/Delphine.ttf",
+    "/usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf",
+)
+
+GIVEN_ES = ["JOSÉ", "MARÍA", "JUAN", "GUADALUPE", "LUIS", "ANA", "JESÚS", "SOFÍA", "CARLOS", "VALERIA", "MIGUEL",
+            "XIMENA", "JORGE", "ANDREA", "RAÚL", "DANIELA", "ÁNGEL", "LUCÍA", "IVÁN", "NOEMÍ", "JOAQUÍN",
+            "BRENDA", "EFRAÍN", "YESENIA", "ROCÍO", "MAURICIO", "ADRIÁN", "BELÉN"]
+GIVEN_EN = ["JAMES", "ASHLEY", "KEVIN", "JESSICA", "BRIAN", "NICOLE", "ANTHONY", "STEPHANIE", "JASON", "TIFFANY",
+            "DAVID", "KIMBERLY", "ERIC", "MICHELLE", "JUSTIN", "AMBER"]
+SURNAMES_ES = ["GARCÍA", "HERNÁNDEZ", "LÓPEZ", "MARTÍNEZ", "GONZÁLEZ", "RODRÍGUEZ", "PÉREZ", "SÁNCHEZ", "RAMÍREZ",
+               "FLORES", "CRUZ", "MORALES", "REYES", "NÚÑEZ", "PEÑA", "CASTILLO", "ORTIZ", "GUTIÉRREZ", "CHÁVEZ",
+               "RAMOS", "JIMÉNEZ", "MENDOZA", "VÁSQUEZ", "AGUILAR", "IBÁÑEZ", "MUÑOZ"]
+SURNAMES_EN = ["SMITH", "JOHNSON", "WILLIAMS", "BROWN", "JONES", "MILLER", "DAVIS", "WILSON", "KIM", "NGUYEN",
+               "PARK", "LEE", "THOMPSON", "WHITE"]
+STREETS = ["W 3RD ST", "W 2ND ST", "S ALVARADO ST", "BEVERLY BLVD", "TEMPLE ST", "N UNION AVE", "S BONNIE BRAE",
+           "W 6TH ST", "COLTON ST", "LUCAS AVE", "W 1ST ST", "ECHO PARK AVE", "S BURLINGTON AVE", "WITMER ST"]
+SCHOOLS = ["BERENDO MS", "VIRGIL MS", "LIECHTY MS", "NIGHTINGALE MS", "EDISON MS", "SAL CASTRO MS",
+           "CHARTER MS", "BELMONT MS"]
+OTHER_ZIPS = ["90006", "90019", "90020", "90033", "90005", "90010", "90031"]
+AREA_CODES = ["213", "213", "213", "323", "323", "310", "818", "626"]
+
+NON_FORM_TEXT = [
+    "Estimada familia: le invitamos a la feria de escuelas el sábado 14 de marzo.",
+    "Dear families: the choice fair is on Saturday, March 14, from 9 a.m. to 1 p.m.",
+    "Lista de útiles escolares / School supply list",
+    "Boletín de la escuela secundaria — Primavera",
+]
+
+
+@dataclass
+class PageTruth:
+    """What a simulated page really is and says."""
+
+    file: str = ""
+    page: int = 0
+    kind: str = "front"  # front | back | blank | not_a_form | other_cycle
+    serial: str | None = None
+    copy: str = "original"  # original | photocopy
+    rotation: int = 0
+    fields: dict[str, Any] = field(default_factory=dict)
+    choices: list[str] = field(default_factory=list)
+    hard: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    files: tuple[Path, ...]
+    truth_path: Path
+    pages: tuple[PageTruth, ...]
+
+
+def available_hand_fonts() -> list[str]:
+    """The hand-printing fonts installed on this machine (Debian packages, see scripts/setup.sh)."""
+    fonts = [f for f in HAND_FONTS if Path(f).is_file()]
+    if not fonts:
+        raise MissingDependencyError("simulate.fonts_missing")
+    return fonts
+
+
+# --- families ------------------------------------------------------------------------------
+def _cycle_start_year(zone: Zone) -> int:
+    digits = "".join(ch if ch.isdigit() else " " for ch in zone.cycle).split()
+    years = [int(d) for d in digits if len(d) == 4]
+    return years[0] if years else date.today().year
+
+
+def _iso(d: date) -> str:
+    return d.isoformat()
+
+
+def make_family(rng: np.random.Generator, zone: Zone, popularity: np.ndarray) -> tuple[dict[str, Any], list[str]]:
+    """Plausible values for one application, and its ranked choices (program ids)."""
+    start = _cycle_start_year(zone)
+    spanish = rng.random() < 0.8
+    given = rng.choice(GIVEN_ES if spanish else GIVEN_EN)
+    if spanish and rng.random() < 0.6:
+        last = f"{rng.choice(SURNAMES_ES)} {rng.choice(SURNAMES_ES)}"
+    else:
+        last = str(rng.choice(SURNAMES_ES if spanish else SURNAMES_EN))
+    born_from = date(start - 15, 9, 2)
+    birth = born_from + timedelta(days=int(rng.integers(0, 365 + (120 if rng.random() < 0.1 else 0))))
+    zip_code = str(rng.choice(list(zone.zip_codes))) if zone.zip_codes and rng.random() < 0.8 else str(
+        rng.choice(OTHER_ZIPS))
+    address = f"{int(rng.integers(100, 2999))} {rng.choice(STREETS)}"
+    if rng.random() < 0.35:
+        address += f" APT {int(rng.integers(1, 40))}"
+    language = "es" if rng.random() < (0.85 if spanish else 0.1) else ("en" if rng.random() < 0.97 else "other")
+    sibling = rng.random() < 0.15
+    n_choices = int(rng.choice(range(1, zone.max_choices + 1),
+                               p=_normalize([1, 1, 2, 3, 6][-zone.max_choices:])))
+    choices = list(rng.choice([p.id for p in zone.programs], size=n_choices, replace=False, p=popularity))
+    guardian = f"{rng.choice(GIVEN_ES if spanish else GIVEN_EN)} {last.split()[0]}"
+    sign_date = date(start, 3, 1) + timedelta(days=int(rng.integers(0, 30)))
+    values = {
+        "last_name": last, "first_name": str(given), "birth_date": _iso(birth),
+        "current_school": str(rng.choice(SCHOOLS)), "grade": str(zone.grades[0]), "address": address,
+        "zip": zip_code, "phone": f"{rng.choice(AREA_CODES)}{int(rng.integers(2, 10))}{int(rng.integers(0, 10**6)):06d}",
+        "guardian_name": guardian, "letter_language": language, "sibling": "yes" if sibling else "no",
+        "sibling_program": str(zone.program(str(rng.choice(choices))).number) if sibling else "",
+        "signature": "present", "signature_date": _iso(sign_date), "received_date": "", "staff_initials": "",
+    }
+    return values, choices
+
+
+def _normalize(weights: list[float]) -> np.ndarray:
+    a = np.array(weights, dtype=float)
+    return a / a.sum()
+
+
+def program_popularity(zone: Zone, rng: np.random.Generator) -> np.ndarray:
+    """A few programs much in demand, most moderately, some little."""
+    base = rng.gamma(1.2, 1.0, len(zone.programs))
+    for i in rng.choice(len(zone.programs), size=min(3, len(zone.programs)), replace=False):
+        base[i] *= 4
+    return base / base.sum()
+
+
+# --- drawing on the page -------------------------------------------------------------------
+class Pen:
+    """Draws hand-printing and marks onto a greyscale page, in pixels of `dpi`."""
+
+    def __init__(self, page: Image.Image, dpi: int, rng: np.random.Generator, fonts: list[str]) -> None:
+        self.page, self.k, self.rng = page, dpi / 72.0, rng
+        self.font_path = str(rng.choice(fonts))
+        self.ink = int(rng.integers(15, 70))
+        self._fonts: dict[int, ImageFont.FreeTypeFont] = {}
+
+    def px(self, r: Rect) -> tuple[float, float, float, float]:
+        return r.x * self.k, r.y * self.k, r.w * self.k, r.h * self.k
+
+    def font(self, size: int) -> ImageFont.FreeTypeFont:
+        if size not in self._fonts:
+            self._fonts[size] = ImageFont.truetype(self.font_path, size)
+        return self._fonts[size]
+
+    def char(self, ch: str, box: Rect, touching: bool = False) -> None:
+        x, y, w, h = self.px(box)
+        size = int(h * self.rng.uniform(0.78, 1.0))
+        font = self.font(size)
+        glyph = Image.new("L", (int(size * 1.6), int(size * 1.6)), 0)
+        ImageDraw.Draw(glyph).text((size * 0.3, size * 0.1), ch, font=font, fill=255)
+        glyph = glyph.rotate(float(self.rng.uniform(-9, 9)), resample=Image.BILINEAR)
+        bbox = glyph.getbbox()
+        if bbox is None:
+            return
+        glyph = glyph.crop(bbox)
+        gw, gh = glyph.size
+        limit = 0.8 * h / gh
+        if limit < 1:
+            glyph = glyph.resize((max(1, int(gw * limit)), max(1, int(gh * limit))))
+            gw, gh = glyph.size
+        cx = x + w / 2 + self.rng.normal(0, w * 0.06)
+        cy = y + h / 2 + self.rng.normal(0, h * 0.05)
+        if touching:
+            cy += h * 0.22 * self.rng.choice([-1, 1])
+        self.stamp(glyph, int(cx - gw / 2), int(cy - gh / 2), self.ink)
+
+    def stamp(self, alpha: Image.Image, x: int, y: int, ink: int) -> None:
+        """Lay ink of darkness `ink` through the alpha mask at (x, y)."""
+        colour = Image.new("L", alpha.size, ink)
+        region = self.page.crop((x, y, x + alpha.width, y + alpha.height))
+        blended = Image.composite(colour, region, alpha)
+        self.page.paste(Image.fromarray(np.minimum(np.array(region), np.array(blended))), (x, y))
+
+    def write(self, f: Field, text: str, touching_rate: float = 0.04) -> None:
+        """One character per box, left to right."""
+        for ch, box in zip(text, f.boxes):
+            if ch != " ":
+                self.char(ch, box, touching=self.rng.random() < touching_rate)
+
+    def mark(self, r: Rect, style: str) -> None:
+        x, y, w, h = self.px(r)
+        cx, cy, rad = x + w / 2, y + h / 2, w / 2
+        size = int(w * 2) + 4
+        alpha = Image.new("L", (size, size), 0)
+        d = ImageDraw.Draw(alpha)
+        o = size / 2
+        jx, jy = self.rng.normal(0, rad * 0.08, 2)
+        ink = self.ink
+        if style in ("solid", "pencil", "erased"):
+            rr = rad * self.rng.uniform(0.85, 1.08)
+            d.ellipse((o - rr + jx, o - rr + jy, o + rr + jx, o + rr + jy), fill=255)
+            ink = {"solid": ink, "pencil": int(self.rng.integers(120, 160)), "erased": int(self.rng.integers(222, 236))}[style]
+        elif style == "partial":
+            rr = rad * 0.75
+            d.ellipse((o - rr + jx - rad * 0.2, o - rr + jy, o + rr + jx - rad * 0.2, o + rr * 0.6 + jy), fill=255)
+        elif style == "check":
+            lw = max(2, int(rad * 0.28))
+            d.line([(o - rad * 0.7, o), (o - rad * 0.15, o + rad * 0.65), (o + rad * 0.9, o - rad * 0.9)], fill=255,
+                   width=lw)
+        elif style == "cross":
+            lw = max(2, int(rad * 0.26))
+            d.line([(o - rad * 0.8, o - rad * 0.8), (o + rad * 0.8, o + rad * 0.8)], fill=255, width=lw)
+            d.line([(o - rad * 0.8, o + rad * 0.8), (o + rad * 0.8, o - rad * 0.8)], fill=255, width=lw)
+        elif style == "stray":
+            sx, sy = self.rng.uniform(-0.5, 0.5, 2) * rad
+            rr = rad * 0.12
+            d.ellipse((o + sx - rr, o + sy - rr, o + sx + rr, o + sy + rr), fill=255)
+        self.stamp(alpha, int(cx - o), int(cy - o), ink)
+
+    def signature(self, r: Rect) -> None:
+        x, y, w, h = self.px(r)
+        alpha = Image.new("L", (int(w), int(h)), 0)
+        d = ImageDraw.Draw(alpha)
+        pts, px_, py = [], w * 0.1, h * 0.6
+        for _ in range(int(self.rng.integers(12, 24))):
+            px_ = min(w * 0.9, px_ + self.rng.uniform(4, w * 0.05))
+            py = min(h * 0.85, max(h * 0.2, py + self.rng.normal(0, h * 0.18)))
+            pts.append((px_, py))
+        d.line(pts, fill=255, width=max(2, int(h * 0.05)), joint="curve")
+        self.stamp(alpha, int(x), int(y), self.ink)
+
+
+MARK_STYLES = (("solid", 0.5), ("check", 0.15), ("cross", 0.1), ("partial", 0.13), ("pencil", 0.12))
+RATES = {"erasure": 0.05, "stray_mark": 0.05, "two_marks_one_rank": 0.03, "same_program_twice": 0.03,
+         "empty_choices": 0.02, "missing_signature": 0.04, "touching_boxes": 0.3, "office_received": 0.4}
+
+
+def fill_front(page: Image.Image, layout: Layout, zone: Zone, dpi: int, rng: np.random.Generator,
+               fonts: list[str], values: dict[str, Any], choices: list[str], truth: PageTruth) -> None:
+    """Fill one front page in place and record what a reader should find in truth."""
+    pen = Pen(page, dpi, rng, fonts)
+    touching = 0.12 if rng.random() < RATES["touching_boxes"] else 0.0
+    for name in ("last_name", "first_name", "current_school", "address", "guardian_name"):
+        f = layout.field(name)
+        text = values[name][: len(f.boxes)]
+        values[name] = text
+        pen.write(f, text, touching)
+    for name in ("birth_date", "signature_date"):
+        y, m, d = values[name].split("-")
+        pen.write(layout.field(name), f"{m}{d}{y}", touching)
+    pen.write(layout.field("zip"), values["zip"], touching)
+    pen.write(layout.field("phone"), values["phone"], touching)
+    style = str(rng.choice([s for s, _ in MARK_STYLES], p=_normalize([p for _, p in MARK_STYLES])))
+
+    def bubble(field_name: str, value: str, mark_style: str = style) -> None:
+        b = next(b for b in layout.field(field_name).bubbles if b.value == value)
+        pen.mark(b.rect, mark_style)
+
+    bubble("grade", values["grade"])
+    bubble("letter_language", values["letter_language"])
+    bubble("sibling", values["sibling"])
+    if values["sibling_program"]:
+        pen.write(layout.field("sibling_program"), f"{int(values['sibling_program']):02d}")
+
+    grid = layout.field("choices")
+    by_key = {(b.program, b.rank): b for b in grid.bubbles}
+    if rng.random() < RATES["empty_choices"]:
+        choices = []
+        truth.hard.append("empty_choices")
+    for rank, program in enumerate(choices, start=1):
+        pen.mark(by_key[(program, rank)].rect, style)
+    if choices and rng.random() < RATES["erasure"]:
+        # the family changed its mind: the first choice was erased and written one row over
+        other = next(p.id for p in zone.programs if p.id not in choices)
+        pen.mark(by_key[(other, 1)].rect, "erased")
+        truth.hard.append("erasure")
+    if rng.random() < RATES["stray_mark"]:
+        rank = int(rng.integers(1, zone.max_choices + 1))
+        free = [p.id for p in zone.programs if (p.id, rank) in by_key and (len(choices) < rank or choices[rank - 1] != p.id)]
+        pen.mark(by_key[(str(rng.choice(free)), rank)].rect, "stray")
+        truth.hard.append("stray_mark")
+    if choices and rng.random() < RATES["two_marks_one_rank"]:
+        rank = int(rng.integers(1, len(choices) + 1))
+        other = next(p.id for p in zone.programs if p.id not in choices)
+        pen.mark(by_key[(other, rank)].rect, style)
+        truth.hard.append("two_marks_one_rank")
+    elif len(choices) < zone.max_choices and choices and rng.random() < RATES["same_program_twice"]:
+        pen.mark(by_key[(choices[0], len(choices) + 1)].rect, style)
+        truth.hard.append("same_program_twice")
+    truth.choices = list(choices)
+
+    if rng.random() < RATES["missing_signature"]:
+        values["signature"] = "missing"
+        truth.hard.append("missing_signature")
+    else:
+        pen.signature(layout.field("signature").rect)
+    if rng.random() < RATES["office_received"]:
+        staff = Pen(page, dpi, rng, fonts)
+        received = date.fromisoformat(values["signature_date"]) + timedelta(days=int(rng.integers(1, 12)))
+        values["received_date"] = _iso(received)
+        values["staff_initials"] = "".join(rng.choice(list("ABCDEFGHJKLMNPRSTVW"), size=2))
+        staff.write(layout.field("received_date"), received.strftime("%m%d%Y"))
+        staff.write(layout.field("staff_initials"), values["staff_initials"])
+    truth.fields = dict(values)
+    truth.fields.pop("choices", None)
+
+
+# --- scanning ------------------------------------------------------------------------------
+def scan_effects(page: Image.Image, rng: np.random.Generator, upside_down: bool, photocopy: bool = False,
+                 blank: bool = False) -> Image.Image:
+    """Make a clean page look like a scan: grey paper, skew, scale, blur, noise."""
+    img = np.asarray(page, dtype=np.float32)
+    paper = rng.uniform(0.86, 0.98)
+    img = img * paper
+    if photocopy:
+        img = np.clip((img - 60) * 1.25, 0, 255)
+    h, w = img.shape
+    angle = rng.uniform(-3, 3) + (180 if upside_down else 0)
+    scale = rng.uniform(0.97, 1.03)
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+    m[:, 2] += rng.uniform(-0.012, 0.012, 2) * (w, h)
+    img = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=float(255 * paper))
+    sigma = rng.uniform(0.0, 1.1) if not photocopy else 1.2
+    if sigma > 0.3:
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
+    img = img + rng.normal(0, rng.uniform(2, 7), img.shape)
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+
+def non_form_page(size: tuple[int, int], dpi: int, rng: np.random.Generator) -> Image.Image:
+    """A page that is not a form: a flyer or a letter."""
+    page = Image.new("L", size, 255)
+    d = ImageDraw.Draw(page)
+    font_path = next(str(Path(p) / FONTS["Sans"]) for p in FONT_DIRS if (Path(p) / FONTS["Sans"]).is_file())
+    title = ImageFont.truetype(font_path, int(dpi * 0.25))
+    body = ImageFont.truetype(font_path, int(dpi * 0.12))
+    y = int(dpi * 0.8)
+    d.text((int(dpi * 0.8), y), str(rng.choice(NON_FORM_TEXT)), font=title, fill=20)
+    for _ in range(int(rng.integers(12, 30))):
+        y += int(dpi * 0.22)
+        words = " ".join(rng.choice(["escuela", "school", "familia", "family", "marzo", "March", "lunes", "feria",
+                                     "estudiantes", "students", "programa"], size=9))
+        d.text((int(dpi * 0.8), y), words, font=body, fill=40)
+    if rng.random() < 0.5:
+        d.rectangle((dpi, y + dpi // 2, size[0] - dpi, y + dpi * 2), outline=0, width=4)
+    return page
+
+
+# --- the run -------------------------------------------------------------------------------
+def _render_forms(layout: Layout, zone: Zone, cycle_id: str, secret: bytes, serials: list[str], dpi: int,
+                  with_back: bool) -> list[Image.Image]:
+    """Blank printed forms for these serials, as greyscale images (front, then back if asked)."""
+    from pdf2image import convert_from_path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = Path(tmp) / "forms.pdf"
+        write_forms_pdf(pdf, layout, zone, cycle_id,
+                        [(make_payload(secret, cycle_id, s, FRONT),
+                          make_payload(secret, cycle_id, s, BACK) if with_back else None) for s in serials])
+        return convert_from_path(str(pdf), dpi=dpi, grayscale=True, thread_count=2)
+
+
+def simulate(cycle: Cycle, count: int, out: Path, seed: int = 1, dpi: int = 200,
+             on_page: Callable[[int, int], None] | None = None) -> SimulationResult:
+    """Fill `count` issued forms, scan them, and write the scans and their truth."""
+    if dpi not in (150, 200, 300):
+        raise InvalidInputError("simulate.bad_dpi", dpi=dpi)
+    if count < 1:
+        raise InvalidInputError("simulate.bad_count", count=count)
+    zone = cycle.zone()
+    layout = build_layout(zone, "letter")
+    info = cycle.info()
+    db = cycle.db()
+    issued = [r[0] for r in db.execute("SELECT serial FROM serials ORDER BY number")]
+    db.close()
+    if len(issued) < count:
+        raise InvalidInputError("simulate.too_few_serials", count=count, issued=len(issued))
+    fonts = available_hand_fonts()
+    rng = np.random.default_rng(seed)
+    serials = [str(s) for s in rng.choice(issued, size=count, replace=False)]
+    popularity = program_popularity(zone, rng)
+    secret, cycle_id = bytes.fromhex(info["secret"]), info["cycle_id"]
+
+    pages: list[tuple[Image.Image, PageTruth]] = []
+    fronts = _render_forms(layout, zone, cycle_id, secret, serials, dpi, with_back=False)
+    for serial, blank in zip(serials, fronts):
+        values, choices = make_family(rng, zone, popularity)
+        truth = PageTruth(kind="front", serial=serial)
+        fill_front(blank, layout, zone, dpi, rng, fonts, values, choices, truth)
+        pages.append((blank, truth))
+    # Hard pages beyond the forms themselves, at fixed small rates.
+    extras: list[tuple[Image.Image, PageTruth]] = []
+    n_extra = max(1, count // 25)
+    size = fronts[0].size
+    for i in range(n_extra):
+        extras.append((non_form_page(size, dpi, rng), PageTruth(kind="not_a_form")))
+    copy_src = pages[int(rng.integers(0, len(pages)))]
+    extras.append((copy_src[0].copy(), PageTruth(kind="front", serial=copy_src[1].serial, copy="photocopy",
+                                                  fields=dict(copy_src[1].fields), choices=list(copy_src[1].choices),
+                                                  hard=["duplicate"])))
+    other_secret = bytes(rng.integers(0, 256, 32, dtype=np.uint8))
+    other = _render_forms(layout, zone, "OTHERCYC", other_secret, [serials[0]], dpi, with_back=True)
+    values, choices = make_family(rng, zone, popularity)
+    other_truth = PageTruth(kind="other_cycle", serial=serials[0], hard=["other_cycle"])
+    fill_front(other[0], layout, zone, dpi, rng, fonts, values, choices, other_truth)
+    extras.append((other[0], other_truth))
+    backs = _render_forms(layout, zone, cycle_id, secret, serials[: max(1, count // 20)], dpi, with_back=True)[1::2]
+    for s, back in zip(serials, backs):
+        extras.append((back, PageTruth(kind="back", serial=s)))
+    extras.append((Image.new("L", size, 255), PageTruth(kind="blank")))
+    for extra in extras:
+        pages.insert(int(rng.integers(0, len(pages) + 1)), extra)
+
+    scanned: list[tuple[Image.Image, PageTruth]] = []
+    for i, (img, truth) in enumerate(pages):
+        truth.rotation = 180 if rng.random() < 0.08 else 0
+        scanned.append((scan_effects(img, rng, truth.rotation == 180, photocopy=truth.copy == "photocopy",
+                                     blank=truth.kind == "blank"), truth))
+        if on_page:
+            on_page(i + 1, len(pages))
+    files = _write_scans(scanned, out, dpi, rng)
+    truth_path = (out / "truth.json") if not out.suffix else out.with_suffix(out.suffix + ".truth.json")
+    truth_path.write_text(json.dumps({"seed": seed, "dpi": dpi, "cycle_id": cycle_id,
+                                      "pages": [t.to_json() for _, t in scanned]}, ensure_ascii=False, indent=1),
+                          encoding="utf-8")
+    return SimulationResult(tuple(files), truth_path, tuple(t for _, t in scanned))
+
+
+def _write_scans(scanned: list[tuple[Image.Image, PageTruth]], out: Path, dpi: int,
+                 rng: np.random.Generator) -> list[Path]:
+    """One file (PDF or TIFF) when out has that suffix; else a folder of mixed files, as scanners make."""
+    suffix = out.suffix.lower()
+    if suffix in (".pdf", ".tif", ".tiff"):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _save_multi([img for img, _ in scanned], out, dpi, int(rng.integers(40, 71)))
+        for i, (_, truth) in enumerate(scanned):
+            truth.file, truth.page = out.name, i
+        return [out]
+    if suffix:
+        raise InvalidInputError("simulate.bad_out", file=str(out))
+    out.mkdir(parents=True, exist_ok=True)
+    files, i, n = [], 0, 0
+    while i < len(scanned):
+        n += 1
+        kind = rng.choice(["pdf", "pdf", "pdf", "png", "jpg", "tiff"])
+        take = 1 if kind in ("png", "jpg") else int(rng.integers(3, 25))
+        chunk = scanned[i: i + take]
+        path = out / f"scan-{n:03d}.{kind}"
+        if kind in ("png", "jpg"):
+            img = chunk[0][0]
+            if kind == "jpg":
+                img.save(path, quality=int(rng.integers(40, 71)), dpi=(dpi, dpi))
+            else:
+                img.save(path, dpi=(dpi, dpi))
+        else:
+            _save_multi([img for img, _ in chunk], path, dpi, int(rng.integers(40, 71)))
+        for j, (_, truth) in enumerate(chunk):
+            truth.file, truth.page = path.name, j
+        files.append(path)
+        i += take
+    return files
+
+
+def _save_multi(images: list[Image.Image], path: Path, dpi: int, quality: int) -> None:
+    if path.suffix.lower() == ".pdf":
+        # PIL embeds each greyscale page as a JPEG (DCTDecode), as scanners do.
+        images[0].save(path, save_all=True, append_images=images[1:], resolution=dpi, quality=quality)
+    else:
+        images[0].save(path, save_all=True, append_images=images[1:], compression="tiff_deflate", dpi=(dpi, dpi))
+
