@@ -41,7 +41,17 @@ def augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     m[0, 2] -= shear * 28
     m[:, 2] += rng.uniform(-4, 4, 2)
     warped = cv2.warpAffine(big, m, (56, 56), flags=cv2.INTER_LINEAR, borderValue=0)
-    k = int(rng.integers(0, 4))
+    if rng.random() < 0.4:  # elastic wobble of the stroke, as a hand does
+        dx = cv2.GaussianBlur(rng.uniform(-1, 1, (56, 56)).astype(np.float32), (0, 0), 5) * 60
+        dy = cv2.GaussianBlur(rng.uniform(-1, 1, (56, 56)).astype(np.float32), (0, 0), 5) * 60
+        gx, gy = np.meshgrid(np.arange(56, dtype=np.float32), np.arange(56, dtype=np.float32))
+        warped = cv2.remap(warped, gx + dx, gy + dy, cv2.INTER_LINEAR, borderValue=0)
+    if rng.random() < 0.3:  # a pen that skips: a small gap in the stroke (open loops)
+        ys, xs = np.nonzero(warped > 100)
+        if len(xs):
+            i = int(rng.integers(0, len(xs)))
+            cv2.circle(warped, (int(xs[i]), int(ys[i])), int(rng.integers(2, 5)), 0, -1)
+    k = int(rng.integers(0, 5))
     kernel = np.ones((2, 2), np.uint8)
     if k == 1:
         warped = cv2.dilate(warped, kernel)
@@ -49,6 +59,8 @@ def augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         warped = cv2.erode(warped, kernel)
     elif k == 3:
         warped = cv2.dilate(warped, np.ones((3, 3), np.uint8))
+    elif k == 4:
+        warped = cv2.erode(warped, np.ones((3, 3), np.uint8))
     ink = (warped > 60).astype(np.uint8) * 255
     return normalize_digit(ink)
 
@@ -74,7 +86,7 @@ class DigitCNN(nn.Module):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Train the digit network.")
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=20091)
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args()

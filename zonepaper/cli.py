@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 from typing import Annotated, Optional
@@ -26,8 +27,10 @@ def h(key: str) -> str:
 app = typer.Typer(help=h("app"), no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 forms_app = typer.Typer(help=h("forms"), no_args_is_help=True)
 zone_app = typer.Typer(help=h("zone"), no_args_is_help=True)
+scan_app = typer.Typer(help=h("scan"), no_args_is_help=True)
 app.add_typer(forms_app, name="forms")
 app.add_typer(zone_app, name="zone")
+app.add_typer(scan_app, name="scan")
 
 CycleOpt = Annotated[Optional[Path], typer.Option("--cycle", help=h("cycle"), show_default=False)]
 
@@ -93,6 +96,94 @@ def forms_layout_cmd(
             f" {len(f.bubbles)} bubbles" if f.kind == "bubbles" else "")
         echo(f"  {f.side:5} {f.kind:9} {f.name:18} at ({r.x:6.1f}, {r.y:6.1f}) {r.w:5.1f} x {r.h:5.1f}{extra}"
              f"  {f.label[lang]}")
+
+
+@app.command("simulate", help=h("simulate"))
+def simulate_cmd(
+    count: Annotated[int, typer.Option("--count", help=h("sim_count"))],
+    out: Annotated[Path, typer.Option("--out", help=h("sim_out"))],
+    seed: Annotated[int, typer.Option("--seed", help=h("seed"))] = 1,
+    dpi: Annotated[int, typer.Option("--dpi", help=h("dpi"))] = 200,
+    cycle: CycleOpt = None,
+) -> None:
+    from zonepaper.simulate import simulate
+
+    c = resolve_cycle(cycle)
+    with typer.progressbar(length=count, label=say("simulate.progress"), file=sys.stderr) as bar:
+        last = [0]
+
+        def step(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - last[0])
+            last[0] = done
+
+        result = simulate(c, count, out, seed, dpi, step)
+    echo(say("simulate.done", pages=len(result.pages), files=len(result.files), out=str(out),
+             truth=str(result.truth_path)))
+
+
+@scan_app.command("ingest", help=h("ingest"))
+def scan_ingest_cmd(
+    paths: Annotated[list[Path], typer.Argument(help=h("ingest_paths"))],
+    received: Annotated[Optional[str], typer.Option("--received", help=h("received"))] = None,
+    workers: Annotated[int, typer.Option("--workers", help=h("workers"))] = 1,
+    cycle: CycleOpt = None,
+) -> None:
+    from zonepaper.errors import InvalidInputError
+    from zonepaper.scan.ingest import ingest
+
+    if workers < 1:
+        raise InvalidInputError("scan.bad_workers", workers=workers)
+    c = resolve_cycle(cycle)
+    with typer.progressbar(length=1, label=say("scan.progress"), file=sys.stderr,
+                           show_pos=True, item_show_func=lambda rate: rate) as bar:
+        started = time.perf_counter()
+
+        def step(summary, total: int) -> None:
+            bar.length = max(total, 1)
+            rate = summary.pages / max(time.perf_counter() - started, 1e-6)
+            bar.current_item = f"{rate:.1f} p/s"
+            bar.update(1)
+
+        summary = ingest(c, paths, received, workers, step)
+    echo(say("scan.done", seconds=summary.seconds, rate=summary.pages / max(summary.seconds, 1e-6),
+             files=summary.files_seen, skipped=summary.files_skipped, pages=summary.pages,
+             fronts=summary.kinds.get("front", 0), backs=summary.kinds.get("back", 0),
+             blanks=summary.kinds.get("blank", 0), quarantined=summary.kinds.get("quarantined", 0),
+             applications=summary.applications))
+    echo(say("scan.next"))
+
+
+@scan_app.command("status", help=h("scan_status"))
+def scan_status_cmd(cycle: CycleOpt = None) -> None:
+    from zonepaper.scan.report import scan_status
+
+    db = resolve_cycle(cycle).db()
+    st = scan_status(db)
+    db.close()
+    k, a, f = st.pages_by_kind, st.applications_by_status, st.fields_by_status
+    echo(say("scan.status_files", files=st.files, pages=st.pages, fronts=k.get("front", 0), backs=k.get("back", 0),
+             blanks=k.get("blank", 0), quarantined=k.get("quarantined", 0)))
+    echo(say("scan.status_apps", applications=st.applications, complete=a.get("complete", 0),
+             review=a.get("review", 0), held=a.get("held", 0), all_auto=st.forms_all_auto))
+    echo(say("scan.status_fields", auto=f.get("auto", 0), review=f.get("review", 0),
+             confirmed=f.get("confirmed", 0)))
+    for reason, count in sorted(st.quarantined_by_reason.items()):
+        echo(say("scan.status_reason", reason=say(f"reason.{reason}"), count=count))
+
+
+@scan_app.command("quarantine", help=h("scan_quarantine"))
+def scan_quarantine_cmd(cycle: CycleOpt = None) -> None:
+    from zonepaper.scan.report import quarantined_pages
+
+    db = resolve_cycle(cycle).db()
+    pages = quarantined_pages(db)
+    db.close()
+    if not pages:
+        echo(say("scan.quarantine_none"))
+    for p in pages:
+        echo(say("scan.quarantine_row", page_id=p.page_id, file=p.file, page_number=p.page_number,
+                 reason=say(f"reason.{p.reason}"), serial=f" ({p.serial})" if p.serial else ""))
 
 
 @app.command("demo", help=h("demo"))

@@ -9,6 +9,7 @@ truth is written as JSON beside the scans. The same seed gives the same files.
 from __future__ import annotations
 
 import json
+import unicodedata
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -169,16 +170,19 @@ class Pen:
             self._fonts[size] = ImageFont.truetype(self.font_path, size)
         return self._fonts[size]
 
-    def char(self, ch: str, box: Rect, touching: bool = False) -> None:
+    def char(self, ch: str, box: Rect, touching: bool = False) -> str:
+        """Write one character in a box; returns what was really written (fonts without accents drop them)."""
         x, y, w, h = self.px(box)
         size = int(h * self.rng.uniform(0.78, 1.0))
         font = self.font(size)
+        if font.getbbox(ch) is None or font.getmask(ch).getbbox() is None:
+            ch = unicodedata.normalize("NFD", ch)[0]
         glyph = Image.new("L", (int(size * 1.6), int(size * 1.6)), 0)
         ImageDraw.Draw(glyph).text((size * 0.3, size * 0.1), ch, font=font, fill=255)
         glyph = glyph.rotate(float(self.rng.uniform(-9, 9)), resample=Image.BILINEAR)
         bbox = glyph.getbbox()
         if bbox is None:
-            return
+            return ch
         glyph = glyph.crop(bbox)
         gw, gh = glyph.size
         limit = 0.8 * h / gh
@@ -190,6 +194,7 @@ class Pen:
         if touching:
             cy += h * 0.22 * self.rng.choice([-1, 1])
         self.stamp(glyph, int(cx - gw / 2), int(cy - gh / 2), self.ink)
+        return ch
 
     def stamp(self, alpha: Image.Image, x: int, y: int, ink: int) -> None:
         """Lay ink of darkness `ink` through the alpha mask at (x, y)."""
@@ -198,11 +203,12 @@ class Pen:
         blended = Image.composite(colour, region, alpha)
         self.page.paste(Image.fromarray(np.minimum(np.array(region), np.array(blended))), (x, y))
 
-    def write(self, f: Field, text: str, touching_rate: float = 0.04) -> None:
-        """One character per box, left to right."""
+    def write(self, f: Field, text: str, touching_rate: float = 0.04) -> str:
+        """One character per box, left to right; returns the text as really written."""
+        written = []
         for ch, box in zip(text, f.boxes):
-            if ch != " ":
-                self.char(ch, box, touching=self.rng.random() < touching_rate)
+            written.append(ch if ch == " " else self.char(ch, box, touching=self.rng.random() < touching_rate))
+        return "".join(written)
 
     def mark(self, r: Rect, style: str) -> None:
         x, y, w, h = self.px(r)
@@ -259,9 +265,7 @@ def fill_front(page: Image.Image, layout: Layout, zone: Zone, dpi: int, rng: np.
     touching = 0.12 if rng.random() < RATES["touching_boxes"] else 0.0
     for name in ("last_name", "first_name", "current_school", "address", "guardian_name"):
         f = layout.field(name)
-        text = values[name][: len(f.boxes)]
-        values[name] = text
-        pen.write(f, text, touching)
+        values[name] = pen.write(f, values[name][: len(f.boxes)].rstrip(), touching)
     for name in ("birth_date", "signature_date"):
         y, m, d = values[name].split("-")
         pen.write(layout.field(name), f"{m}{d}{y}", touching)
@@ -315,9 +319,9 @@ def fill_front(page: Image.Image, layout: Layout, zone: Zone, dpi: int, rng: np.
         staff = Pen(page, dpi, rng, fonts)
         received = date.fromisoformat(values["signature_date"]) + timedelta(days=int(rng.integers(1, 12)))
         values["received_date"] = _iso(received)
-        values["staff_initials"] = "".join(rng.choice(list("ABCDEFGHJKLMNPRSTVW"), size=2))
         staff.write(layout.field("received_date"), received.strftime("%m%d%Y"))
-        staff.write(layout.field("staff_initials"), values["staff_initials"])
+        initials = "".join(rng.choice(list("ABCDEFGHJKLMNPRSTVW"), size=2))
+        values["staff_initials"] = staff.write(layout.field("staff_initials"), initials)
     truth.fields = dict(values)
     truth.fields.pop("choices", None)
 
@@ -334,9 +338,12 @@ def scan_effects(page: Image.Image, rng: np.random.Generator, upside_down: bool,
     h, w = img.shape
     angle = rng.uniform(-3, 3) + (180 if upside_down else 0)
     scale = rng.uniform(0.97, 1.03)
+    # The scanner's image is a little larger than the sheet (a flatbed, or an ADF that scans a
+    # margin), so a skewed sheet keeps its corners; the bed around it is darker than paper.
+    bed_w, bed_h = int(w * 1.05), int(h * 1.04)
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
-    m[:, 2] += rng.uniform(-0.012, 0.012, 2) * (w, h)
-    img = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=float(255 * paper))
+    m[:, 2] += ((bed_w - w) / 2, (bed_h - h) / 2) + rng.uniform(-0.008, 0.008, 2) * (w, h)
+    img = cv2.warpAffine(img, m, (bed_w, bed_h), flags=cv2.INTER_LINEAR, borderValue=float(rng.uniform(150, 250)))
     sigma = rng.uniform(0.0, 1.1) if not photocopy else 1.2
     if sigma > 0.3:
         img = cv2.GaussianBlur(img, (0, 0), sigma)

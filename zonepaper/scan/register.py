@@ -35,7 +35,7 @@ def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
 
 
 def register_page(gray: np.ndarray, layout: Layout) -> Registration | None:
-    """Homography from the layout to this image, from all marker corners found; None if fewer than 3 markers."""
+    """Homography from the layout to this image, from all marker corners found; None if fewer than 2 markers."""
     found = find_markers(gray)
     src, dst = [], []
     for marker in layout.markers("front"):
@@ -43,10 +43,38 @@ def register_page(gray: np.ndarray, layout: Layout) -> Registration | None:
             r = marker.rect
             src.extend([(r.x, r.y), (r.right, r.y), (r.right, r.bottom), (r.x, r.bottom)])
             dst.extend(found[marker.marker_id])
-    if len(src) < 12:
+    if len(src) < 8:
         return None
     src_a, dst_a = np.array(src, dtype=np.float64), np.array(dst, dtype=np.float64)
-    matrix, _ = cv2.findHomography(src_a, dst_a, 0)
+    if len(src) >= 12:
+        matrix, _ = cv2.findHomography(src_a, dst_a, 0)
+    else:
+        # Two markers (a corner clipped by the scanner): a similarity transform (rotation,
+        # scale, shift) is well determined by them, where a homography would not be.
+        affine, _ = cv2.estimateAffinePartial2D(src_a, dst_a, method=cv2.LMEDS)
+        if affine is None:
+            return None
+        matrix = np.vstack([affine, [0.0, 0.0, 1.0]])
     projected = cv2.perspectiveTransform(src_a.reshape(-1, 1, 2), matrix).reshape(-1, 2)
     error = float(np.sqrt(((projected - dst_a) ** 2).sum(axis=1)).max())
     return Registration(matrix, error, len(src) // 4)
+
+
+ALIGNED_DPI = 200
+
+
+def align_page(gray: np.ndarray, reg: Registration, layout: Layout, dpi: int = ALIGNED_DPI) -> np.ndarray:
+    """The page warped upright onto the layout's grid: layout point (x, y) is pixel (x, y) * dpi / 72."""
+    k = dpi / 72.0
+    scale = np.diag([k, k, 1.0])
+    to_aligned = scale @ np.linalg.inv(reg.matrix)
+    size = (int(round(layout.width * k)), int(round(layout.height * k)))
+    return cv2.warpPerspective(gray, to_aligned, size, flags=cv2.INTER_LINEAR, borderValue=255)
+
+
+def rotation_of(reg: Registration) -> int:
+    """How the page lay in the scanner: 0, 90, 180 or 270 degrees (from the homography's x axis)."""
+    origin, x_axis = reg.to_pixels(np.array([(0.0, 0.0), (100.0, 0.0)]))
+    dx, dy = x_axis - origin
+    angle = (np.degrees(np.arctan2(dy, dx)) + 360) % 360
+    return int(round(angle / 90.0) % 4 * 90)

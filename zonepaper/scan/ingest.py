@@ -1,0 +1,303 @@
+"""`zonepaper scan ingest`: files in, pages read (in worker processes), results stored by one writer.
+
+Crash-safe and idempotent: every original is kept content-addressed (SHA-256) before its
+pages are read; each page is stored in its own transaction, keyed by (file, page); a
+file is marked done only after its last page. Killed at any moment and run again, the
+pages already stored are skipped and the rest are read: every page ends up in the
+database exactly once. A file already done is skipped whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable, Iterator
+
+from zonepaper.cycle import Cycle, private_umask
+from zonepaper.errors import InvalidInputError
+from zonepaper.layout import build_layout
+from zonepaper.scan.page import PageResult, ReadContext, quarantine, read_page
+from zonepaper.scan.raster import RasterPage, UnreadableFile, count_pages, find_files, read_pages
+from zonepaper.store.events import append_event
+from zonepaper.store.migrations import now_iso
+
+PAGES_DIR = "pages"
+
+
+@dataclass
+class IngestSummary:
+    """What one run did."""
+
+    files_seen: int = 0
+    files_skipped: int = 0
+    pages: int = 0
+    kinds: dict[str, int] = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)
+    applications: int = 0
+    seconds: float = 0.0
+
+    def count(self, result: PageResult, stored_kind: str, reason: str | None) -> None:
+        self.pages += 1
+        self.kinds[stored_kind] = self.kinds.get(stored_kind, 0) + 1
+        if stored_kind == "quarantined" and reason:
+            self.quarantined[reason] = self.quarantined.get(reason, 0) + 1
+
+
+def parse_received(text: str | None) -> str:
+    """--received: a date (2009-03-14) or a date and time (2009-03-14T16:30); default now."""
+    if text is None or not text.strip():
+        return datetime.now().replace(microsecond=0).isoformat()
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text).isoformat()
+        return datetime.fromisoformat(text).replace(microsecond=0).isoformat()
+    except ValueError:
+        raise InvalidInputError("scan.bad_received", value=text) from None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def store_original(cycle: Cycle, path: Path, sha: str) -> Path:
+    """Keep the original file under originals/, named by its content; returns where it is."""
+    target = cycle.originals / sha[:2] / f"{sha}{path.suffix.lower()}"
+    if target.is_file():
+        return target
+    with private_umask():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        os.close(fd)
+        try:
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return target
+
+
+# --- worker processes --------------------------------------------------------------------
+_context: ReadContext | None = None
+
+
+def _init_worker(ctx: ReadContext) -> None:
+    global _context
+    _context = ctx
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def _read_in_worker(page: RasterPage) -> PageResult:
+    assert _context is not None
+    return _read_safely(page, _context)
+
+
+def _read_safely(page: RasterPage, ctx: ReadContext) -> PageResult:
+    """A page that makes the reader fail is quarantined with the error, never a crash of the batch."""
+    try:
+        return read_page(page.index, page.image, ctx)
+    except Exception as exc:  # one bad page must not stop the other pages
+        return quarantine(page.index, "read_error", f"{type(exc).__name__}: {exc}", page.image)
+
+
+# --- the run -----------------------------------------------------------------------------
+def ingest(cycle: Cycle, paths: list[Path], received: str | None = None, workers: int = 1,
+           on_page: Callable[[IngestSummary, int], None] | None = None) -> IngestSummary:
+    """Ingest files and folders; returns counts. on_page(summary, total_pages) after each page."""
+    for p in paths:
+        if not p.exists():
+            raise InvalidInputError("scan.path_missing", path=str(p))
+    received_at = parse_received(received)
+    zone = cycle.zone()
+    info = cycle.info()
+    ctx = ReadContext(build_layout(zone, "letter"), zone, info["cycle_id"], bytes.fromhex(info["secret"]))
+    files = find_files(paths)
+    summary = IngestSummary(files_seen=len(files))
+    start = time.perf_counter()
+    db = cycle.db()
+    conn = db.conn
+    plan = []
+    for path in files:
+        sha = file_sha256(path)
+        row = conn.execute("SELECT status FROM files WHERE sha256 = ?", (sha,)).fetchone()
+        if row and row[0] == "done":
+            summary.files_skipped += 1
+            continue
+        try:
+            pages = count_pages(path)
+        except UnreadableFile:
+            pages = 1
+        plan.append((path, sha, pages))
+    total = sum(p for _, _, p in plan)
+    pool = None
+    if workers > 1:
+        mp = multiprocessing.get_context("spawn")
+        pool = mp.Pool(workers, initializer=_init_worker, initargs=(ctx,))
+    try:
+        for path, sha, _ in plan:
+            stored = store_original(cycle, path, sha)
+            _begin_file(conn, sha, path, stored, cycle, received_at)
+            done = {r[0] for r in conn.execute("SELECT page_index FROM pages WHERE file_sha256 = ?", (sha,))}
+            results: Iterator[PageResult]
+            count = len(done)
+            try:
+                pages_iter = read_pages(stored, skip=done)
+                if pool is not None:
+                    results = pool.imap(_read_in_worker, pages_iter, chunksize=1)
+                else:
+                    results = (_read_safely(p, ctx) for p in pages_iter)
+                for result in results:
+                    kind, reason = store_page(conn, cycle, sha, result, received_at)
+                    summary.count(result, kind, reason)
+                    count += 1
+                    if on_page:
+                        on_page(summary, total)
+            except UnreadableFile as exc:
+                if 0 not in done:
+                    result = PageResult(0, "quarantined", reason="unreadable_file", detail=str(exc))
+                    kind, reason = store_page(conn, cycle, sha, result, received_at)
+                    summary.count(result, kind, reason)
+                    if on_page:
+                        on_page(summary, total)
+                count = max(count, 1)
+            _finish_file(conn, sha, count)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+        summary.applications = conn.execute("SELECT count(*) FROM applications").fetchone()[0]
+        db.close()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _begin_file(conn: sqlite3.Connection, sha: str, path: Path, stored: Path, cycle: Cycle, received: str) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("SELECT 1 FROM files WHERE sha256 = ?", (sha,)).fetchone() is None:
+            conn.execute(
+                "INSERT INTO files (sha256, original_name, stored_as, size, received_batch, status, started_at) "
+                "VALUES (?, ?, ?, ?, ?, 'ingesting', ?)",
+                (sha, path.name, stored.relative_to(cycle.root).as_posix(), stored.stat().st_size, received, now_iso()))
+            append_event(conn, "zonepaper", "scan.file_received", {"sha256": sha, "name": path.name,
+                                                                   "received": received}, subject=f"file:{sha[:12]}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _finish_file(conn: sqlite3.Connection, sha: str, pages: int) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("UPDATE files SET status = 'done', page_count = ?, finished_at = ? WHERE sha256 = ?",
+                     (pages, now_iso(), sha))
+        append_event(conn, "zonepaper", "scan.file_done", {"sha256": sha, "pages": pages}, subject=f"file:{sha[:12]}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _write_image(cycle: Cycle, sha: str, index: int, data: bytes | None) -> str | None:
+    if data is None:
+        return None
+    rel = f"{PAGES_DIR}/{sha[:2]}/{sha[:16]}-{index:04d}.jpg"
+    target = cycle.root / rel
+    with private_umask():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    return rel
+
+
+def store_page(conn: sqlite3.Connection, cycle: Cycle, sha: str, result: PageResult,
+               received: str) -> tuple[str, str | None]:
+    """Store one page and what it says, in one transaction. Returns (kind stored, quarantine reason)."""
+    image = _write_image(cycle, sha, result.index, result.image)
+    kind, reason, detail = result.kind, result.reason, result.detail
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("SELECT 1 FROM pages WHERE file_sha256 = ? AND page_index = ?",
+                        (sha, result.index)).fetchone():
+            conn.execute("ROLLBACK")
+            return kind, reason
+        if kind == "front":
+            issued = conn.execute("SELECT 1 FROM serials WHERE serial = ?", (result.serial,)).fetchone()
+            existing = conn.execute("SELECT serial FROM applications WHERE serial = ?", (result.serial,)).fetchone()
+            if not issued:
+                kind, reason, detail = "quarantined", "not_issued", result.serial
+            elif existing:
+                kind, reason, detail = "quarantined", "duplicate", result.serial
+        page_id = conn.execute(
+            "INSERT INTO pages (file_sha256, page_index, kind, serial, reason, detail, rotation, registration_error, "
+            "image, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (sha, result.index, kind, result.serial, reason, detail, result.rotation, result.registration_error,
+             image, now_iso())).lastrowid
+        subject = f"page:{sha[:12]}:{result.index}"
+        if kind == "front":
+            _create_application(conn, result, page_id, received)
+        elif kind == "quarantined":
+            append_event(conn, "zonepaper", "scan.page_quarantined",
+                         {"page": page_id, "reason": reason, "serial": result.serial}, subject=subject)
+            if reason == "duplicate":
+                _hold_duplicate(conn, result.serial or "", page_id)
+        else:
+            append_event(conn, "zonepaper", f"scan.page_{kind}", {"page": page_id, "serial": result.serial},
+                         subject=subject)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return kind, reason
+
+
+def _create_application(conn: sqlite3.Connection, result: PageResult, page_id: int, received: str) -> None:
+    review = [f.name for f in result.fields if f.status == "review"]
+    by_name = {f.name: f for f in result.fields}
+    form_received = by_name.get("received_date")
+    received_form = form_received.value if form_received and form_received.status == "auto" and \
+        form_received.value else None
+    conn.execute(
+        "INSERT INTO applications (serial, source, status, received_batch, received_form, created_at) "
+        "VALUES (?, 'scan', ?, ?, ?, ?)",
+        (result.serial, "review" if review else "complete", received, received_form, now_iso()))
+    conn.executemany(
+        "INSERT INTO fields (serial, name, value, status, confidence, votes, reasons, page_id, box) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(result.serial, f.name, f.value, f.status, f.confidence, json.dumps(f.votes, sort_keys=True),
+          json.dumps(list(f.reasons)), page_id, json.dumps(list(f.box))) for f in result.fields])
+    append_event(conn, "zonepaper", "application.scanned",
+                 {"serial": result.serial, "page": page_id, "review": review,
+                  "auto": sorted(f.name for f in result.fields if f.status == "auto")},
+                 subject=f"application:{result.serial}")
+
+
+def _hold_duplicate(conn: sqlite3.Connection, serial: str, page_id: int) -> None:
+    row = conn.execute("SELECT flags FROM applications WHERE serial = ?", (serial,)).fetchone()
+    if row is None:
+        return
+    flags = json.loads(row[0])
+    if "duplicate" not in flags:
+        flags.append("duplicate")
+    conn.execute("UPDATE applications SET status = 'held', flags = ?, version = version + 1 WHERE serial = ?",
+                 (json.dumps(flags), serial))
+    append_event(conn, "zonepaper", "application.held", {"serial": serial, "reason": "duplicate",
+                                                          "page": page_id}, subject=f"application:{serial}")

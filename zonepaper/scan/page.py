@@ -1,0 +1,255 @@
+"""One scanned page in, one PageResult out: register, identify, read every field, decide.
+
+`read_page` is pure (no database, no files): worker processes run it, and only the main
+process stores what it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import cv2
+import numpy as np
+import zxingcpp
+
+from zonepaper.layout import Field, Layout
+from zonepaper.scan.boxes import SURE, VERY_SURE, BoxesReading, read_digit_boxes, read_letter_boxes
+from zonepaper.scan.marks import MarkReading, px_rect, read_choices, read_signature, read_single
+from zonepaper.scan.register import ALIGNED_DPI, align_page, register_page, rotation_of
+from zonepaper.serial import BACK, FRONT, Payload, is_valid_serial, parse_payload, verify_tag
+from zonepaper.zone import Zone
+
+K = ALIGNED_DPI / 72.0
+MAX_REGISTRATION_ERROR_PX = 6.0
+DIGIT_FIELDS = ("birth_date", "zip", "phone", "sibling_program", "signature_date", "received_date")
+LETTER_FIELDS = ("last_name", "first_name", "current_school", "address", "guardian_name", "staff_initials")
+SINGLE_FIELDS = ("grade", "letter_language", "sibling")
+MAY_BE_EMPTY = ("sibling_program", "received_date", "staff_initials")
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """What a worker needs to read pages of this cycle."""
+
+    layout: Layout
+    zone: Zone
+    cycle_id: str
+    secret: bytes
+
+
+@dataclass(frozen=True)
+class FieldResult:
+    name: str
+    value: str
+    status: str  # auto | review
+    confidence: float
+    votes: dict
+    reasons: tuple[str, ...]
+    box: tuple[int, int, int, int]  # x, y, w, h in pixels of the aligned page
+
+
+@dataclass(frozen=True)
+class PageResult:
+    index: int
+    kind: str  # front | back | blank | quarantined
+    serial: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+    rotation: int | None = None
+    registration_error: float | None = None
+    image: bytes | None = None  # JPEG: the aligned front, or the raw page when quarantined
+    fields: tuple[FieldResult, ...] = field(default_factory=tuple)
+
+
+def _jpeg(image: np.ndarray, max_width: int = 1700) -> bytes:
+    if image.shape[1] > max_width:
+        scale = max_width / image.shape[1]
+        image = cv2.resize(image, (max_width, int(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return buf.tobytes()
+
+
+def _codes(image: np.ndarray) -> list[str]:
+    texts = [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
+    if not texts:
+        text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+        texts = [text] if text else []
+    return texts
+
+
+def _ink_share(image: np.ndarray) -> float:
+    small = cv2.resize(image, (image.shape[1] // 4, image.shape[0] // 4), interpolation=cv2.INTER_AREA)
+    paper = float(np.percentile(small, 60))
+    return float((small < paper - 70).mean())
+
+
+def quarantine(index: int, reason: str, detail: str, image: np.ndarray | None = None, **extra) -> PageResult:
+    return PageResult(index, "quarantined", reason=reason, detail=detail,
+                      image=_jpeg(image) if image is not None else None, **extra)
+
+
+def read_page(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult:
+    """Everything the machine can say about one page."""
+    reg = register_page(gray, ctx.layout)
+    if reg is None or reg.reprojection_error_px > MAX_REGISTRATION_ERROR_PX:
+        return _unregistered(index, gray, ctx)
+    aligned = align_page(gray, reg, ctx.layout)
+    rotation, error = rotation_of(reg), round(reg.reprojection_error_px, 2)
+    payload = _read_serial(aligned, ctx.layout)
+    extra = {"rotation": rotation, "registration_error": error}
+    if payload is None:
+        return quarantine(index, "serial_unreadable", "", aligned, **extra)
+    problem = check_payload(payload, ctx)
+    if problem:
+        return quarantine(index, problem, payload.serial, aligned, serial=payload.serial, **extra)
+    fields = read_fields(aligned, ctx)
+    return PageResult(index, "front", payload.serial, rotation=rotation, registration_error=error,
+                      image=_jpeg(aligned), fields=fields)
+
+
+def check_payload(payload: Payload, ctx: ReadContext) -> str | None:
+    """Why a form's code cannot be trusted, or None."""
+    if not is_valid_serial(payload.serial):
+        return "bad_check_digit"
+    if payload.cycle_id != ctx.cycle_id:
+        return "other_cycle"
+    if not verify_tag(ctx.secret, payload.cycle_id, payload.serial, payload.tag):
+        return "bad_tag"
+    return None
+
+
+def _unregistered(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult:
+    """No usable markers: a back, a blank page, a form whose corners are hidden, or not a form."""
+    payloads = [p for p in (parse_payload(t) for t in _codes(gray)) if p is not None]
+    for p in payloads:
+        if p.side == BACK and check_payload(p, ctx) is None:
+            return PageResult(index, "back", p.serial)
+    if any(p.side == FRONT for p in payloads):
+        serial = payloads[0].serial
+        return quarantine(index, "markers_not_found", serial, gray, serial=serial)
+    if payloads:
+        return quarantine(index, check_payload(payloads[0], ctx) or "not_a_form", payloads[0].serial, gray)
+    if _ink_share(gray) < 0.002:
+        return PageResult(index, "blank")
+    return quarantine(index, "not_a_form", "", gray)
+
+
+def _read_serial(aligned: np.ndarray, layout: Layout) -> Payload | None:
+    code = layout.field("serial_code").rect
+    x0, y0, x1, y1 = px_rect(code, K)
+    pad = int(10 * K)
+    crop = aligned[max(0, y0 - pad): y1 + pad, max(0, x0 - pad): x1 + pad]
+    for image in (crop, aligned):
+        for text in _codes(image):
+            payload = parse_payload(text)
+            if payload is not None and payload.side == FRONT:
+                return payload
+    return None
+
+
+def _box(f: Field) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = px_rect(f.rect, K)
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def read_fields(aligned: np.ndarray, ctx: ReadContext) -> tuple[FieldResult, ...]:
+    """Read and decide every field of an aligned front page."""
+    layout, zone = ctx.layout, ctx.zone
+    out: list[FieldResult] = []
+    singles = {}
+    for name in SINGLE_FIELDS:
+        reading = read_single(aligned, layout.field(name), K)
+        singles[name] = reading
+        out.append(_from_marks(name, reading, layout.field(name)))
+    choices = read_choices(aligned, layout.field("choices"), K, zone.max_choices)
+    out.append(_from_marks("choices", choices, layout.field("choices")))
+    out.append(_from_marks("signature", read_signature(aligned, layout.field("signature"), K),
+                           layout.field("signature")))
+    for name in DIGIT_FIELDS:
+        f = layout.field(name)
+        out.append(decide_digits(name, read_digit_boxes(aligned, f, K), f, zone, singles["sibling"].value))
+    for name in LETTER_FIELDS:
+        f = layout.field(name)
+        out.append(decide_letters(name, read_letter_boxes(aligned, f, K), f))
+    return tuple(out)
+
+
+def _from_marks(name: str, reading: MarkReading, f: Field) -> FieldResult:
+    value = ",".join(reading.value) if isinstance(reading.value, list) else str(reading.value)
+    return FieldResult(name, value, "auto" if reading.sure else "review", 1.0 if reading.sure else 0.5,
+                       {"fill": reading.ratios}, reading.reasons, _box(f))
+
+
+def decide_letters(name: str, reading: BoxesReading, f: Field) -> FieldResult:
+    """Letters are only ever a first guess: a person confirms them (Tesseract reads hand-printing poorly)."""
+    if reading.filled == 0:
+        status = "auto" if name in MAY_BE_EMPTY else "review"
+        reasons = () if name in MAY_BE_EMPTY else ("empty",)
+        return FieldResult(name, "", status, 1.0 if status == "auto" else 0.0, {}, reasons, _box(f))
+    return FieldResult(name, reading.text, "review", round(reading.tesseract_confidence, 3),
+                       {"tesseract": reading.text}, ("handwriting",), _box(f))
+
+
+def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, sibling: object) -> FieldResult:
+    """Accept a digits field alone only on strong evidence; otherwise it goes to review with the reasons."""
+    votes = {"network": reading.text.replace(" ", "?"), "tesseract": reading.tesseract,
+             "probabilities": [round(g.probability, 4) if g else None for g in reading.guesses]}
+    box = _box(f)
+    if reading.filled == 0:
+        empty_ok = name in ("received_date",) or (name == "sibling_program" and sibling == "no")
+        return FieldResult(name, "", "auto" if empty_ok else "review", 1.0 if empty_ok else 0.0, votes,
+                           () if empty_ok else ("empty",), box)
+    digits = reading.text
+    reasons: list[str] = []
+    if reading.filled != len(reading.blanks) and not (name == "sibling_program" and reading.filled == 1):
+        reasons.append("incomplete")
+    low = reading.min_probability()
+    if low < SURE:
+        reasons.append("unsure_digit")
+    if reading.tesseract != digits.replace(" ", "") and low < VERY_SURE:
+        reasons.append("readers_disagree")
+    value, problem = validate_digits(name, digits.replace(" ", ""), zone, sibling)
+    if problem:
+        reasons.append(problem)
+    status = "review" if reasons else "auto"
+    return FieldResult(name, value, status, round(low, 4), votes, tuple(reasons), box)
+
+
+def cycle_start_year(zone: Zone) -> int:
+    """The first year of the cycle ('2009-2010' -> 2009)."""
+    digits = "".join(ch if ch.isdigit() else " " for ch in zone.cycle).split()
+    years = [int(d) for d in digits if len(d) == 4]
+    return years[0] if years else date.today().year
+
+
+def validate_digits(name: str, digits: str, zone: Zone, sibling: object) -> tuple[str, str | None]:
+    """(value as stored, problem or None). Dates become YYYY-MM-DD."""
+    start = cycle_start_year(zone)
+    if name in ("birth_date", "signature_date", "received_date"):
+        if len(digits) != 8:
+            return digits, "not_a_date"
+        try:
+            d = date(int(digits[4:]), int(digits[:2]), int(digits[2:4]))
+        except ValueError:
+            return digits, "not_a_date"
+        if name == "birth_date":
+            low, high = date(start - 17, 9, 1), date(start - 12, 9, 1)
+        else:
+            low, high = date(start - 1, 7, 1), date(start + 1, 6, 30)
+        return d.isoformat(), None if low <= d <= high else "date_out_of_range"
+    if name == "zip":
+        if len(digits) != 5:
+            return digits, "not_a_zip"
+        return digits, None if not zone.zip_codes or digits in zone.zip_codes else "zip_outside_zone"
+    if name == "phone":
+        if len(digits) != 10 or digits[0] in "01" or digits[3] in "01":
+            return digits, "not_a_phone"
+        return digits, None
+    if name == "sibling_program":
+        if not digits.isdigit() or not 1 <= int(digits) <= len(zone.programs):
+            return digits, "not_a_program"
+        if sibling != "yes":
+            return str(int(digits)), "sibling_not_marked"
+        return str(int(digits)), None
+    return digits, None

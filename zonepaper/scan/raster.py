@@ -1,0 +1,118 @@
+"""From scanned files to greyscale page images: PDF (embedded JPEGs taken out directly), PNG, JPEG, TIFF."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+RASTER_DPI = 200
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+SUFFIXES = IMAGE_SUFFIXES | {".pdf"}
+
+
+class UnreadableFile(Exception):
+    """The file cannot be turned into pages; the message says why in plain words."""
+
+
+@dataclass(frozen=True)
+class RasterPage:
+    index: int
+    image: np.ndarray  # uint8 greyscale
+
+
+def find_files(paths: list[Path]) -> list[Path]:
+    """Files to ingest: the files named, and every scan file inside the folders named (recursively), sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+                                and not p.name.startswith(".")))
+        else:
+            found.append(path)
+    return found
+
+
+def count_pages(path: Path) -> int:
+    """How many pages the file has (raises UnreadableFile)."""
+    if path.suffix.lower() == ".pdf":
+        out = _run(["pdfinfo", str(path)])
+        for line in out.splitlines():
+            if line.startswith("Pages:"):
+                return int(line.split()[1])
+        raise UnreadableFile("no page count")
+    try:
+        with Image.open(path) as img:
+            return getattr(img, "n_frames", 1)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise UnreadableFile(str(exc)) from None
+
+
+def read_pages(path: Path, skip: set[int] = frozenset()) -> Iterator[RasterPage]:
+    """Yield the pages of one file as greyscale images, except those in skip (raises UnreadableFile)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        raise UnreadableFile("empty file")
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        yield from _pdf_pages(path, skip)
+        return
+    try:
+        with Image.open(path) as img:
+            for i, frame in enumerate(ImageSequence.Iterator(img)):
+                if i not in skip:
+                    yield RasterPage(i, np.array(frame.convert("L")))
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise UnreadableFile(str(exc) or type(exc).__name__) from None
+
+
+def _run(cmd: list[str]) -> str:
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except FileNotFoundError:
+        raise UnreadableFile(f"{cmd[0]} is not installed (poppler-utils)") from None
+    if result.returncode != 0:
+        raise UnreadableFile((result.stderr.strip().splitlines() or ["unreadable PDF"])[-1])
+    return result.stdout
+
+
+def _pdf_pages(path: Path, skip: set[int]) -> Iterator[RasterPage]:
+    """Scanner PDFs hold one JPEG per page: take it out as it is (fast); otherwise render at 200 dpi."""
+    listing = _run(["pdfimages", "-list", str(path)]).splitlines()[2:]
+    pages = count_pages(path)
+    rows = [line.split() for line in listing if line.strip()]
+    per_page: dict[int, list[list[str]]] = {}
+    for row in rows:
+        per_page.setdefault(int(row[0]), []).append(row)
+    direct = len(per_page) == pages and all(len(v) == 1 and v[0][8] == "jpeg" and v[0][2] == "image"
+                                            for v in per_page.values())
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(pages):
+            if i in skip:
+                continue
+            if direct:
+                prefix = Path(tmp) / f"p{i}"
+                _run(["pdfimages", "-j", "-f", str(i + 1), "-l", str(i + 1), str(path), str(prefix)])
+                out = sorted(Path(tmp).glob(f"p{i}-*"))
+                with Image.open(out[0]) as img:
+                    yield RasterPage(i, np.array(img.convert("L")))
+                for f in out:
+                    f.unlink()
+            else:
+                yield RasterPage(i, _render_pdf_page(path, i))
+
+
+def _render_pdf_page(path: Path, index: int) -> np.ndarray:
+    from pdf2image import convert_from_path
+    from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
+
+    try:
+        page = convert_from_path(str(path), dpi=RASTER_DPI, grayscale=True, first_page=index + 1,
+                                 last_page=index + 1)[0]
+    except (PDFPageCountError, PDFSyntaxError, IndexError) as exc:
+        raise UnreadableFile(str(exc)) from None
+    return np.array(page.convert("L"))
