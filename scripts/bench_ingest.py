@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Benchmark: read simulated returns and compare with their ground truth.
+
+Usage: python scripts/bench_ingest.py [--forms 220] [--seed 7] [--skip-workers] [--skip-baseline]
+
+Prints, for zonepaper and for a plain pytesseract-only reader side by side: pages per second
+on one core (and with --workers 2), serials read, choice lists accepted alone and wrong,
+digit fields accepted alone and wrong, name fields whose first guess is exactly right, and
+where every hard case went. Targets: >= 4 pages/s on one core, zero wrong values among
+those accepted alone, choices accepted alone for >= 97 % of forms, digit fields >= 70 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from zonepaper.cycle import Cycle, init_cycle
+from zonepaper.forms.batch import print_forms
+from zonepaper.layout import build_layout
+from zonepaper.scan.ingest import ingest
+from zonepaper.scan.marks import px_rect
+from zonepaper.scan.page import K, validate_digits
+from zonepaper.scan.raster import find_files, read_pages
+from zonepaper.scan.register import align_page, register_page
+from zonepaper.scan.scoring import DIGIT_FIELDS, NAME_FIELDS, score
+from zonepaper.simulate import simulate
+
+
+def pct(a: int, b: int) -> str:
+    return f"{100 * a / b:5.1f} %" if b else "   n/a"
+
+
+def baseline(cycle: Cycle, scans: Path, truth_path: Path) -> dict:
+    """A plain pytesseract reader on the same aligned pages: one Tesseract call per field."""
+    import pytesseract
+    from PIL import Image
+
+    zone = cycle.zone()
+    layout = build_layout(zone)
+    truth = {(t["file"], t["page"]): t for t in json.loads(truth_path.read_text())["pages"]}
+    res = {"pages": 0, "seconds": 0.0, "fronts": 0, "serials": 0, "digits": 0, "digits_auto": 0,
+           "digits_auto_wrong": 0, "names": 0, "names_right": 0}
+    start = time.perf_counter()
+    for path in find_files([scans]):
+        for page in read_pages(path):
+            res["pages"] += 1
+            t = truth[(path.name, page.index)]
+            reg = register_page(page.image, layout)
+            if reg is None or t["kind"] != "front" or t["copy"] != "original":
+                continue
+            res["fronts"] += 1
+            aligned = align_page(page.image, reg, layout)
+            serial_area = next(d.rect for d in layout.decorations if d.kind == "serial_text")
+            x0, y0, x1, y1 = px_rect(serial_area, K)
+            text = pytesseract.image_to_string(Image.fromarray(aligned[y0:y1, x0:x1]),
+                                               config="--psm 6 -c tessedit_char_whitelist=0123456789-")
+            res["serials"] += t["serial"] in text.replace("-", "").replace(" ", "")
+            for name in DIGIT_FIELDS + NAME_FIELDS:
+                f = layout.field(name)
+                x0, y0, x1, y1 = px_rect(f.rect, K)
+                crop = Image.fromarray(aligned[y0 - 4:y1 + 4, x0 - 4:x1 + 4])
+                if name in DIGIT_FIELDS:
+                    raw = pytesseract.image_to_string(crop, config="--psm 7 -c tessedit_char_whitelist=0123456789")
+                    digits = "".join(ch for ch in raw if ch.isdigit())
+                    want = str(t["fields"].get(name, ""))
+                    if not want:
+                        continue
+                    value, problem = validate_digits(name, digits, zone, t["fields"].get("sibling"))
+                    res["digits"] += 1
+                    if problem is None and len(digits) == len(f.boxes) or (name == "sibling_program" and digits):
+                        res["digits_auto"] += 1
+                        res["digits_auto_wrong"] += value != want
+                else:
+                    raw = pytesseract.image_to_string(crop, lang="spa", config="--psm 7")
+                    guess = " ".join(raw.upper().split())
+                    res["names"] += 1
+                    res["names_right"] += guess == t["fields"].get(name, "")
+    res["seconds"] = time.perf_counter() - start
+    return res
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--forms", type=int, default=220, help="forms to simulate (pages are a little more)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--skip-workers", action="store_true")
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--keep", type=Path, help="keep the cycle and scans in this folder")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="zonepaper-bench-"))
+    try:
+        cycle = init_cycle(tmp / "cycle", "belmont")
+        print_forms(cycle, args.forms + 20, "benchmark")
+        t0 = time.perf_counter()
+        sim = simulate(cycle, args.forms, tmp / "scans", seed=args.seed, dpi=200)
+        print(f"simulated {len(sim.pages)} pages in {len(sim.files)} files ({time.perf_counter() - t0:.0f} s)")
+        fresh = tmp / "cycle-copy"
+        shutil.copytree(cycle.root, fresh)
+
+        one = ingest(cycle, [tmp / "scans"], "2009-03-14", workers=1)
+        db = cycle.db()
+        s = score(db, sim.truth_path)
+        db.close()
+        two = None
+        if not args.skip_workers:
+            two = ingest(Cycle(fresh), [tmp / "scans"], "2009-03-14", workers=2)
+        base = None if args.skip_baseline else baseline(cycle, tmp / "scans", sim.truth_path)
+
+        choices, digits, names = s.fields.get("choices"), s.group(DIGIT_FIELDS), s.group(NAME_FIELDS)
+        print()
+        print(f"{'':44}{'zonepaper':>16}{'pytesseract only':>20}")
+        print(f"{'pages':44}{one.pages:>16}{(base or {}).get('pages', 0):>20}")
+        print(f"{'pages per second, one core':44}{one.pages / one.seconds:>16.2f}"
+              f"{(base['pages'] / base['seconds']) if base else 0:>20.2f}")
+        if two:
+            print(f"{'pages per second, --workers 2':44}{two.pages / two.seconds:>16.2f}{'':>20}")
+        print(f"{'serials read (original fronts)':44}{pct(s.serials_read, s.fronts):>16}"
+              f"{pct(base['serials'], base['fronts']) if base else '':>20}")
+        print(f"{'choice lists accepted alone':44}{pct(choices.auto, choices.total):>16}{'n/a':>20}")
+        print(f"{'  of those wrong':44}{choices.auto_wrong:>16}{'':>20}")
+        print(f"{'digit fields accepted alone':44}{pct(digits.auto, digits.total):>16}"
+              f"{pct(base['digits_auto'], base['digits']) if base else '':>20}")
+        print(f"{'  of those wrong':44}{digits.auto_wrong:>16}{(base or {}).get('digits_auto_wrong', 0):>20}")
+        print(f"{'digit fields right (any status)':44}{pct(digits.right, digits.total):>16}{'':>20}")
+        print(f"{'name fields, first guess exactly right':44}{pct(names.right, names.total):>16}"
+              f"{pct(base['names_right'], base['names']) if base else '':>20}")
+        all_fields = s.group(tuple(s.fields))
+        print(f"{'all fields accepted alone':44}{pct(all_fields.auto, all_fields.total):>16}")
+        print(f"{'  of those wrong (must be 0)':44}{all_fields.auto_wrong:>16}")
+        print()
+        print("per field: accepted alone / right at all (of total)")
+        for name, f in sorted(s.fields.items()):
+            print(f"  {name:18} {pct(f.auto, f.total)} / {pct(f.right, f.total)}  ({f.total}, {f.auto_wrong} wrong auto)")
+        print()
+        print("hard cases: right / review / quarantined / silently wrong / lost")
+        for tag, b in sorted(s.hard.items()):
+            print(f"  {tag:22} {b['right']:3} / {b['review']:3} / {b['quarantined']:3} / {b['silently_wrong']:3}"
+                  f" / {b['lost']:3}")
+        print(f"pages lost: {len(s.pages_lost)}; pages in the wrong place: {len(s.pages_misplaced)}")
+        for line in s.pages_misplaced + s.wrong_auto:
+            print("  ", line)
+        print(f"cores on machine: {os.cpu_count()}; seed {args.seed}; 200 dpi")
+        if args.keep:
+            shutil.copytree(tmp, args.keep, dirs_exist_ok=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

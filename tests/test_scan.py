@@ -1,0 +1,255 @@
+"""Reading scanned returns end to end, on simulated scans with known truth."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import cli
+from PIL import Image
+
+from zonepaper.cycle import Cycle, init_cycle
+from zonepaper.forms.batch import print_forms
+from zonepaper.scan.ingest import ingest
+from zonepaper.scan.scoring import score
+from zonepaper.simulate import simulate
+
+FORMS = 24
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory):
+    """A cycle with simulated returns (mixed PDF, PNG, JPEG, TIFF) and a pristine copy before ingest."""
+    root = tmp_path_factory.mktemp("scan")
+    cycle = init_cycle(root / "cycle", "belmont")
+    print_forms(cycle, FORMS + 6, "test batch")
+    sim = simulate(cycle, FORMS, root / "scans", seed=11, dpi=200)
+    pristine = root / "pristine"
+    shutil.copytree(cycle.root, pristine)
+    summary = ingest(cycle, [root / "scans"], "2009-03-14")
+    return cycle, sim, pristine, summary, root
+
+
+def table_dump(db_path: Path) -> dict[str, list]:
+    """What ingest decided, without ids and times: comparable between runs."""
+    conn = sqlite3.connect(db_path)
+    q = conn.execute
+    return {
+        "files": sorted(q("SELECT sha256, original_name, status, page_count FROM files").fetchall()),
+        "pages": sorted(q("SELECT f.original_name, p.page_index, p.kind, p.serial, p.reason, p.rotation "
+                          "FROM pages p JOIN files f ON f.sha256 = p.file_sha256").fetchall()),
+        "applications": sorted(q("SELECT serial, source, status, received_batch, received_form, flags "
+                                 "FROM applications").fetchall()),
+        "fields": sorted(q("SELECT serial, name, value, status, votes, reasons FROM fields").fetchall()),
+    }
+
+
+def test_every_page_lands_where_it_belongs(scanned) -> None:
+    cycle, sim, _, summary, _ = scanned
+    db = cycle.db()
+    s = score(db, sim.truth_path)
+    assert s.pages == len(sim.pages) == summary.pages
+    assert s.pages_lost == [] and s.pages_misplaced == []
+    assert s.serials_read == s.fronts == FORMS
+    assert s.wrong_auto == []  # nothing the machine accepted alone is wrong
+    assert s.silently_wrong == 0
+    kinds = dict(db.conn.execute("SELECT kind, count(*) FROM pages GROUP BY kind").fetchall())
+    assert kinds["back"] >= 1 and kinds["blank"] == 1
+    reasons = dict(db.conn.execute("SELECT reason, count(*) FROM pages WHERE kind = 'quarantined' "
+                                   "GROUP BY reason").fetchall())
+    assert reasons == {"not_a_form": 1, "other_cycle": 1, "duplicate": 1}
+    held = db.conn.execute("SELECT serial, flags FROM applications WHERE status = 'held'").fetchall()
+    copy = next(p for p in sim.pages if p.copy == "photocopy")
+    assert held == [(copy.serial, '["duplicate"]')]
+    assert db.conn.execute("SELECT count(*) FROM applications").fetchone()[0] == FORMS
+
+
+def test_fields_keep_value_status_votes_and_box(scanned) -> None:
+    cycle, sim, _, _, _ = scanned
+    db = cycle.db()
+    truth = {p.serial: p for p in sim.pages if p.kind == "front" and p.copy == "original"}
+    rows = db.conn.execute("SELECT serial, name, value, status, votes, box, reasons FROM fields").fetchall()
+    assert len(rows) == FORMS * 17  # 16 fields of the form and the choices
+    for serial, name, value, status, votes, box, reasons in rows:
+        assert status in ("auto", "review")
+        x, y, w, h = json.loads(box)
+        assert w > 0 and h > 0
+        if name in ("zip", "phone", "birth_date"):
+            assert set(json.loads(votes)) >= {"network", "tesseract", "probabilities"}
+        if status == "review":
+            assert json.loads(reasons), f"{serial} {name} in review without a reason"
+    # the choices the families marked, where accepted alone, are exactly right
+    for serial, value, status in db.conn.execute("SELECT serial, value, status FROM fields WHERE name = 'choices'"):
+        if status == "auto":
+            assert value == ",".join(truth[serial].choices)
+    events = [r[0] for r in db.conn.execute("SELECT kind FROM events")]
+    assert events.count("application.scanned") == FORMS
+    assert events.count("scan.file_done") == len(sim.files)
+
+
+def test_received_date_is_stored_and_the_office_date_overrides(scanned) -> None:
+    cycle, sim, _, _, _ = scanned
+    db = cycle.db()
+    truth = {p.serial: p for p in sim.pages if p.kind == "front" and p.copy == "original"}
+    for serial, batch, form in db.conn.execute("SELECT serial, received_batch, received_form FROM applications"):
+        assert batch == "2009-03-14"
+        if form is not None:
+            assert form == truth[serial].fields["received_date"]
+
+
+def test_re_ingesting_changes_nothing(scanned) -> None:
+    cycle, sim, _, _, root = scanned
+    before = table_dump(cycle.db_path)
+    events = cycle.db().conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    again = ingest(cycle, [root / "scans"], "2009-04-01")
+    assert again.files_skipped == len(sim.files) and again.pages == 0
+    assert table_dump(cycle.db_path) == before
+    assert cycle.db().conn.execute("SELECT count(*) FROM events").fetchone()[0] == events
+
+
+def test_originals_are_kept_by_content(scanned) -> None:
+    cycle, sim, _, _, _ = scanned
+    import hashlib
+
+    stored = {p.name.split(".")[0] for p in cycle.originals.rglob("*") if p.is_file()}
+    for f in sim.files:
+        assert hashlib.sha256(f.read_bytes()).hexdigest() in stored
+
+
+def test_status_and_quarantine_commands(scanned, capsys) -> None:
+    cycle, *_ = scanned
+    assert cli("scan", "status", "--cycle", str(cycle.root)) == 0
+    out = capsys.readouterr().out
+    assert f"Applications: {FORMS} " in out and "another cycle: 1" in out
+    assert cli("scan", "quarantine", "--cycle", str(cycle.root)) == 0
+    out = capsys.readouterr().out
+    assert "not a form of this zone" in out and "photocopy" in out
+
+
+def test_corrupt_and_foreign_files_are_quarantined_with_reasons(scanned, tmp_path: Path) -> None:
+    _, _, pristine, _, _ = scanned
+    cycle = Cycle(tmp_path / "c")
+    shutil.copytree(pristine, cycle.root)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empty.pdf").write_bytes(b"")
+    (bad / "truncated.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\n")
+    (bad / "noise.png").write_bytes(bytes(range(256)) * 10)
+    rng = np.random.default_rng(1)
+    photo = (rng.normal(180, 40, (1100, 850))).clip(0, 255).astype(np.uint8)
+    Image.fromarray(photo).save(bad / "photo.jpg")
+    summary = ingest(cycle, [bad], None)
+    assert summary.pages == 4
+    rows = dict(cycle.db().conn.execute(
+        "SELECT f.original_name, p.reason FROM pages p JOIN files f ON f.sha256 = p.file_sha256").fetchall())
+    assert rows == {"empty.pdf": "unreadable_file", "truncated.pdf": "unreadable_file",
+                    "noise.png": "unreadable_file", "photo.jpg": "not_a_form"}
+
+
+def test_any_orientation_and_forged_codes(scanned, tmp_path: Path) -> None:
+    cycle0, sim, pristine, _, root = scanned
+    cycle = Cycle(tmp_path / "c")
+    shutil.copytree(pristine, cycle.root)
+    first = next(p for p in sim.pages if p.kind == "front" and p.copy == "original" and not p.hard)
+    from zonepaper.scan.raster import read_pages
+
+    page = next(p.image for p in read_pages(root / "scans" / first.file) if p.index == first.page)
+    folder = tmp_path / "turned"
+    folder.mkdir()
+    for k in (1, 3):  # 90 and 270 degrees more than it already was
+        cv2.imwrite(str(folder / f"turned-{k}.png"), np.ascontiguousarray(np.rot90(page, k)))
+    summary = ingest(cycle, [folder], None)
+    kinds = [r[0] for r in cycle.db().conn.execute("SELECT kind FROM pages ORDER BY id")]
+    assert kinds == ["front", "quarantined"]  # the second is the same serial again: a duplicate
+    rotations = {r[0] for r in cycle.db().conn.execute("SELECT rotation FROM pages")}
+    assert rotations == {(first.rotation + 90) % 360, (first.rotation + 270) % 360}
+    assert summary.pages == 2
+
+
+def test_a_form_signed_with_another_secret_is_caught(scanned, tmp_path: Path) -> None:
+    _, _, pristine, _, _ = scanned
+    from zonepaper.forms.document import write_forms_pdf
+    from zonepaper.layout import build_layout
+    from zonepaper.serial import make_payload
+
+    cycle = Cycle(tmp_path / "c")
+    shutil.copytree(pristine, cycle.root)
+    info = cycle.info()
+    serial = cycle.db().conn.execute("SELECT serial FROM serials LIMIT 1").fetchone()[0]
+    forged = make_payload(b"\x01" * 32, info["cycle_id"], serial)
+    bad_digit = make_payload(bytes.fromhex(info["secret"]), info["cycle_id"], serial[:-1] + str((int(serial[-1]) + 1) % 10))
+    pdf = tmp_path / "forged.pdf"
+    write_forms_pdf(pdf, build_layout(cycle.zone()), cycle.zone(), info["cycle_id"], [(forged, None), (bad_digit, None)])
+    ingest(cycle, [pdf], None)
+    reasons = [r[0] for r in cycle.db().conn.execute("SELECT reason FROM pages ORDER BY page_index")]
+    assert reasons == ["bad_tag", "bad_check_digit"]
+
+
+def test_bad_received_date_is_a_clear_error(scanned, capsys) -> None:
+    cycle, _, _, _, root = scanned
+    assert cli("scan", "ingest", str(root / "scans"), "--received", "March 14", "--cycle", str(cycle.root)) == 2
+    assert "2009-03-14" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_killed_midway_and_run_again_equals_one_clean_run(scanned, tmp_path: Path) -> None:
+    clean, _, pristine, _, root = scanned
+    cycle = Cycle(tmp_path / "c")
+    shutil.copytree(pristine, cycle.root)
+    exe = Path(sys.executable).parent / "zonepaper"
+    cmd = [str(exe), "scan", "ingest", str(root / "scans"), "--received", "2009-03-14", "--cycle", str(cycle.root)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        time.sleep(0.2)
+        try:
+            n = sqlite3.connect(cycle.db_path, timeout=5).execute("SELECT count(*) FROM pages").fetchone()[0]
+        except sqlite3.OperationalError:
+            continue
+        if n >= 7:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = sqlite3.connect(cycle.db_path).execute("SELECT count(*) FROM pages").fetchone()[0]
+    assert 0 < partial < sum(1 for _ in root.joinpath("scans").glob("scan-*")) * 100
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert table_dump(cycle.db_path) == table_dump(clean.db_path)
+    from zonepaper.store.events import find_broken_events
+
+    assert find_broken_events(sqlite3.connect(cycle.db_path)) == []
+
+
+@pytest.mark.slow
+def test_workers_give_the_same_result_as_one_process(scanned, tmp_path: Path) -> None:
+    clean, _, pristine, _, root = scanned
+    cycle = Cycle(tmp_path / "c")
+    shutil.copytree(pristine, cycle.root)
+    assert cli("scan", "ingest", str(root / "scans"), "--received", "2009-03-14", "--workers", "2",
+               "--cycle", str(cycle.root)) == 0
+    assert table_dump(cycle.db_path) == table_dump(clean.db_path)
+
+
+def test_simulation_is_deterministic_and_never_invents_serials(scanned, tmp_path: Path, capsys) -> None:
+    _, sim, pristine, _, _ = scanned
+    cycle = Cycle(tmp_path / "c")
+    shutil.copytree(pristine, cycle.root)
+    again = simulate(cycle, FORMS, tmp_path / "again", seed=11, dpi=200)
+    assert [p.to_json() for p in again.pages] == [p.to_json() for p in sim.pages]
+    from zonepaper.scan.raster import read_pages
+
+    for mine, theirs in zip(again.files, sim.files):  # same pixels (PDF metadata holds a creation time)
+        assert all(np.array_equal(a.image, b.image) for a, b in zip(read_pages(mine), read_pages(theirs)))
+    issued = {r[0] for r in cycle.db().conn.execute("SELECT serial FROM serials")}
+    assert {p.serial for p in sim.pages if p.serial} <= issued
+    assert cli("simulate", "--count", "500", "--out", str(tmp_path / "x"), "--cycle", str(cycle.root)) == 2
+    assert "never invents serials" in capsys.readouterr().err

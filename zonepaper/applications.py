@@ -1,0 +1,172 @@
+"""Applications as rows: `zonepaper export applications` and `zonepaper applications import`.
+
+The CSV has one row per application and the same columns both ways, so an export imports
+back unchanged into a cycle that issued the same serials:
+
+    serial, source, status, received_batch, received_form, flags,
+    then for every field (FIELD_NAMES): <field> and <field>_status,
+    then choice_1 ... choice_K (program ids in rank order) and choices_status.
+
+Dates are YYYY-MM-DD, flags are separated by ';', a status is auto, review or confirmed.
+The JSON export is {"format": "zonepaper.applications", "version": 1, "cycle_id": ...,
+"applications": [{"serial", "source", "status", "received_batch", "received_form", "flags",
+"fields": {name: {"value", "status", "confidence"}}, "choices": [...], "choices_status"}]}.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from zonepaper.errors import ConflictError, InvalidInputError
+from zonepaper.serial import is_valid_serial, normalize_serial
+from zonepaper.store.events import append_event
+from zonepaper.store.migrations import now_iso
+from zonepaper.zone import Zone
+
+FIELD_NAMES = ("last_name", "first_name", "birth_date", "grade", "current_school", "address", "zip", "phone",
+               "guardian_name", "letter_language", "sibling", "sibling_program", "signature", "signature_date",
+               "received_date", "staff_initials")
+STATUSES = ("auto", "review", "confirmed")
+APP_STATUSES = ("complete", "review", "held")
+FORMAT_VERSION = 1
+
+
+def csv_columns(zone: Zone) -> list[str]:
+    """The CSV header, in order."""
+    cols = ["serial", "source", "status", "received_batch", "received_form", "flags"]
+    for name in FIELD_NAMES:
+        cols += [name, f"{name}_status"]
+    cols += [f"choice_{k}" for k in range(1, zone.max_choices + 1)] + ["choices_status"]
+    return cols
+
+
+def load_applications(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every application with its fields, ordered by serial."""
+    fields: dict[str, dict[str, dict[str, Any]]] = {}
+    for serial, name, value, status, confidence in db.conn.execute(
+            "SELECT serial, name, value, status, confidence FROM fields"):
+        fields.setdefault(serial, {})[name] = {"value": value or "", "status": status, "confidence": confidence}
+    apps = []
+    for serial, source, status, batch, form, flags in db.conn.execute(
+            "SELECT serial, source, status, received_batch, received_form, flags FROM applications ORDER BY serial"):
+        f = fields.get(serial, {})
+        choices = f.pop("choices", {"value": "", "status": "review", "confidence": None})
+        apps.append({"serial": serial, "source": source, "status": status, "received_batch": batch or "",
+                     "received_form": form or "", "flags": json.loads(flags), "fields": f,
+                     "choices": [c for c in choices["value"].split(",") if c], "choices_status": choices["status"]})
+    return apps
+
+
+def export_csv(db: sqlite_utils.Database, zone: Zone) -> str:
+    """All applications as CSV text."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(csv_columns(zone))
+    for app in load_applications(db):
+        row = [app["serial"], app["source"], app["status"], app["received_batch"], app["received_form"],
+               ";".join(app["flags"])]
+        for name in FIELD_NAMES:
+            f = app["fields"].get(name, {"value": "", "status": "review"})
+            row += [f["value"], f["status"]]
+        row += [app["choices"][k] if k < len(app["choices"]) else "" for k in range(zone.max_choices)]
+        row.append(app["choices_status"])
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def export_json(db: sqlite_utils.Database, cycle_id: str) -> str:
+    """All applications as the documented JSON contract."""
+    return json.dumps({"format": "zonepaper.applications", "version": FORMAT_VERSION, "cycle_id": cycle_id,
+                       "applications": load_applications(db)}, ensure_ascii=False, indent=1)
+
+
+def _bad(line: int, column: str, problem: str, file: Path) -> InvalidInputError:
+    return InvalidInputError("import.bad_row", file=str(file), line=line, column=column, problem=problem)
+
+
+def parse_csv(path: Path, zone: Zone, issued: set[str], existing: set[str]) -> list[dict[str, Any]]:
+    """Read and check every row; the first bad one raises with its line number (nothing is imported)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError("import.unreadable", file=str(path), reason=str(exc)) from None
+    reader = csv.DictReader(io.StringIO(text))
+    expected = csv_columns(zone)
+    if reader.fieldnames is None or [c.strip() for c in reader.fieldnames] != expected:
+        missing = [c for c in expected if c not in (reader.fieldnames or [])]
+        raise InvalidInputError("import.bad_header", file=str(path), missing=", ".join(missing) or "-",
+                                expected=", ".join(expected[:8]) + ", ...")
+    programs = {p.id for p in zone.programs}
+    rows, seen = [], set()
+    for row in reader:
+        line = reader.line_num
+        serial = normalize_serial(row["serial"] or "")
+        if not is_valid_serial(serial):
+            raise _bad(line, "serial", "not a valid serial (check digit)", path)
+        if serial not in issued:
+            raise _bad(line, "serial", "this cycle never issued that serial", path)
+        if serial in existing or serial in seen:
+            raise _bad(line, "serial", "an application with that serial already exists", path)
+        seen.add(serial)
+        if row["source"] not in ("scan", "import"):
+            raise _bad(line, "source", "must be scan or import", path)
+        if row["status"] not in APP_STATUSES:
+            raise _bad(line, "status", "must be complete, review or held", path)
+        fields = {}
+        for name in FIELD_NAMES:
+            status = row[f"{name}_status"]
+            if status not in STATUSES:
+                raise _bad(line, f"{name}_status", "must be auto, review or confirmed", path)
+            fields[name] = {"value": row[name] or "", "status": status}
+        choices = [row[f"choice_{k}"] for k in range(1, zone.max_choices + 1) if row[f"choice_{k}"]]
+        for k, c in enumerate(choices, start=1):
+            if c not in programs:
+                raise _bad(line, f"choice_{k}", f"unknown program id {c!r}", path)
+        if len(set(choices)) != len(choices):
+            raise _bad(line, "choice_1", "the same program is ranked twice", path)
+        if row["choices_status"] not in STATUSES:
+            raise _bad(line, "choices_status", "must be auto, review or confirmed", path)
+        rows.append({"serial": serial, "source": row["source"], "status": row["status"],
+                     "received_batch": row["received_batch"], "received_form": row["received_form"],
+                     "flags": [f for f in row["flags"].split(";") if f], "fields": fields, "choices": choices,
+                     "choices_status": row["choices_status"]})
+    return rows
+
+
+def import_csv(db: sqlite_utils.Database, zone: Zone, path: Path, actor: str = "zonepaper") -> int:
+    """Import every row of a CSV in one transaction; returns how many applications were added."""
+    conn = db.conn
+    issued = {r[0] for r in conn.execute("SELECT serial FROM serials")}
+    existing = {r[0] for r in conn.execute("SELECT serial FROM applications")}
+    rows = parse_csv(path, zone, issued, existing)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for app in rows:
+            _insert(conn, app, actor)
+        conn.execute("COMMIT")
+    except sqlite3.IntegrityError as exc:
+        conn.execute("ROLLBACK")
+        raise ConflictError("import.conflict", file=str(path), reason=str(exc)) from None
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(rows)
+
+
+def _insert(conn: sqlite3.Connection, app: dict[str, Any], actor: str) -> None:
+    conn.execute(
+        "INSERT INTO applications (serial, source, status, received_batch, received_form, flags, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (app["serial"], app["source"], app["status"], app["received_batch"] or None, app["received_form"] or None,
+         json.dumps(app["flags"]), now_iso()))
+    values = [(app["serial"], name, f["value"], f["status"]) for name, f in app["fields"].items()]
+    values.append((app["serial"], "choices", ",".join(app["choices"]), app["choices_status"]))
+    conn.executemany("INSERT INTO fields (serial, name, value, status, confidence) VALUES (?, ?, ?, ?, NULL)", values)
+    append_event(conn, actor, "application.imported", {"serial": app["serial"]}, subject=f"application:{app['serial']}")
