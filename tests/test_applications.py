@@ -1,0 +1,123 @@
+"""Applications typed at the desk: CSV import, and the CSV/JSON export that imports back unchanged."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import cli
+
+from zonepaper.applications import csv_columns
+from zonepaper.cycle import Cycle
+from zonepaper.forms.batch import print_forms
+from zonepaper.serial import make_serial
+
+
+def desk_row(zone, serial: str, **over) -> dict[str, str]:
+    row = {c: "" for c in csv_columns(zone)}
+    row.update(serial=serial, source="import", status="complete", received_batch="2009-03-02T10:15:00")
+    values = {"last_name": "NÚÑEZ PEÑA", "first_name": "JOSÉ", "birth_date": "1994-11-02", "grade": "9",
+              "current_school": "BERENDO MS", "address": "1200 COLTON ST APT 4", "zip": "90026",
+              "phone": "2135550147", "guardian_name": "MARÍA PEÑA", "letter_language": "es", "sibling": "no",
+              "signature": "present", "signature_date": "2009-03-02"}
+    for name in (c for c in csv_columns(zone) if c.endswith("_status")):
+        row[name] = "confirmed"
+    row.update(values)
+    row.update(choice_1="civitas", choice_2="lahsa", choice_3="alc")
+    row.update(over)
+    return row
+
+
+def write_csv(path: Path, zone, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=csv_columns(zone))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def issued(cycle: Cycle) -> list[str]:
+    return list(print_forms(cycle, 5, "desk").serials)
+
+
+def test_import_then_export_round_trips_unchanged(cycle: Cycle, issued, tmp_path: Path, capsys) -> None:
+    zone = cycle.zone()
+    src = write_csv(tmp_path / "desk.csv", zone, [desk_row(zone, issued[0]),
+                                                 desk_row(zone, issued[1], first_name="ANA", choice_3="",
+                                                          sibling="yes", sibling_program="11")])
+    assert cli("applications", "import", str(src), "--cycle", str(cycle.root)) == 0
+    capsys.readouterr()
+    assert cli("export", "applications", "--format", "csv", "--cycle", str(cycle.root)) == 0
+    exported = capsys.readouterr().out
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert [r["serial"] for r in rows] == sorted(issued[:2])
+    assert rows[0]["last_name"] == "NÚÑEZ PEÑA" and rows[0]["choice_1"] == "civitas"
+    # the export imports into another cycle that issued the same serials, and exports identically
+    other = Cycle(tmp_path / "other")
+    shutil.copytree(cycle.root, other.root)
+    db = other.db()
+    db.conn.execute("DELETE FROM fields")
+    db.conn.execute("DELETE FROM applications")
+    (tmp_path / "export.csv").write_text(exported, encoding="utf-8")
+    assert cli("applications", "import", str(tmp_path / "export.csv"), "--cycle", str(other.root)) == 0
+    capsys.readouterr()
+    assert cli("export", "applications", "--cycle", str(other.root)) == 0
+    assert capsys.readouterr().out == exported
+    events = [r[0] for r in cycle.db().conn.execute("SELECT kind FROM events WHERE kind = 'application.imported'")]
+    assert len(events) == 2
+
+
+def test_json_export_is_the_documented_contract(cycle: Cycle, issued, tmp_path: Path, capsys) -> None:
+    zone = cycle.zone()
+    cli("applications", "import", str(write_csv(tmp_path / "d.csv", zone, [desk_row(zone, issued[2])])),
+        "--cycle", str(cycle.root))
+    capsys.readouterr()
+    out = tmp_path / "apps.json"
+    assert cli("export", "applications", "--format", "json", "--out", str(out), "--cycle", str(cycle.root)) == 0
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["format"] == "zonepaper.applications" and data["version"] == 1
+    assert data["cycle_id"] == cycle.info()["cycle_id"]
+    app = data["applications"][0]
+    assert set(app) == {"serial", "source", "status", "received_batch", "received_form", "flags", "fields",
+                        "choices", "choices_status"}
+    assert app["choices"] == ["civitas", "lahsa", "alc"]
+    assert app["fields"]["birth_date"] == {"value": "1994-11-02", "status": "confirmed", "confidence": None}
+
+
+@pytest.mark.parametrize("change,line_hint", [
+    ({"serial": "0000017"}, "check digit"),
+    ({"choice_2": "nowhere"}, "unknown program id"),
+    ({"choice_2": "civitas"}, "ranked twice"),
+    ({"zip_status": "maybe"}, "auto, review or confirmed"),
+])
+def test_a_bad_row_names_its_line_and_nothing_is_imported(cycle: Cycle, issued, tmp_path: Path, capsys,
+                                                           change, line_hint) -> None:
+    zone = cycle.zone()
+    second = desk_row(zone, issued[1])
+    second.update(change)
+    rows = [desk_row(zone, issued[0]), second]
+    assert cli("applications", "import", str(write_csv(tmp_path / "x.csv", zone, rows)),
+               "--cycle", str(cycle.root)) == 2
+    err = capsys.readouterr().err
+    assert "line 3" in err and line_hint in err and "Nothing was imported" in err
+    assert cycle.db().conn.execute("SELECT count(*) FROM applications").fetchone()[0] == 0
+
+
+def test_serials_must_be_issued_and_unused(cycle: Cycle, issued, tmp_path: Path, capsys) -> None:
+    zone = cycle.zone()
+    never = make_serial(900000)
+    assert cli("applications", "import", str(write_csv(tmp_path / "a.csv", zone, [desk_row(zone, never)])),
+               "--cycle", str(cycle.root)) == 2
+    assert "never issued" in capsys.readouterr().err
+    ok = write_csv(tmp_path / "b.csv", zone, [desk_row(zone, issued[0])])
+    assert cli("applications", "import", str(ok), "--cycle", str(cycle.root)) == 0
+    assert cli("applications", "import", str(ok), "--cycle", str(cycle.root)) == 2
+    assert "already exists" in capsys.readouterr().err
+    (tmp_path / "c.csv").write_text("serial,name\n1,2\n", encoding="utf-8")
+    assert cli("applications", "import", str(tmp_path / "c.csv"), "--cycle", str(cycle.root)) == 2
+    assert "expected columns" in capsys.readouterr().err
