@@ -395,7 +395,10 @@ def simulate(cycle: Cycle, count: int, out: Path, seed: int = 1, dpi: int = 200,
     layout = build_layout(zone, "letter")
     info = cycle.info()
     db = cycle.db()
-    issued = [r[0] for r in db.execute("SELECT serial FROM serials ORDER BY number")]
+    # Forms already returned (an application or a scanned page) are not filled again.
+    issued = [r[0] for r in db.execute(
+        "SELECT serial FROM serials WHERE serial NOT IN (SELECT serial FROM applications) "
+        "AND serial NOT IN (SELECT serial FROM pages WHERE serial IS NOT NULL) ORDER BY number")]
     db.close()
     if len(issued) < count:
         raise InvalidInputError("simulate.too_few_serials", count=count, issued=len(issued))
