@@ -20,6 +20,7 @@ test-fast: setup
 
 bench: setup
 	$(PY) scripts/bench_forms.py
+	$(PY) scripts/bench_ingest.py
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache

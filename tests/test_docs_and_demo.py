@@ -14,7 +14,9 @@ from pdf2image import convert_from_path
 from zonepaper.serial import parse_payload
 
 ROOT = Path(__file__).parent.parent
-BUILT = {("init",), ("backup",), ("demo",), ("zone", "check"), ("forms", "print"), ("forms", "layout")}
+BUILT = {("init",), ("backup",), ("demo",), ("zone", "check"), ("forms", "print"), ("forms", "layout"),
+         ("simulate",), ("scan", "ingest"), ("scan", "status"), ("scan", "quarantine"),
+         ("applications", "import"), ("export", "applications")}
 
 
 def readme_commands() -> list[list[str]]:
@@ -67,4 +69,10 @@ def test_demo_runs_everything_built_and_leaves_a_cycle(tmp_path: Path) -> None:
     assert db.execute("SELECT count(*) FROM serials").fetchone()[0] == 300
     assert db.execute("SELECT count(*) FROM serials WHERE serial = ?", (payload.serial,)).fetchone()[0] == 1
     assert list((tmp_path / "demo" / "backups").glob("*.zip"))
+    assert db.execute("SELECT count(*) FROM applications").fetchone()[0] == 260
+    days = {r[0] for r in db.execute("SELECT DISTINCT received_batch FROM applications")}
+    assert days == {"2009-03-09", "2009-03-13", "2009-03-20"}
+    reasons = {r[0] for r in db.execute("SELECT reason FROM pages WHERE kind = 'quarantined'")}
+    assert reasons == {"not_a_form", "other_cycle", "duplicate"}
+    assert "Applications: 260" in result.stdout
     assert "zonepaper review serve" not in result.stdout  # not built yet: the demo must not promise it
