@@ -19,22 +19,38 @@ VERY_SURE = 0.999
 
 
 def field_inks(page: np.ndarray, f: Field, k: float) -> list[np.ndarray | None]:
-    """Per box, the ink mask inside the box lines (uint8 0/255), or None when the box is empty."""
-    x0, y0, x1, y1 = px_rect(f.rect, k)
-    region = page[max(0, y0): y1, max(0, x0): x1]
-    if region.size == 0:
-        return [None] * len(f.boxes)
-    interiors = []
+    """Per box, the ink mask (uint8 0/255), or None when the box is empty.
+
+    Inside the box (clear of the printed line) anything clearly darker than the paper is ink,
+    pencil included. On the line itself only what is clearly darker than the printed line
+    counts, so a character that touches or crosses the line keeps its stroke.
+    """
+    crops, interiors, line_pixels = [], [], []
     for box in f.boxes:
         bx0, by0, bx1, by1 = px_rect(box, k)
-        interiors.append(page[by0 + LINE_BAND: by1 - LINE_BAND, bx0 + LINE_BAND: bx1 - LINE_BAND])
+        crop = page[max(0, by0 - 1): by1 + 2, max(0, bx0 - 1): bx1 + 2]
+        crops.append(crop)
+        b = LINE_BAND + 1
+        interiors.append(crop[b: crop.shape[0] - b, b: crop.shape[1] - b])
+        if crop.size:
+            line_pixels.extend([crop[1:3, 2:-2].min(axis=0), crop[-3:-1, 2:-2].min(axis=0),
+                                crop[2:-2, 1:3].min(axis=1), crop[2:-2, -3:-1].min(axis=1)])
     pixels = np.concatenate([i.reshape(-1) for i in interiors if i.size])
+    if pixels.size == 0:
+        return [None] * len(f.boxes)
     paper = float(np.percentile(pixels, 75))
     otsu, _ = cv2.threshold(pixels.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     threshold = min(float(otsu), paper - 60.0)
+    line_level = float(np.median(np.concatenate(line_pixels))) if line_pixels else 0.0
+    dark = line_level - 35.0  # ink on a line must be clearly darker than the line
     inks: list[np.ndarray | None] = []
-    for interior in interiors:
-        mask = (interior < threshold).astype(np.uint8) * 255
+    for crop in crops:
+        mask = np.zeros(crop.shape, np.uint8)
+        b = LINE_BAND + 1
+        inner = crop[b: crop.shape[0] - b, b: crop.shape[1] - b]
+        mask[b: crop.shape[0] - b, b: crop.shape[1] - b] = (inner < threshold) * 255
+        if dark > 40:
+            mask[crop < dark] = 255
         n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         for i in range(1, n):
             if stats[i, cv2.CC_STAT_AREA] < 8:
