@@ -155,7 +155,8 @@ def main() -> None:
         print()
         print("per field: accepted alone / right at all (of total)")
         for name, f in sorted(s.fields.items()):
-            print(f"  {name:18} {pct(f.auto, f.total)} / {pct(f.right, f.total)}  ({f.total}, {f.auto_wrong} wrong auto)")
+            print(f"  {name:18} {pct(f.auto, f.total)} / {pct(f.right, f.total)}"
+                  f"  ({f.total}, {f.auto_wrong} wrong auto)")
         print()
         print("hard cases: right / review / quarantined / silently wrong / lost")
         for tag, b in sorted(s.hard.items()):

@@ -173,7 +173,8 @@ def main() -> None:
         model.eval()
         with torch.no_grad():
             acc = (model(test_x).argmax(1) == test_y).float().mean().item()
-        print(f"epoch {epoch + 1:2d}: loss {loss.item():.3f}, held-out accuracy {acc:.3%} ({time.time() - start:.0f} s)")
+        print(f"epoch {epoch + 1:2d}: loss {loss.item():.3f}, held-out accuracy {acc:.3%}"
+              f" ({time.time() - start:.0f} s)")
 
     model.eval()
     with torch.no_grad():

@@ -186,9 +186,11 @@ def test_a_form_signed_with_another_secret_is_caught(scanned, tmp_path: Path) ->
     info = cycle.info()
     serial = cycle.db().conn.execute("SELECT serial FROM serials LIMIT 1").fetchone()[0]
     forged = make_payload(b"\x01" * 32, info["cycle_id"], serial)
-    bad_digit = make_payload(bytes.fromhex(info["secret"]), info["cycle_id"], serial[:-1] + str((int(serial[-1]) + 1) % 10))
+    wrong_check = serial[:-1] + str((int(serial[-1]) + 1) % 10)
+    bad_digit = make_payload(bytes.fromhex(info["secret"]), info["cycle_id"], wrong_check)
     pdf = tmp_path / "forged.pdf"
-    write_forms_pdf(pdf, build_layout(cycle.zone()), cycle.zone(), info["cycle_id"], [(forged, None), (bad_digit, None)])
+    write_forms_pdf(pdf, build_layout(cycle.zone()), cycle.zone(), info["cycle_id"],
+                    [(forged, None), (bad_digit, None)])
     ingest(cycle, [pdf], None)
     reasons = [r[0] for r in cycle.db().conn.execute("SELECT reason FROM pages ORDER BY page_index")]
     assert reasons == ["bad_tag", "bad_check_digit"]

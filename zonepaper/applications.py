@@ -26,6 +26,7 @@ import sqlite_utils
 
 from zonepaper.errors import ConflictError, InvalidInputError
 from zonepaper.serial import is_valid_serial, normalize_serial
+from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.migrations import now_iso
 from zonepaper.zone import Zone
@@ -146,17 +147,12 @@ def import_csv(db: sqlite_utils.Database, zone: Zone, path: Path, actor: str = "
     issued = {r[0] for r in conn.execute("SELECT serial FROM serials")}
     existing = {r[0] for r in conn.execute("SELECT serial FROM applications")}
     rows = parse_csv(path, zone, issued, existing)
-    conn.execute("BEGIN IMMEDIATE")
     try:
-        for app in rows:
-            _insert(conn, app, actor)
-        conn.execute("COMMIT")
+        with write_transaction(conn):
+            for app in rows:
+                _insert(conn, app, actor)
     except sqlite3.IntegrityError as exc:
-        conn.execute("ROLLBACK")
         raise ConflictError("import.conflict", file=str(path), reason=str(exc)) from None
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return len(rows)
 
 

@@ -23,7 +23,7 @@ import sqlite_utils
 
 from zonepaper import __version__
 from zonepaper.errors import ConflictError, CycleNotFoundError
-from zonepaper.store.database import connect
+from zonepaper.store.database import connect, write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.migrations import now_iso
 from zonepaper.zone import Zone, example_zone_text, load_zone, parse_zone_text
@@ -123,14 +123,12 @@ def init_cycle(root: Path, example: str | None = None) -> Cycle:
 def _create_database(path: Path, example: str | None) -> None:
     db = connect(path, create=True)
     try:
-        conn = db.conn
-        conn.execute("BEGIN IMMEDIATE")
         info = {"cycle_id": new_cycle_id(), "secret": secrets.token_hex(32), "created_at": now_iso(),
                 "created_by_version": __version__}
-        conn.executemany("INSERT INTO cycle_info (key, value) VALUES (?, ?)", info.items())
-        append_event(conn, "zonepaper", "cycle.created", {"cycle_id": info["cycle_id"], "example": example})
-        conn.execute("COMMIT")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with write_transaction(db.conn) as conn:
+            conn.executemany("INSERT INTO cycle_info (key, value) VALUES (?, ?)", info.items())
+            append_event(conn, "zonepaper", "cycle.created", {"cycle_id": info["cycle_id"], "example": example})
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()
 

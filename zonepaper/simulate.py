@@ -96,19 +96,13 @@ def available_hand_fonts() -> list[str]:
 
 
 # --- families ------------------------------------------------------------------------------
-def _cycle_start_year(zone: Zone) -> int:
-    digits = "".join(ch if ch.isdigit() else " " for ch in zone.cycle).split()
-    years = [int(d) for d in digits if len(d) == 4]
-    return years[0] if years else date.today().year
-
-
 def _iso(d: date) -> str:
     return d.isoformat()
 
 
 def make_family(rng: np.random.Generator, zone: Zone, popularity: np.ndarray) -> tuple[dict[str, Any], list[str]]:
     """Plausible values for one application, and its ranked choices (program ids)."""
-    start = _cycle_start_year(zone)
+    start = zone.start_year
     spanish = rng.random() < 0.8
     given = rng.choice(GIVEN_ES if spanish else GIVEN_EN)
     if spanish and rng.random() < 0.6:
@@ -132,7 +126,8 @@ def make_family(rng: np.random.Generator, zone: Zone, popularity: np.ndarray) ->
     values = {
         "last_name": last, "first_name": str(given), "birth_date": _iso(birth),
         "current_school": str(rng.choice(SCHOOLS)), "grade": str(zone.grades[0]), "address": address,
-        "zip": zip_code, "phone": f"{rng.choice(AREA_CODES)}{int(rng.integers(2, 10))}{int(rng.integers(0, 10**6)):06d}",
+        "zip": zip_code,
+        "phone": f"{rng.choice(AREA_CODES)}{int(rng.integers(2, 10))}{int(rng.integers(0, 10**6)):06d}",
         "guardian_name": guardian, "letter_language": language, "sibling": "yes" if sibling else "no",
         "sibling_program": str(zone.program(str(rng.choice(choices))).number) if sibling else "",
         "signature": "present", "signature_date": _iso(sign_date), "received_date": "", "staff_initials": "",
@@ -223,7 +218,8 @@ class Pen:
         if style in ("solid", "pencil", "erased"):
             rr = rad * self.rng.uniform(0.85, 1.08)
             d.ellipse((o - rr + jx, o - rr + jy, o + rr + jx, o + rr + jy), fill=255)
-            ink = {"solid": ink, "pencil": int(self.rng.integers(120, 160)), "erased": int(self.rng.integers(222, 236))}[style]
+            ink = {"solid": ink, "pencil": int(self.rng.integers(120, 160)),
+                   "erased": int(self.rng.integers(222, 236))}[style]
         elif style == "partial":
             rr = rad * 0.75
             d.ellipse((o - rr + jx - rad * 0.2, o - rr + jy, o + rr + jx - rad * 0.2, o + rr * 0.6 + jy), fill=255)
@@ -299,7 +295,8 @@ def fill_front(page: Image.Image, layout: Layout, zone: Zone, dpi: int, rng: np.
         truth.hard.append("erasure")
     if rng.random() < RATES["stray_mark"]:
         rank = int(rng.integers(1, zone.max_choices + 1))
-        free = [p.id for p in zone.programs if (p.id, rank) in by_key and (len(choices) < rank or choices[rank - 1] != p.id)]
+        free = [p.id for p in zone.programs
+                if (p.id, rank) in by_key and (len(choices) < rank or choices[rank - 1] != p.id)]
         pen.mark(by_key[(str(rng.choice(free)), rank)].rect, "stray")
         truth.hard.append("stray_mark")
     if choices and rng.random() < RATES["two_marks_one_rank"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -62,6 +63,12 @@ class Zone:
     priorities: tuple[Priority, ...]
     campuses: tuple[Campus, ...]
     programs: tuple[Program, ...]
+
+    @property
+    def start_year(self) -> int:
+        """The first year of the cycle: '2009-2010' -> 2009."""
+        years = [int(w) for w in "".join(c if c.isdigit() else " " for c in self.cycle).split() if len(w) == 4]
+        return years[0] if years else date.today().year
 
     def program(self, program_id: str) -> Program:
         """The program with this id."""

@@ -19,6 +19,7 @@ from zonepaper.errors import ConflictError, InvalidInputError
 from zonepaper.forms.document import write_forms_pdf
 from zonepaper.layout import build_layout
 from zonepaper.serial import BACK, FRONT, MAX_SEQUENCE, make_payload, make_serial
+from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.migrations import now_iso
 
@@ -39,10 +40,8 @@ class PrintedBatch:
 def issue_serials(cycle: Cycle, count: int, label: str, paper: str, actor: str = "zonepaper") -> tuple[int, list[str]]:
     """Reserve `count` new serials under a new batch, in one transaction; returns (batch id, serials)."""
     db = cycle.db()
-    conn = db.conn
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(db.conn) as conn:
             last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM serials").fetchone()[0]
             if last + count > MAX_SEQUENCE:
                 raise InvalidInputError("forms.serials_exhausted", left=MAX_SEQUENCE - last)
@@ -59,10 +58,6 @@ def issue_serials(cycle: Cycle, count: int, label: str, paper: str, actor: str =
             append_event(conn, actor, "forms.issued", {"batch": batch_id, "label": label, "paper": paper,
                                                        "count": count, "first": serials[0], "last": serials[-1]},
                          subject=f"batch:{batch_id}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     finally:
         db.close()
     return int(batch_id), serials
@@ -70,15 +65,13 @@ def issue_serials(cycle: Cycle, count: int, label: str, paper: str, actor: str =
 
 def _finish_batch(cycle: Cycle, batch_id: int, status: str, output: str | None, detail: str | None = None) -> None:
     db = cycle.db()
-    conn = db.conn
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("UPDATE batches SET status = ?, output = ? WHERE id = ?", (status, output, batch_id))
-        payload = {"batch": batch_id, "output": output}
-        if detail:
-            payload["error"] = detail
-        append_event(conn, "zonepaper", f"forms.{status}", payload, subject=f"batch:{batch_id}")
-        conn.execute("COMMIT")
+        with write_transaction(db.conn) as conn:
+            conn.execute("UPDATE batches SET status = ?, output = ? WHERE id = ?", (status, output, batch_id))
+            payload = {"batch": batch_id, "output": output}
+            if detail:
+                payload["error"] = detail
+            append_event(conn, "zonepaper", f"forms.{status}", payload, subject=f"batch:{batch_id}")
     finally:
         db.close()
 

@@ -27,6 +27,7 @@ from zonepaper.errors import InvalidInputError
 from zonepaper.layout import build_layout
 from zonepaper.scan.page import PageResult, ReadContext, quarantine, read_page
 from zonepaper.scan.raster import RasterPage, UnreadableFile, count_pages, find_files, read_pages
+from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.migrations import now_iso
 
@@ -188,8 +189,7 @@ def ingest(cycle: Cycle, paths: list[Path], received: str | None = None, workers
 
 
 def _begin_file(conn: sqlite3.Connection, sha: str, path: Path, stored: Path, cycle: Cycle, received: str) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         if conn.execute("SELECT 1 FROM files WHERE sha256 = ?", (sha,)).fetchone() is None:
             conn.execute(
                 "INSERT INTO files (sha256, original_name, stored_as, size, received_batch, status, started_at) "
@@ -197,22 +197,13 @@ def _begin_file(conn: sqlite3.Connection, sha: str, path: Path, stored: Path, cy
                 (sha, path.name, stored.relative_to(cycle.root).as_posix(), stored.stat().st_size, received, now_iso()))
             append_event(conn, "zonepaper", "scan.file_received", {"sha256": sha, "name": path.name,
                                                                    "received": received}, subject=f"file:{sha[:12]}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _finish_file(conn: sqlite3.Connection, sha: str, pages: int) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         conn.execute("UPDATE files SET status = 'done', page_count = ?, finished_at = ? WHERE sha256 = ?",
                      (pages, now_iso(), sha))
         append_event(conn, "zonepaper", "scan.file_done", {"sha256": sha, "pages": pages}, subject=f"file:{sha[:12]}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _write_image(cycle: Cycle, sha: str, index: int, data: bytes | None) -> str | None:
@@ -233,12 +224,10 @@ def store_page(conn: sqlite3.Connection, cycle: Cycle, sha: str, result: PageRes
     """Store one page and what it says, in one transaction. Returns (kind stored, quarantine reason)."""
     image = _write_image(cycle, sha, result.index, result.image)
     kind, reason, detail = result.kind, result.reason, result.detail
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         if conn.execute("SELECT 1 FROM pages WHERE file_sha256 = ? AND page_index = ?",
                         (sha, result.index)).fetchone():
-            conn.execute("ROLLBACK")
-            return kind, reason
+            return kind, reason  # stored by an earlier run
         if kind == "front":
             issued = conn.execute("SELECT 1 FROM serials WHERE serial = ?", (result.serial,)).fetchone()
             existing = conn.execute("SELECT serial FROM applications WHERE serial = ?", (result.serial,)).fetchone()
@@ -262,10 +251,6 @@ def store_page(conn: sqlite3.Connection, cycle: Cycle, sha: str, result: PageRes
         else:
             append_event(conn, "zonepaper", f"scan.page_{kind}", {"page": page_id, "serial": result.serial},
                          subject=subject)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return kind, reason
 
 

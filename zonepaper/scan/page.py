@@ -223,16 +223,9 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     return FieldResult(name, value, status, round(low, 4), votes, tuple(reasons), box)
 
 
-def cycle_start_year(zone: Zone) -> int:
-    """The first year of the cycle ('2009-2010' -> 2009)."""
-    digits = "".join(ch if ch.isdigit() else " " for ch in zone.cycle).split()
-    years = [int(d) for d in digits if len(d) == 4]
-    return years[0] if years else date.today().year
-
-
 def validate_digits(name: str, digits: str, zone: Zone, sibling: object) -> tuple[str, str | None]:
     """(value as stored, problem or None). Dates become YYYY-MM-DD."""
-    start = cycle_start_year(zone)
+    start = zone.start_year
     if name in ("birth_date", "signature_date", "received_date"):
         if len(digits) != 8:
             return digits, "not_a_date"

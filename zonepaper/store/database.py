@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import sqlite_utils
 
@@ -25,3 +27,15 @@ def connect(path: Path, create: bool = False) -> sqlite_utils.Database:
     except sqlite3.DatabaseError as exc:
         raise StoreError("store.unreadable", file=str(path), reason=str(exc)) from None
     return sqlite_utils.Database(conn)
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: BEGIN IMMEDIATE (waits for other writers), COMMIT, or ROLLBACK on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
