@@ -60,6 +60,7 @@ class Zone:
     max_choices: int
     mechanism: str
     zip_codes: tuple[str, ...]
+    area_codes: tuple[str, ...]
     priorities: tuple[Priority, ...]
     campuses: tuple[Campus, ...]
     programs: tuple[Program, ...]
@@ -82,7 +83,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
          "programs": ("tables", True)},
     "zone": {"name": ("label", True), "cycle": ("text", True), "grades": ("grades", True),
              "max_choices": ("positive", True), "mechanism": ("mechanism", True),
-             "zip_codes": ("zips", False)},
+             "zip_codes": ("zips", False), "area_codes": ("area_codes", False)},
     "priorities": {"id": ("id", True), "label": ("label", True), "evidence": ("evidence", True)},
     "campuses": {"id": ("id", True), "name": ("text", True), "address": ("text", True)},
     "programs": {"id": ("id", True), "name": ("text", True), "campus": ("id", True),
@@ -94,6 +95,7 @@ _EXPECTED = {
     "label": '{ es = "...", en = "..." }', "grades": "a list of grades, e.g. [9]",
     "positive": "a whole number of at least 1", "mechanism": " / ".join(MECHANISMS),
     "zips": 'a list of 5-digit ZIP codes in quotes, e.g. ["90026"]',
+    "area_codes": 'a list of 3-digit telephone area codes in quotes, e.g. ["213", "323"]',
     "id": "a short id of lowercase letters, digits, - or _", "evidence": " / ".join(EVIDENCE),
     "seats": "{ GRADE = SEATS }, e.g. { 9 = 100 }",
 }
@@ -132,6 +134,8 @@ class _Checker:
             "mechanism": value in MECHANISMS,
             "zips": isinstance(value, list)
             and all(isinstance(v, str) and len(v) == 5 and v.isdigit() for v in value),
+            "area_codes": isinstance(value, list)
+            and all(isinstance(v, str) and len(v) == 3 and v.isdigit() and v[0] not in "01" for v in value),
             "id": isinstance(value, str) and value != "" and all(c.isalnum() or c in "-_" for c in value)
             and value == value.lower(),
             "evidence": value in EVIDENCE,
@@ -222,6 +226,7 @@ def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
         max_choices=zone_raw["max_choices"],
         mechanism=zone_raw["mechanism"],
         zip_codes=tuple(zone_raw.get("zip_codes", ())),
+        area_codes=tuple(zone_raw.get("area_codes", ())),
         priorities=priorities,
         campuses=tuple(campuses.values()),
         programs=tuple(programs),

@@ -14,7 +14,7 @@ import numpy as np
 import zxingcpp
 
 from zonepaper.layout import Field, Layout
-from zonepaper.scan.boxes import SURE, BoxesReading, read_digit_boxes, read_letter_boxes
+from zonepaper.scan.boxes import SURE, SURE_WEAK_RULES, BoxesReading, read_digit_boxes, read_letter_boxes
 from zonepaper.scan.marks import MarkReading, px_rect, read_choices, read_signature, read_single
 from zonepaper.scan.register import ALIGNED_DPI, align_page, register_page, rotation_of
 from zonepaper.serial import BACK, FRONT, Payload, is_valid_serial, parse_payload, verify_tag
@@ -212,7 +212,7 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     # 0.99 or more, with the field's own rules passing, accepted nothing wrong. Tesseract's
     # agreement was not reliable evidence on hand-printing, so it is kept as a vote only.
     low = min(reading.min_probability(i) for i in range(len(reading.networks)))
-    if low < SURE:
+    if low < (SURE_WEAK_RULES if name == "phone" else SURE):
         reasons.append("unsure_digit")
     if any(reading.network_text(i) != digits for i in range(1, len(reading.networks))):
         reasons.append("readers_disagree")
@@ -245,7 +245,7 @@ def validate_digits(name: str, digits: str, zone: Zone, sibling: object) -> tupl
     if name == "phone":
         if len(digits) != 10 or digits[0] in "01" or digits[3] in "01":
             return digits, "not_a_phone"
-        return digits, None
+        return digits, None if not zone.area_codes or digits[:3] in zone.area_codes else "area_code_unknown"
     if name == "sibling_program":
         if not digits.isdigit() or not 1 <= int(digits) <= len(zone.programs):
             return digits, "not_a_program"
