@@ -423,7 +423,7 @@ def simulate(cycle: Cycle, count: int, out: Path, seed: int = 1, dpi: int = 200,
     copy_src = pages[int(rng.integers(0, len(pages)))]
     extras.append((copy_src[0].copy(), PageTruth(kind="front", serial=copy_src[1].serial, copy="photocopy",
                                                   fields=dict(copy_src[1].fields), choices=list(copy_src[1].choices),
-                                                  hard=["duplicate"])))
+                                                  hard=["duplicate"], hand=copy_src[1].hand)))
     other_secret = bytes(rng.integers(0, 256, 32, dtype=np.uint8))
     other = _render_forms(layout, zone, "OTHERCYC", other_secret, [serials[0]], dpi, with_back=True)
     values, choices = make_family(rng, zone, popularity)
