@@ -143,6 +143,8 @@ def main() -> None:
               f"{pct(base['serials'], base['fronts']) if base else '':>20}")
         print(f"{'choice lists accepted alone':44}{pct(choices.auto, choices.total):>16}{'n/a':>20}")
         print(f"{'  of those wrong':44}{choices.auto_wrong:>16}{'':>20}")
+        clean = s.clean_choices
+        print(f"{'  forms without a deliberate choice mistake':44}{pct(clean.auto, clean.total):>16}{'':>20}")
         print(f"{'digit fields accepted alone':44}{pct(digits.auto, digits.total):>16}"
               f"{pct(base['digits_auto'], base['digits']) if base else '':>20}")
         print(f"{'  of those wrong':44}{digits.auto_wrong:>16}{(base or {}).get('digits_auto_wrong', 0):>20}")

@@ -24,14 +24,40 @@ class Registration:
         return cv2.perspectiveTransform(pts, self.matrix).reshape(-1, 2)
 
 
-def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
-    """Marker id -> its four corners in pixels (clockwise from the marker's own top-left)."""
-    dictionary = cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50)
-    detector = cv2.aruco.ArucoDetector(dictionary, cv2.aruco.DetectorParameters())
-    corners, ids, _ = detector.detectMarkers(gray)
+_DETECTOR: cv2.aruco.ArucoDetector | None = None
+
+
+def _detector() -> cv2.aruco.ArucoDetector:
+    global _DETECTOR
+    if _DETECTOR is None:
+        dictionary = cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50)
+        _DETECTOR = cv2.aruco.ArucoDetector(dictionary, cv2.aruco.DetectorParameters())
+    return _DETECTOR
+
+
+def _detect(gray: np.ndarray, dx: int = 0, dy: int = 0) -> dict[int, np.ndarray]:
+    corners, ids, _ = _detector().detectMarkers(gray)
     if ids is None:
         return {}
-    return {int(i): c.reshape(4, 2) for i, c in zip(ids.flatten(), corners)}
+    return {int(i): c.reshape(4, 2) + (dx, dy) for i, c in zip(ids.flatten(), corners)}
+
+
+def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
+    """Marker id -> its four corners in pixels (clockwise from the marker's own top-left).
+
+    The markers sit in the page corners whatever way the sheet lay in the scanner, so the
+    four corner regions are searched first (a third of the work); the whole page only when
+    fewer than two markers turn up there.
+    """
+    h, w = gray.shape[:2]
+    cw, ch = int(w * 0.3), int(h * 0.25)
+    found: dict[int, np.ndarray] = {}
+    for x0, y0 in ((0, 0), (w - cw, 0), (0, h - ch), (w - cw, h - ch)):
+        for marker_id, corners in _detect(gray[y0: y0 + ch, x0: x0 + cw], x0, y0).items():
+            found.setdefault(marker_id, corners)
+    if len(found) < 2:
+        found = _detect(gray)
+    return found
 
 
 def register_page(gray: np.ndarray, layout: Layout) -> Registration | None:

@@ -10,6 +10,7 @@ import sqlite_utils
 
 DIGIT_FIELDS = ("birth_date", "zip", "phone", "signature_date", "received_date", "sibling_program")
 NAME_FIELDS = ("last_name", "first_name", "guardian_name")
+CHOICE_MISTAKES = {"empty_choices", "two_marks_one_rank", "same_program_twice"}
 EXPECTED_KIND = {"front": "front", "back": "back", "blank": "blank", "not_a_form": "quarantined",
                  "other_cycle": "quarantined"}
 
@@ -39,6 +40,7 @@ class Score:
     fields: dict[str, FieldScore] = field(default_factory=dict)
     hard: dict[str, dict[str, int]] = field(default_factory=dict)
     wrong_auto: list[str] = field(default_factory=list)
+    clean_choices: FieldScore = field(default_factory=FieldScore)  # forms with no deliberate choice mistake
 
     def group(self, names: tuple[str, ...]) -> FieldScore:
         out = FieldScore()
@@ -101,6 +103,8 @@ def score(db: sqlite_utils.Database, truth_path: Path) -> Score:
             any_review |= status == "review"
             if status == "auto" and not ok:
                 s.wrong_auto.append(f"{where} {name}: stored {value!r}, truth {want!r}")
+            if name == "choices" and not set(t["hard"]) & CHOICE_MISTAKES:
+                s.clean_choices.add(status, ok)
         if kind == "quarantined" and outcome == "right":
             outcome = "quarantined"
         elif kind == "front" and outcome == "right" and any_review and t["hard"]:
@@ -108,7 +112,7 @@ def score(db: sqlite_utils.Database, truth_path: Path) -> Score:
         for tag in t["hard"]:
             bucket = s.hard.setdefault(tag, {"right": 0, "review": 0, "quarantined": 0, "silently_wrong": 0,
                                              "lost": 0})
-            if tag in ("empty_choices", "two_marks_one_rank", "same_program_twice", "erasure", "stray_mark"):
+            if tag in CHOICE_MISTAKES | {"erasure", "stray_mark"}:
                 status = page_fields.get("choices", ("", "review"))[1]
                 ok = page_fields.get("choices", ("",))[0] == truth_value(t, "choices")
                 tag_outcome = ("right" if ok else "silently_wrong") if status == "auto" else (
