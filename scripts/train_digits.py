@@ -133,6 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Train the digit network.")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=20091)
+    parser.add_argument("--font-digits", type=int, default=300, help="font-drawn examples of each digit")
     parser.add_argument("--out", type=Path, default=MODEL_PATHS[0],
                         help="digits-a.onnx is trained with --seed 20091, digits-b.onnx with --seed 777")
     args = parser.parse_args()
@@ -149,7 +150,7 @@ def main() -> None:
     test_x = torch.tensor(np.stack([plain(X[i]) for i in held])[:, None])
     test_y = torch.tensor(y[held])
 
-    font_x, font_y = font_digits(300, rng)
+    font_x, font_y = font_digits(args.font_digits, rng)
     train_x = np.concatenate([X[train], font_x])
     train_y = np.concatenate([y[train], font_y])
     train = np.arange(len(train_x))
