@@ -41,8 +41,8 @@ def cli(*args: str) -> int:
     return run(list(args))
 
 
-def cli_subprocess(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+def cli_subprocess(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: int = 120):
     """Run the real `zonepaper` command as a separate process."""
     full_env = {**os.environ, "ZONEPAPER_LANG": "en", **(env or {})}
     exe = Path(sys.executable).parent / "zonepaper"
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120)
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout)

@@ -54,7 +54,7 @@ def test_readme_quick_start_is_the_two_make_targets() -> None:
 
 @pytest.mark.slow
 def test_demo_runs_everything_built_and_leaves_a_cycle(tmp_path: Path) -> None:
-    result = cli_subprocess("demo", str(tmp_path / "demo"))
+    result = cli_subprocess("demo", str(tmp_path / "demo"), timeout=900)
     assert result.returncode == 0, result.stderr
     pdf = next((tmp_path / "demo" / "output").glob("demo-forms-*.pdf"))
     assert str(pdf) in result.stdout

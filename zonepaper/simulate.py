@@ -331,9 +331,9 @@ def scan_effects(page: Image.Image, rng: np.random.Generator, upside_down: bool,
     """Make a clean page look like a scan: grey paper, skew, scale, blur, noise."""
     img = np.asarray(page, dtype=np.float32)
     paper = rng.uniform(0.86, 0.98)
-    img = img * paper
+    img = img * np.float32(paper)
     if photocopy:
-        img = np.clip((img - 60) * 1.25, 0, 255)
+        img = np.clip((img - 60) * 1.25, 0, 255).astype(np.float32)
     h, w = img.shape
     angle = rng.uniform(-3, 3) + (180 if upside_down else 0)
     scale = rng.uniform(0.97, 1.03)
@@ -346,8 +346,9 @@ def scan_effects(page: Image.Image, rng: np.random.Generator, upside_down: bool,
     sigma = rng.uniform(0.0, 1.1) if not photocopy else 1.2
     if sigma > 0.3:
         img = cv2.GaussianBlur(img, (0, 0), sigma)
-    img = img + rng.normal(0, rng.uniform(2, 7), img.shape)
-    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+    img += rng.standard_normal(img.shape, dtype=np.float32) * np.float32(rng.uniform(2, 7))
+    np.clip(img, 0, 255, out=img)
+    return Image.fromarray(img.astype(np.uint8))
 
 
 def non_form_page(size: tuple[int, int], dpi: int, rng: np.random.Generator) -> Image.Image:
@@ -477,7 +478,7 @@ def _write_scans(scanned: list[tuple[Image.Image, PageTruth]], out: Path, dpi: i
             if kind == "jpg":
                 img.save(path, quality=int(rng.integers(40, 71)), dpi=(dpi, dpi))
             else:
-                img.save(path, dpi=(dpi, dpi))
+                img.save(path, dpi=(dpi, dpi), compress_level=1)
         else:
             _save_multi([img for img, _ in chunk], path, dpi, int(rng.integers(40, 71)))
         for j, (_, truth) in enumerate(chunk):
@@ -492,5 +493,5 @@ def _save_multi(images: list[Image.Image], path: Path, dpi: int, quality: int) -
         # PIL embeds each greyscale page as a JPEG (DCTDecode), as scanners do.
         images[0].save(path, save_all=True, append_images=images[1:], resolution=dpi, quality=quality)
     else:
-        images[0].save(path, save_all=True, append_images=images[1:], compression="tiff_deflate", dpi=(dpi, dpi))
+        images[0].save(path, save_all=True, append_images=images[1:], compression="tiff_lzw", dpi=(dpi, dpi))
 
