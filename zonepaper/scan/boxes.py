@@ -59,6 +59,33 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> list[np.ndarray | None]:
     return inks
 
 
+def over_line(page: np.ndarray, f: Field, k: float, inks: list[np.ndarray | None]) -> list[bool]:
+    """Per box: does its character run over the printed line, so that part of it may lie outside?
+
+    Ink on the left or right line counts (the next box cannot tell whose ink it is); on the top
+    or bottom line it counts only when ink continues beyond the line, outside the field.
+    """
+    out = []
+    for box, ink in zip(f.boxes, inks):
+        if ink is None:
+            out.append(False)
+            continue
+        sides = int((ink[:, :2] > 0).sum() + (ink[:, -2:] > 0).sum())
+        top, bottom = int((ink[:2] > 0).sum()), int((ink[-2:] > 0).sum())
+        beyond = False
+        if top >= 3 or bottom >= 3:
+            x0, y0, x1, y1 = px_rect(box, k)
+            strips = []
+            if top >= 3:
+                strips.append(page[max(0, y0 - 9): max(0, y0 - 3), x0 + 2: x1 - 2])
+            if bottom >= 3:
+                strips.append(page[y1 + 3: y1 + 9, x0 + 2: x1 - 2])
+            paper = float(np.percentile(ink.shape and page[y0:y1, x0:x1], 75))
+            beyond = any(s.size and int((s < paper - 60).sum()) >= 3 for s in strips)
+        out.append(sides >= 3 or beyond)
+    return out
+
+
 def line_image(inks: list[np.ndarray | None], height: int = 48) -> np.ndarray:
     """The boxes' ink laid out as one clean line of dark text on white, for Tesseract."""
     pieces, gap = [], np.full((height, 10), 255, np.uint8)
@@ -88,6 +115,7 @@ class BoxesReading:
     tesseract: str
     tesseract_confidence: float
     blanks: tuple[bool, ...]
+    over_line: tuple[bool, ...] = ()  # per box: the character runs over the box's printed line
 
     @property
     def filled(self) -> int:
@@ -114,7 +142,8 @@ def read_digit_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:
     tess, conf = ("", 0.0)
     if present:
         tess, conf = tesseract_reader().read_line(line_image(inks), DIGITS)
-    return BoxesReading(text, tuple(networks), tess.replace(" ", ""), conf, tuple(i is None for i in inks))
+    return BoxesReading(text, tuple(networks), tess.replace(" ", ""), conf, tuple(i is None for i in inks),
+                        tuple(over_line(page, f, k, inks)))
 
 
 def read_letter_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:
