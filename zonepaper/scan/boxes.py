@@ -18,72 +18,65 @@ SURE = 0.99  # softmax: on held-out real handwriting, about 1 error in 900 digit
 SURE_WEAK_RULES = 0.995  # a phone's own rules catch few misreadings, so its digits must be surer
 
 
-def field_inks(page: np.ndarray, f: Field, k: float) -> list[np.ndarray | None]:
-    """Per box, the ink mask (uint8 0/255), or None when the box is empty.
+OVERFLOW = 12  # px at 200 dpi above and below a box where a character's stroke may run on
+
+
+def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[list[np.ndarray | None], list[bool]]:
+    """Per box, the character's ink mask (uint8 0/255, None when empty) and whether it may be cut.
 
     Inside the box (clear of the printed line) anything clearly darker than the paper is ink,
-    pencil included. On the line itself only what is clearly darker than the printed line
-    counts, so a character that touches or crosses the line keeps its stroke.
+    pencil included. On the line only what is clearly darker than the printed line counts, so
+    a stroke that crosses the line keeps it; beyond the top and bottom lines, ink is kept when
+    it is joined to the character inside. A character is "cut" when its ink still reaches the
+    edge of what was looked at, or lies on the left or right line (the next box's ink cannot be
+    told from it): part of it may be missing, and a reader of the rest may be sure and wrong.
     """
-    crops, interiors, line_pixels = [], [], []
+    geometry, interiors, line_pixels = [], [], []
+    b = LINE_BAND + 1
     for box in f.boxes:
-        bx0, by0, bx1, by1 = px_rect(box, k)
-        crop = page[max(0, by0 - 1): by1 + 2, max(0, bx0 - 1): bx1 + 2]
-        crops.append(crop)
-        b = LINE_BAND + 1
-        interiors.append(crop[b: crop.shape[0] - b, b: crop.shape[1] - b])
-        if crop.size:
-            line_pixels.extend([crop[1:3, 2:-2].min(axis=0), crop[-3:-1, 2:-2].min(axis=0),
-                                crop[2:-2, 1:3].min(axis=1), crop[2:-2, -3:-1].min(axis=1)])
+        x0, y0, x1, y1 = px_rect(box, k)
+        top = max(0, y0 - OVERFLOW)
+        crop = page[top: y1 + OVERFLOW, max(0, x0 - 1): x1 + 2]
+        inner = (y0 - top + b, y1 - top - b, b, x1 - x0 + 1 - b)  # rows and columns inside the lines
+        geometry.append((crop, inner, y0 - top, y1 - top))
+        interiors.append(crop[inner[0]: inner[1], inner[2]: inner[3]])
+        line = crop[y0 - top: y1 - top + 3]
+        if line.size:
+            line_pixels.extend([line[1:3, 2:-2].min(axis=0), line[-3:-1, 2:-2].min(axis=0),
+                                line[2:-2, 1:3].min(axis=1), line[2:-2, -3:-1].min(axis=1)])
     pixels = np.concatenate([i.reshape(-1) for i in interiors if i.size])
     if pixels.size == 0:
-        return [None] * len(f.boxes)
+        return [None] * len(f.boxes), [False] * len(f.boxes)
     paper = float(np.percentile(pixels, 75))
     otsu, _ = cv2.threshold(pixels.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     threshold = min(float(otsu), paper - 60.0)
     line_level = float(np.median(np.concatenate(line_pixels))) if line_pixels else 0.0
     dark = line_level - 35.0  # ink on a line must be clearly darker than the line
     inks: list[np.ndarray | None] = []
-    for crop in crops:
-        mask = np.zeros(crop.shape, np.uint8)
-        b = LINE_BAND + 1
-        inner = crop[b: crop.shape[0] - b, b: crop.shape[1] - b]
-        mask[b: crop.shape[0] - b, b: crop.shape[1] - b] = (inner < threshold) * 255
+    cut: list[bool] = []
+    for crop, (r0, r1, c0, c1), box_top, box_bottom in geometry:
+        candidate = np.zeros(crop.shape, np.uint8)
+        candidate[r0:r1, c0:c1] = (crop[r0:r1, c0:c1] < threshold) * 255
+        outside = np.zeros(crop.shape, bool)
+        outside[: max(0, box_top - 2)] = True
+        outside[box_bottom + 3:] = True
+        candidate[outside & (crop < threshold)] = 255
         if dark > 40:
-            mask[crop < dark] = 255
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-        for i in range(1, n):
-            if stats[i, cv2.CC_STAT_AREA] < 8:
-                mask[labels == i] = 0
-        inks.append(mask if int((mask > 0).sum()) >= MIN_INK else None)
-    return inks
-
-
-def over_line(page: np.ndarray, f: Field, k: float, inks: list[np.ndarray | None]) -> list[bool]:
-    """Per box: does its character run over the printed line, so that part of it may lie outside?
-
-    Ink on the left or right line counts (the next box cannot tell whose ink it is); on the top
-    or bottom line it counts only when ink continues beyond the line, outside the field.
-    """
-    out = []
-    for box, ink in zip(f.boxes, inks):
-        if ink is None:
-            out.append(False)
+            candidate[crop < dark] = 255
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
+        seeds = set(np.unique(labels[r0:r1, c0:c1])) - {0}
+        keep = [i for i in seeds if stats[i, cv2.CC_STAT_AREA] >= 8]
+        mask = (np.isin(labels, keep) * 255).astype(np.uint8) if keep else np.zeros(crop.shape, np.uint8)
+        if int((mask > 0).sum()) < MIN_INK:
+            inks.append(None)
+            cut.append(False)
             continue
-        sides = int((ink[:, :2] > 0).sum() + (ink[:, -2:] > 0).sum())
-        top, bottom = int((ink[:2] > 0).sum()), int((ink[-2:] > 0).sum())
-        beyond = False
-        if top >= 3 or bottom >= 3:
-            x0, y0, x1, y1 = px_rect(box, k)
-            strips = []
-            if top >= 3:
-                strips.append(page[max(0, y0 - 9): max(0, y0 - 3), x0 + 2: x1 - 2])
-            if bottom >= 3:
-                strips.append(page[y1 + 3: y1 + 9, x0 + 2: x1 - 2])
-            paper = float(np.percentile(ink.shape and page[y0:y1, x0:x1], 75))
-            beyond = any(s.size and int((s < paper - 60).sum()) >= 3 for s in strips)
-        out.append(sides >= 3 or beyond)
-    return out
+        rows = np.nonzero(mask.any(axis=1))[0]
+        at_edge = rows[0] <= 0 or rows[-1] >= mask.shape[0] - 1
+        on_sides = int((mask[:, :3] > 0).sum() + (mask[:, -3:] > 0).sum()) >= 3
+        inks.append(mask)
+        cut.append(bool(at_edge or on_sides))
+    return inks, cut
 
 
 def line_image(inks: list[np.ndarray | None], height: int = 48) -> np.ndarray:
@@ -115,7 +108,7 @@ class BoxesReading:
     tesseract: str
     tesseract_confidence: float
     blanks: tuple[bool, ...]
-    over_line: tuple[bool, ...] = ()  # per box: the character runs over the box's printed line
+    over_line: tuple[bool, ...] = ()  # per box: part of the character may be cut off (see field_inks)
 
     @property
     def filled(self) -> int:
@@ -131,7 +124,7 @@ class BoxesReading:
 
 def read_digit_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:
     """Every reader on a digits field: each network per box, Tesseract on the whole line."""
-    inks = field_inks(page, f, k)
+    inks, cut = field_inks(page, f, k)
     normalised = [normalize_digit(ink) if ink is not None else None for ink in inks]
     present = [n for n in normalised if n is not None]
     networks = []
@@ -143,12 +136,12 @@ def read_digit_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:
     if present:
         tess, conf = tesseract_reader().read_line(line_image(inks), DIGITS)
     return BoxesReading(text, tuple(networks), tess.replace(" ", ""), conf, tuple(i is None for i in inks),
-                        tuple(over_line(page, f, k, inks)))
+                        tuple(cut))
 
 
 def read_letter_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:
     """Tesseract's best guess for a letters (or letters and digits) field."""
-    inks = field_inks(page, f, k)
+    inks, _ = field_inks(page, f, k)
     blanks = tuple(i is None for i in inks)
     if all(blanks):
         return BoxesReading("", (), "", 1.0, blanks)
