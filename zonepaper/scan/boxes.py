@@ -19,6 +19,7 @@ SURE_WEAK_RULES = 0.995  # a phone's own rules catch few misreadings, so its dig
 
 
 OVERFLOW = 12  # px at 200 dpi above and below a box where a character's stroke may run on
+SIDE = 6  # px at 200 dpi looked at past the left and right lines
 
 
 def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[list[np.ndarray | None], list[bool]]:
@@ -28,19 +29,21 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[list[np.ndarray | 
     pencil included. On the line only what is clearly darker than the printed line counts, so
     a stroke that crosses the line keeps it; beyond the top and bottom lines, ink is kept when
     it is joined to the character inside. A character is "cut" when its ink still reaches the
-    edge of what was looked at, or lies on the left or right line (the next box's ink cannot be
-    told from it): part of it may be missing, and a reader of the rest may be sure and wrong.
+    top or bottom edge of what was looked at, or goes on past the left or right line (into the
+    next box, whose ink cannot be told from it): part of it may be missing, and a reader of
+    the rest may be sure and wrong. Touching a line is not being cut.
     """
     geometry, interiors, line_pixels = [], [], []
     b = LINE_BAND + 1
     for box in f.boxes:
         x0, y0, x1, y1 = px_rect(box, k)
-        top = max(0, y0 - OVERFLOW)
-        crop = page[top: y1 + OVERFLOW, max(0, x0 - 1): x1 + 2]
-        inner = (y0 - top + b, y1 - top - b, b, x1 - x0 + 1 - b)  # rows and columns inside the lines
-        geometry.append((crop, inner, y0 - top, y1 - top))
+        top, left = max(0, y0 - OVERFLOW), max(0, x0 - SIDE)
+        crop = page[top: y1 + OVERFLOW, left: x1 + SIDE + 1]
+        lx, rx = x0 - left, x1 - left  # columns of the left and right printed lines
+        inner = (y0 - top + b, y1 - top - b, lx + b, rx - b + 1)  # rows and columns inside the lines
+        geometry.append((crop, inner, y0 - top, y1 - top, lx, rx))
         interiors.append(crop[inner[0]: inner[1], inner[2]: inner[3]])
-        line = crop[y0 - top: y1 - top + 3]
+        line = crop[y0 - top: y1 - top + 3, lx - 1: rx + 2]
         if line.size:
             line_pixels.extend([line[1:3, 2:-2].min(axis=0), line[-3:-1, 2:-2].min(axis=0),
                                 line[2:-2, 1:3].min(axis=1), line[2:-2, -3:-1].min(axis=1)])
@@ -54,12 +57,14 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[list[np.ndarray | 
     dark = line_level - 35.0  # ink on a line must be clearly darker than the line
     inks: list[np.ndarray | None] = []
     cut: list[bool] = []
-    for crop, (r0, r1, c0, c1), box_top, box_bottom in geometry:
+    for crop, (r0, r1, c0, c1), box_top, box_bottom, lx, rx in geometry:
         candidate = np.zeros(crop.shape, np.uint8)
         candidate[r0:r1, c0:c1] = (crop[r0:r1, c0:c1] < threshold) * 255
         outside = np.zeros(crop.shape, bool)
         outside[: max(0, box_top - 2)] = True
         outside[box_bottom + 3:] = True
+        outside[:, : max(0, lx - 2)] = True
+        outside[:, rx + 3:] = True
         candidate[outside & (crop < threshold)] = 255
         if dark > 40:
             candidate[crop < dark] = 255
@@ -73,9 +78,10 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[list[np.ndarray | 
             continue
         rows = np.nonzero(mask.any(axis=1))[0]
         at_edge = rows[0] <= 0 or rows[-1] >= mask.shape[0] - 1
-        on_sides = int((mask[:, :3] > 0).sum() + (mask[:, -3:] > 0).sum()) >= 3
-        inks.append(mask)
-        cut.append(bool(at_edge or on_sides))
+        # Ink that goes on past a side line runs into the next box: whose it is cannot be told.
+        past_sides = int((mask[:, : max(0, lx - 2)] > 0).sum() + (mask[:, rx + 3:] > 0).sum()) >= 3
+        inks.append(mask[:, max(0, lx - 1): rx + 2])
+        cut.append(bool(at_edge or past_sides))
     return inks, cut
 
 
