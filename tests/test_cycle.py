@@ -161,3 +161,14 @@ def test_a_failed_init_leaves_nothing_behind(tmp_path: Path, monkeypatch) -> Non
     with pytest.raises(OSError):
         init_cycle(tmp_path / "new")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_command_says_how_to_carry_on(cycle: Cycle, capsys, monkeypatch) -> None:
+    import zonepaper.forms.batch as batch
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "print_forms", interrupted)
+    assert cli("forms", "print", "--count", "2", "--cycle", str(cycle.root)) == 130
+    assert "run the same command again" in capsys.readouterr().err

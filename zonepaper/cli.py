@@ -255,18 +255,21 @@ def run(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code. Errors become a fix-it message, never a traceback."""
     try:
         result = app(args=argv, prog_name="zonepaper", standalone_mode=False)
-        return int(result) if isinstance(result, int) else 0
+        code = int(result) if isinstance(result, int) else 0
+        if code == ExitCode.interrupted:  # typer turns Ctrl-C into exit code 130
+            typer.echo(say("cli.interrupted"), err=True)
+        return code
     except ZonepaperError as exc:
         typer.echo(exc.render(), err=True)
         return int(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        typer.echo(say("cli.interrupted"), err=True)
+        return int(ExitCode.interrupted)
     except click.exceptions.ClickException as exc:
         exc.show()
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        typer.echo("", err=True)
-        return int(ExitCode.usage)
     except Exception as exc:  # the last line of defence: a report file instead of a traceback
         path = _save_crash_report()
         typer.echo(ZonepaperError("internal.crash", kind=type(exc).__name__, file=path).render(), err=True)

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     store = 6
     missing_dependency = 7
     internal = 15
+    interrupted = 130  # Ctrl-C, as shells report it
 
 
 class ZonepaperError(Exception):
