@@ -16,12 +16,12 @@ import typer
 
 from zonepaper.cycle import backup_cycle, init_cycle, private_umask, resolve_cycle
 from zonepaper.errors import ExitCode, ZonepaperError
-from zonepaper.text import say, translate, user_languages
+from zonepaper.text import say, user_languages
 
 
 def h(key: str) -> str:
     """Help text in the user's language(s)."""
-    return " / ".join(translate("messages", f"help.{key}", lang) for lang in user_languages())
+    return say(f"help.{key}", sep=" / ")
 
 
 app = typer.Typer(help=h("app"), no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)

@@ -47,11 +47,11 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     echo(say("demo.simulated", pages=len(sim.pages), forms=DEMO_RETURNS, folder=str(scans),
              seconds=time.perf_counter() - started))
     files = sorted(sim.files)
-    cut, start = 0, 0
-    for day, share in DEMO_DAYS:
-        cut = min(len(files), cut + max(1, round(share * len(files)))) if day != DEMO_DAYS[-1][0] else len(files)
-        todays = files[start:cut]
-        start = cut
+    start = 0
+    for i, (day, share) in enumerate(DEMO_DAYS):
+        last_day = i == len(DEMO_DAYS) - 1
+        end = len(files) if last_day else min(len(files), start + max(1, round(share * len(files))))
+        todays, start = files[start:end], end
         if not todays:
             continue
         summary = ingest(cycle, todays, day, workers=workers)

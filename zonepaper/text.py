@@ -44,11 +44,6 @@ def translate(catalog: str, key: str, lang: str, /, **params: object) -> str:
     return entry[lang].format(**params)
 
 
-def both(catalog: str, key: str, /, **params: object) -> tuple[str, str]:
-    """Return (Spanish, English) text for key."""
-    return tuple(translate(catalog, key, lang, **params) for lang in LANGUAGES)  # type: ignore[return-value]
-
-
 def user_languages() -> tuple[str, ...]:
     """Languages the command line speaks: ZONEPAPER_LANG=es|en|both, else the system locale."""
     chosen = os.environ.get("ZONEPAPER_LANG", "").strip().lower()
@@ -60,6 +55,6 @@ def user_languages() -> tuple[str, ...]:
     return ("es",) if locale.lower().startswith("es") else ("en",)
 
 
-def say(key: str, /, **params: object) -> str:
-    """Render a command-line message in the user's language(s), one language per line."""
-    return "\n".join(translate("messages", key, lang, **params) for lang in user_languages())
+def say(key: str, /, sep: str = "\n", **params: object) -> str:
+    """Render a command-line message in the user's language(s), one language per line (or per sep)."""
+    return sep.join(translate("messages", key, lang, **params) for lang in user_languages())

@@ -161,9 +161,10 @@ class FormPainter:
     # --- the front, drawn once -------------------------------------------------------------
     def _draw_front_static(self) -> None:
         c = self.c
-        # Shaded grid rows go under the bubbles, so they are painted first.
+        # Shaded backgrounds (alternate grid rows, the office strip) go under the bubbles and
+        # boxes, so they are painted first.
         for d in self.layout.decorations:
-            if d.kind == "grid_row" and d.params["shaded"]:
+            if (d.kind == "grid_row" and d.params["shaded"]) or d.kind == "office":
                 c.setFillColor(SHADE)
                 self.rect(d.rect, stroke=0, fill=1)
         c.setLineWidth(0.7)
@@ -330,15 +331,8 @@ class FormPainter:
 
     def _deco_office(self, d: Decoration) -> None:
         r = d.rect
-        self.c.setFillColor(SHADE)
-        self.rect(r, stroke=0, fill=1)
         self.text(r.x + 5, r.y + 14, t("office.title", "es"), "Sans-Bold", 7)
         self.text(r.x + 5, r.y + 23, t("office.title", "en"), "Sans", 7, GREY)
-        received = self.layout.field("received_date").boxes
-        self.c.setFillColor(white)
-        self.c.setStrokeColor(LINE)
-        for box in received + self.layout.field("staff_initials").boxes:
-            self.rect(box, stroke=1, fill=1)
 
     # --- the back, drawn once --------------------------------------------------------------
     def _draw_back_static(self) -> None:

@@ -114,7 +114,7 @@ class BoxesReading:
     tesseract: str
     tesseract_confidence: float
     blanks: tuple[bool, ...]
-    over_line: tuple[bool, ...] = ()  # per box: part of the character may be cut off (see field_inks)
+    cut: tuple[bool, ...] = ()  # per box: part of the character may be cut off (see field_inks)
 
     @property
     def filled(self) -> int:

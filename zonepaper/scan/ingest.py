@@ -46,7 +46,7 @@ class IngestSummary:
     applications: int = 0
     seconds: float = 0.0
 
-    def count(self, result: PageResult, stored_kind: str, reason: str | None) -> None:
+    def count(self, stored_kind: str, reason: str | None) -> None:
         self.pages += 1
         self.kinds[stored_kind] = self.kinds.get(stored_kind, 0) + 1
         if stored_kind == "quarantined" and reason:
@@ -165,7 +165,7 @@ def ingest(cycle: Cycle, paths: list[Path], received: str | None = None, workers
                     results = (_read_safely(p, ctx) for p in pages_iter)
                 for result in results:
                     kind, reason = store_page(conn, cycle, sha, result, received_at)
-                    summary.count(result, kind, reason)
+                    summary.count(kind, reason)
                     count += 1
                     if on_page:
                         on_page(summary, total)
@@ -173,7 +173,7 @@ def ingest(cycle: Cycle, paths: list[Path], received: str | None = None, workers
                 if 0 not in done:
                     result = PageResult(0, "quarantined", reason="unreadable_file", detail=str(exc))
                     kind, reason = store_page(conn, cycle, sha, result, received_at)
-                    summary.count(result, kind, reason)
+                    summary.count(kind, reason)
                     if on_page:
                         on_page(summary, total)
                 count = max(count, 1)

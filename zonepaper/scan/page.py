@@ -216,7 +216,7 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
         reasons.append("unsure_digit")
     if any(reading.network_text(i) != digits for i in range(1, len(reading.networks))):
         reasons.append("readers_disagree")
-    if any(reading.over_line):
+    if any(reading.cut):
         reasons.append("over_the_line")  # part of a character may be outside its box
     value, problem = validate_digits(name, digits.replace(" ", ""), zone, sibling)
     if problem:

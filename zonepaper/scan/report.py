@@ -6,9 +6,6 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-REASONS = ("unreadable_file", "not_a_form", "markers_not_found", "serial_unreadable", "bad_check_digit",
-           "other_cycle", "bad_tag", "not_issued", "duplicate", "read_error")
-
 
 @dataclass(frozen=True)
 class ScanStatus:
