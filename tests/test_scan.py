@@ -175,6 +175,24 @@ def test_any_orientation_and_forged_codes(scanned, tmp_path: Path) -> None:
     assert summary.pages == 2
 
 
+@pytest.mark.parametrize(("mistake", "reason"), [("two_marks_one_rank", "several_marks_in_rank"),
+                                               ("same_program_twice", "program_in_two_ranks"),
+                                               ("empty_choices", "no_choices")])
+def test_every_choice_mistake_goes_to_a_person(scanned, tmp_path: Path, mistake: str, reason: str) -> None:
+    _, _, pristine, _, _ = scanned
+    cycle = Cycle(tmp_path / "c")
+    shutil.copytree(pristine, cycle.root)
+    forced = {"two_marks_one_rank": 0.0, "same_program_twice": 0.0, mistake: 1.0}
+    sim = simulate(cycle, 2, tmp_path / "scans", seed=5, rates=forced)
+    ingest(cycle, [tmp_path / "scans"], None)
+    fronts = {p.serial for p in sim.pages if p.kind == "front" and p.copy == "original" and mistake in p.hard}
+    assert fronts  # (a family that used every rank cannot repeat a program)
+    for serial in fronts:
+        status, reasons = cycle.db().conn.execute(
+            "SELECT status, reasons FROM fields WHERE serial = ? AND name = 'choices'", (serial,)).fetchone()
+        assert status == "review" and reason in json.loads(reasons), (serial, reasons)
+
+
 def test_a_form_signed_with_another_secret_is_caught(scanned, tmp_path: Path) -> None:
     _, _, pristine, _, _ = scanned
     from zonepaper.forms.document import write_forms_pdf
