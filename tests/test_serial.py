@@ -1,9 +1,18 @@
 """The check digit, the keyed tag and the QR payload."""
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from zonepaper.serial import (BACK, FRONT, MAX_SEQUENCE, is_valid_serial, make_payload, make_serial,
-                              parse_payload, verify_tag)
+from zonepaper.serial import (
+    BACK,
+    FRONT,
+    MAX_SEQUENCE,
+    is_valid_serial,
+    make_payload,
+    make_serial,
+    parse_payload,
+    verify_tag,
+)
 
 numbers = st.integers(min_value=1, max_value=MAX_SEQUENCE)
 

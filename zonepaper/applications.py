@@ -27,8 +27,8 @@ import sqlite_utils
 from zonepaper.errors import ConflictError, InvalidInputError
 from zonepaper.serial import is_valid_serial, normalize_serial
 from zonepaper.store.database import write_transaction
-from zonepaper.store.events import append_event
 from zonepaper.store.migrations import now_iso
+from zonepaper.store.state import record_application_event
 from zonepaper.zone import Zone
 
 FIELD_NAMES = ("last_name", "first_name", "birth_date", "grade", "current_school", "address", "zip", "phone",
@@ -165,4 +165,4 @@ def _insert(conn: sqlite3.Connection, app: dict[str, Any], actor: str) -> None:
     values = [(app["serial"], name, f["value"], f["status"]) for name, f in app["fields"].items()]
     values.append((app["serial"], "choices", ",".join(app["choices"]), app["choices_status"]))
     conn.executemany("INSERT INTO fields (serial, name, value, status, confidence) VALUES (?, ?, ?, ?, NULL)", values)
-    append_event(conn, actor, "application.imported", {"serial": app["serial"]}, subject=f"application:{app['serial']}")
+    record_application_event(conn, actor, "application.imported", app["serial"], {})

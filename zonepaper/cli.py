@@ -35,6 +35,10 @@ app.add_typer(export_app, name="export")
 app.add_typer(forms_app, name="forms")
 app.add_typer(zone_app, name="zone")
 app.add_typer(scan_app, name="scan")
+users_app = typer.Typer(help=h("users"), no_args_is_help=True)
+review_app = typer.Typer(help=h("review"), no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(review_app, name="review")
 
 CycleOpt = Annotated[Optional[Path], typer.Option("--cycle", help=h("cycle"), show_default=False)]
 
@@ -227,6 +231,75 @@ def export_applications_cmd(
     with private_umask():
         out.write_text(text, encoding="utf-8")
     echo(say("export.done", file=str(out)))
+
+
+@users_app.command("add", help=h("users_add"))
+def users_add_cmd(
+    name: Annotated[str, typer.Argument(help=h("user_name"))],
+    role: Annotated[str, typer.Option("--role", help=h("user_role"))] = "reviewer",
+    language: Annotated[str, typer.Option("--language", help=h("user_language"))] = "es",
+    cycle: CycleOpt = None,
+) -> None:
+    from zonepaper.errors import InvalidInputError
+    from zonepaper.review.accounts import add_user
+
+    if language not in ("es", "en"):
+        raise InvalidInputError("users.bad_language", language=language)
+    c = resolve_cycle(cycle)
+    password = typer.prompt(say("users.password", sep=" / "), hide_input=True,
+                            confirmation_prompt=say("users.password_again", sep=" / "))
+    db = c.db()
+    try:
+        user = add_user(db.conn, name, role, password, language)
+    finally:
+        db.close()
+    echo(say("users.added", name=user.name, role=user.role))
+
+
+@users_app.command("list", help=h("users_list"))
+def users_list_cmd(cycle: CycleOpt = None) -> None:
+    from zonepaper.review.accounts import list_users
+
+    db = resolve_cycle(cycle).db()
+    users = list_users(db.conn)
+    db.close()
+    if not users:
+        echo(say("users.none"))
+    for u in users:
+        echo(f"{u.name}\t{u.role}\t{u.language}")
+
+
+@review_app.command("serve", help=h("review_serve"))
+def review_serve_cmd(
+    host: Annotated[str, typer.Option("--host", help=h("host"))] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help=h("port"))] = 8765,
+    cycle: CycleOpt = None,
+) -> None:
+    from zonepaper.review.serve import serve
+
+    serve(resolve_cycle(cycle), host, port, echo)
+
+
+@app.command("verify", help=h("verify"))
+def verify_cmd(cycle: CycleOpt = None) -> None:
+    from zonepaper.errors import ConflictError
+    from zonepaper.store.events import find_broken_events
+    from zonepaper.store.state import changed_applications
+
+    db = resolve_cycle(cycle).db()
+    try:
+        events = db.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        broken = find_broken_events(db.conn)
+        changed = changed_applications(db.conn)
+    finally:
+        db.close()
+    for event_id in broken[:50]:
+        echo(say("verify.broken_event", id=event_id))
+    for serial, problem in changed[:200]:
+        echo(say(f"verify.{problem}", serial=serial))
+    if broken or changed:
+        raise ConflictError("verify.failed", events=len(broken), applications=len(changed))
+    echo(say("verify.ok", events=events))
 
 
 @app.command("demo", help=h("demo"))

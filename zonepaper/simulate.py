@@ -9,8 +9,8 @@ truth is written as JSON beside the scans. The same seed gives the same files.
 from __future__ import annotations
 
 import json
-import unicodedata
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path

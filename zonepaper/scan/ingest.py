@@ -25,11 +25,12 @@ from typing import Callable, Iterator
 from zonepaper.cycle import Cycle, private_umask
 from zonepaper.errors import InvalidInputError
 from zonepaper.layout import build_layout
-from zonepaper.scan.page import PageResult, ReadContext, quarantine, read_page
+from zonepaper.scan.page import FieldResult, PageResult, ReadContext, quarantine, read_page
 from zonepaper.scan.raster import RasterPage, UnreadableFile, count_pages, find_files, read_pages
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.migrations import now_iso
+from zonepaper.store.state import record_application_event
 
 PAGES_DIR = "pages"
 
@@ -125,9 +126,7 @@ def ingest(cycle: Cycle, paths: list[Path], received: str | None = None, workers
         if not p.exists():
             raise InvalidInputError("scan.path_missing", path=str(p))
     received_at = parse_received(received)
-    zone = cycle.zone()
-    info = cycle.info()
-    ctx = ReadContext(build_layout(zone, "letter"), zone, info["cycle_id"], bytes.fromhex(info["secret"]))
+    ctx = read_context(cycle)
     files = find_files(paths)
     summary = IngestSummary(files_seen=len(files))
     start = time.perf_counter()
@@ -255,24 +254,37 @@ def store_page(conn: sqlite3.Connection, cycle: Cycle, sha: str, result: PageRes
 
 
 def _create_application(conn: sqlite3.Connection, result: PageResult, page_id: int, received: str) -> None:
-    review = [f.name for f in result.fields if f.status == "review"]
-    by_name = {f.name: f for f in result.fields}
+    create_application(conn, result.serial or "", result.fields, page_id, received)
+
+
+def create_application(conn: sqlite3.Connection, serial: str, fields: tuple[FieldResult, ...], page_id: int,
+                       received: str | None, actor: str = "zonepaper", flags: tuple[str, ...] = (),
+                       note: dict | None = None) -> None:
+    """Insert a scanned application and its fields (inside the caller's transaction), with its event."""
+    review = [f.name for f in fields if f.status == "review"]
+    by_name = {f.name: f for f in fields}
     form_received = by_name.get("received_date")
     received_form = form_received.value if form_received and form_received.status == "auto" and \
         form_received.value else None
     conn.execute(
-        "INSERT INTO applications (serial, source, status, received_batch, received_form, created_at) "
-        "VALUES (?, 'scan', ?, ?, ?, ?)",
-        (result.serial, "review" if review else "complete", received, received_form, now_iso()))
+        "INSERT INTO applications (serial, source, status, received_batch, received_form, flags, created_at) "
+        "VALUES (?, 'scan', ?, ?, ?, ?, ?)",
+        (serial, "review" if review else "complete", received, received_form, json.dumps(list(flags)), now_iso()))
     conn.executemany(
         "INSERT INTO fields (serial, name, value, status, confidence, votes, reasons, page_id, box) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(result.serial, f.name, f.value, f.status, f.confidence, json.dumps(f.votes, sort_keys=True),
-          json.dumps(list(f.reasons)), page_id, json.dumps(list(f.box))) for f in result.fields])
-    append_event(conn, "zonepaper", "application.scanned",
-                 {"serial": result.serial, "page": page_id, "review": review,
-                  "auto": sorted(f.name for f in result.fields if f.status == "auto")},
-                 subject=f"application:{result.serial}")
+        [(serial, f.name, f.value, f.status, f.confidence, json.dumps(f.votes, sort_keys=True),
+          json.dumps(list(f.reasons)), page_id, json.dumps(list(f.box))) for f in fields])
+    record_application_event(conn, actor, "application.scanned", serial,
+                             {"page": page_id, "review": review, **(note or {}),
+                              "auto": sorted(f.name for f in fields if f.status == "auto")})
+
+
+def read_context(cycle: Cycle) -> ReadContext:
+    """What reading a page of this cycle needs: layout, zone, cycle id and secret."""
+    zone = cycle.zone()
+    info = cycle.info()
+    return ReadContext(build_layout(zone, "letter"), zone, info["cycle_id"], bytes.fromhex(info["secret"]))
 
 
 def _hold_duplicate(conn: sqlite3.Connection, serial: str, page_id: int) -> None:
@@ -284,5 +296,4 @@ def _hold_duplicate(conn: sqlite3.Connection, serial: str, page_id: int) -> None
         flags.append("duplicate")
     conn.execute("UPDATE applications SET status = 'held', flags = ?, version = version + 1 WHERE serial = ?",
                  (json.dumps(flags), serial))
-    append_event(conn, "zonepaper", "application.held", {"serial": serial, "reason": "duplicate",
-                                                          "page": page_id}, subject=f"application:{serial}")
+    record_application_event(conn, "zonepaper", "application.held", serial, {"reason": "duplicate", "page": page_id})

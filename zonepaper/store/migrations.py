@@ -113,6 +113,41 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX fields_status ON fields(status, name);
         """,
     ),
+    (
+        3,
+        "review: users, sessions, claims on review items",
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL CHECK (role IN ('reviewer', 'coordinator', 'auditor')),
+            password TEXT NOT NULL,
+            language TEXT NOT NULL DEFAULT 'es' CHECK (language IN ('es', 'en')),
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            last_failed_at TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            csrf TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        CREATE TABLE claims (
+            item TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            expires_at REAL NOT NULL
+        );
+        CREATE TABLE skips (
+            item TEXT NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            PRIMARY KEY (item, user_id)
+        );
+        CREATE INDEX events_actor ON events(actor, kind, id);
+        ALTER TABLE fields ADD COLUMN illegible INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]
 
 

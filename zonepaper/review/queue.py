@@ -1,0 +1,264 @@
+"""The review queue, without the web: who may see which item, claims with leases, and
+versioned decisions, each one an event in the hash-chained log.
+
+An item is one field in `review`. A reviewer claims an item for LEASE_SECONDS; nobody else
+is shown it while the claim holds. A decision names the version it was made on; if the
+field changed meanwhile (another decision, another tab) it is refused, so no decision is
+applied twice or lost silently. The caller runs these functions on the single writer
+connection (see review/writer.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+
+from zonepaper.layout import Layout
+from zonepaper.review.values import BadValue, field_kind, normalize_value
+from zonepaper.store.database import write_transaction
+from zonepaper.store.state import record_application_event
+from zonepaper.zone import Zone
+
+LEASE_SECONDS = 120.0
+BATCH_SIZE = 20
+ROLES = ("reviewer", "coordinator", "auditor")
+# Order of work: fields that decide the draw first, then the rest.
+FIELD_ORDER = ("choices", "birth_date", "zip", "sibling", "sibling_program", "grade", "received_date", "phone",
+               "last_name", "first_name", "letter_language", "signature", "signature_date", "guardian_name",
+               "address", "current_school", "staff_initials")
+ORDER_SQL = "CASE f.name " + " ".join(f"WHEN '{n}' THEN {i}" for i, n in enumerate(FIELD_ORDER)) + " ELSE 99 END"
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    role: str
+    language: str = "es"
+
+    @property
+    def may_decide(self) -> bool:
+        return self.role in ("reviewer", "coordinator")
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == "coordinator"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One field to look at: what the machine read, why it is unsure, where it is on the page."""
+
+    id: int
+    serial: str
+    name: str
+    value: str
+    status: str
+    version: int
+    illegible: bool
+    reasons: tuple[str, ...]
+    page_id: int | None
+    box: tuple[int, int, int, int] | None
+    votes: dict = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return field_kind(self.name)
+
+
+class QueueError(Exception):
+    """A decision that cannot be applied: key under [web.error] (conflict, not_yours, forbidden, gone)."""
+
+    def __init__(self, key: str, bad: BadValue | None = None, item: int | None = None) -> None:
+        super().__init__(key)
+        self.key, self.bad, self.item = key, bad, item
+
+
+ITEM_COLUMNS = ("f.rowid, f.serial, f.name, f.value, f.status, f.version, f.illegible, f.reasons, f.page_id, "
+                "f.box, f.votes")
+
+
+def _item(row: tuple) -> Item:
+    rowid, serial, name, value, status, version, illegible, reasons, page_id, box, votes = row
+    return Item(rowid, serial, name, value or "", status, version, bool(illegible), tuple(json.loads(reasons or "[]")),
+                page_id, tuple(json.loads(box)) if box else None, json.loads(votes or "{}"))
+
+
+def key(item_id: int) -> str:
+    return f"f:{item_id}"
+
+
+def get_item(conn: sqlite3.Connection, item_id: int) -> Item | None:
+    row = conn.execute(f"SELECT {ITEM_COLUMNS} FROM fields f WHERE f.rowid = ?", (item_id,)).fetchone()
+    return _item(row) if row else None
+
+
+def _open_items_sql(user: User, field_name: str | None) -> tuple[str, list]:
+    """Items this user may be shown now: in review, not claimed by another, not skipped by them.
+    Items marked illegible wait for a coordinator."""
+    sql = (f"SELECT {ITEM_COLUMNS} FROM fields f WHERE f.status = 'review' "
+           "AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.item = 'f:' || f.rowid) "
+           "AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item = 'f:' || f.rowid AND s.user_id = ?) ")
+    params: list = [user.id]
+    if not user.is_coordinator:
+        sql += "AND f.illegible = 0 "
+    if field_name:
+        sql += "AND f.name = ? "
+        params.append(field_name)
+    order = "f.illegible DESC, " if user.is_coordinator else ""
+    return sql + f"ORDER BY {order}{ORDER_SQL}, f.serial", params
+
+
+def _held_by(conn: sqlite3.Connection, user: User, field_name: str | None, limit: int) -> list[Item]:
+    sql = (f"SELECT {ITEM_COLUMNS} FROM fields f JOIN claims c ON c.item = 'f:' || f.rowid "
+           "WHERE c.user_id = ? AND f.status IN ('review', 'confirmed') ")
+    params: list = [user.id]
+    if field_name:
+        sql += "AND f.name = ? "
+        params.append(field_name)
+    return [_item(r) for r in conn.execute(sql + f"ORDER BY {ORDER_SQL}, f.serial LIMIT ?", (*params, limit))]
+
+
+def _expire(conn: sqlite3.Connection, now: float) -> None:
+    conn.execute("DELETE FROM claims WHERE expires_at < ?", (now,))
+
+
+def claim_items(conn: sqlite3.Connection, user: User, field_name: str | None = None, size: int = 1,
+                now: float | None = None) -> list[Item]:
+    """Claim up to `size` items for this user (what they already hold first) and return them."""
+    if not user.may_decide:
+        raise QueueError("forbidden")
+    now = time.time() if now is None else now
+    with write_transaction(conn):
+        _expire(conn, now)
+        items = _held_by(conn, user, field_name, size)
+        if len(items) < size:
+            sql, params = _open_items_sql(user, field_name)
+            items += [_item(r) for r in conn.execute(sql + " LIMIT ?", (*params, size - len(items)))]
+        conn.executemany("INSERT OR REPLACE INTO claims (item, user_id, expires_at) VALUES (?, ?, ?)",
+                         [(key(i.id), user.id, now + LEASE_SECONDS) for i in items])
+    return items
+
+
+def next_item(conn: sqlite3.Connection, user: User, field_name: str | None = None,
+              now: float | None = None) -> Item | None:
+    """The item this user should look at now (claimed for them), or None when the queue is empty for them."""
+    items = claim_items(conn, user, field_name, 1, now)
+    return items[0] if items else None
+
+
+@dataclass(frozen=True)
+class Decision:
+    item_id: int
+    version: int
+    action: str  # accept | illegible | skip
+    value: str | None = None  # what was typed; None keeps the machine's guess
+
+
+def decide(conn: sqlite3.Connection, user: User, decision: Decision, zone: Zone, layout: Layout,
+           now: float | None = None) -> Item:
+    """Apply one decision; returns the item as it is now."""
+    return decide_many(conn, user, [decision], zone, layout, now)[0]
+
+
+def decide_many(conn: sqlite3.Connection, user: User, decisions: list[Decision], zone: Zone, layout: Layout,
+                now: float | None = None) -> list[Item]:
+    """Apply several decisions in one transaction: all of them, or (on any problem) none."""
+    if not user.may_decide:
+        raise QueueError("forbidden")
+    now = time.time() if now is None else now
+    with write_transaction(conn):
+        return [_apply(conn, user, d, zone, layout, now) for d in decisions]
+
+
+def _apply(conn: sqlite3.Connection, user: User, d: Decision, zone: Zone, layout: Layout, now: float) -> Item:
+    item = get_item(conn, d.item_id)
+    if item is None or item.status == "auto":
+        raise QueueError("gone", item=d.item_id)
+    holder = conn.execute("SELECT user_id, expires_at FROM claims WHERE item = ?", (key(item.id),)).fetchone()
+    if holder and holder[0] != user.id and holder[1] >= now:
+        raise QueueError("not_yours", item=d.item_id)
+    if item.version != d.version:
+        raise QueueError("conflict", item=d.item_id)
+    if item.status == "confirmed" and not holder:
+        raise QueueError("conflict", item=d.item_id)  # reopening a decided item goes through reopen()
+    if item.illegible and not user.is_coordinator and d.action != "skip":
+        raise QueueError("forbidden", item=d.item_id)
+    conn.execute("DELETE FROM claims WHERE item = ?", (key(item.id),))
+    if d.action == "skip":
+        conn.execute("INSERT OR IGNORE INTO skips (item, user_id) VALUES (?, ?)", (key(item.id), user.id))
+        return item
+    if d.action == "illegible":
+        new_value, new_status, illegible = item.value, "review", 1
+    elif d.action == "accept":
+        try:
+            new_value = normalize_value(item.name, item.value if d.value is None else d.value, zone, layout)
+        except BadValue as bad:
+            raise QueueError("bad_value", bad, item=d.item_id) from None
+        new_status, illegible = "confirmed", 0
+    else:
+        raise QueueError("bad_action", item=d.item_id)
+    changed = conn.execute(
+        "UPDATE fields SET value = ?, status = ?, illegible = ?, version = version + 1 "
+        "WHERE rowid = ? AND version = ?", (new_value, new_status, illegible, item.id, item.version)).rowcount
+    if changed != 1:
+        raise QueueError("conflict", item=d.item_id)
+    conn.execute("DELETE FROM skips WHERE item = ?", (key(item.id),))
+    _settle_application(conn, item.serial)
+    record_application_event(conn, user.name, "review.illegible" if d.action == "illegible" else "review.decided",
+                             item.serial, {"item": item.id, "field": item.name, "old": item.value,
+                                           "new": new_value, "old_status": item.status, "new_status": new_status,
+                                           "changed": new_value != item.value})
+    return get_item(conn, item.id)  # type: ignore[return-value]
+
+
+def _settle_application(conn: sqlite3.Connection, serial: str) -> None:
+    """An application whose last field is decided is complete (a held one stays held)."""
+    open_fields = conn.execute("SELECT count(*) FROM fields WHERE serial = ? AND status = 'review'",
+                               (serial,)).fetchone()[0]
+    status = "review" if open_fields else "complete"
+    conn.execute("UPDATE applications SET status = ?, version = version + 1 WHERE serial = ? AND status != 'held' "
+                 "AND status != ?", (status, serial, status))
+
+
+def reopen_last(conn: sqlite3.Connection, user: User, before: int | None = None,
+                now: float | None = None) -> Item | None:
+    """Go back: the item this user decided last (before event id `before`), claimed again to change it."""
+    if not user.may_decide:
+        raise QueueError("forbidden")
+    now = time.time() if now is None else now
+    sql = "SELECT id, payload FROM events WHERE actor = ? AND kind IN ('review.decided', 'review.illegible') "
+    params: list = [user.name]
+    if before:
+        sql += "AND id < ? "
+        params.append(before)
+    with write_transaction(conn):
+        for _event_id, payload in conn.execute(sql + "ORDER BY id DESC LIMIT 20", params).fetchall():
+            item = get_item(conn, json.loads(payload)["item"])
+            if item is None or item.status == "auto":
+                continue
+            holder = conn.execute("SELECT user_id, expires_at FROM claims WHERE item = ?", (key(item.id),)).fetchone()
+            if holder and holder[0] != user.id and holder[1] >= now:
+                continue
+            conn.execute("INSERT OR REPLACE INTO claims (item, user_id, expires_at) VALUES (?, ?, ?)",
+                         (key(item.id), user.id, now + LEASE_SECONDS))
+            return item
+    return None
+
+
+def release_claims(conn: sqlite3.Connection, user: User) -> None:
+    """Give back everything this user holds (logout)."""
+    with write_transaction(conn):
+        conn.execute("DELETE FROM claims WHERE user_id = ?", (user.id,))
+
+
+def field_counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    """Per field name: how many are in review, illegible, confirmed and auto."""
+    out: dict[str, dict[str, int]] = {}
+    for name, status, illegible, n in conn.execute(
+            "SELECT name, status, illegible, count(*) FROM fields GROUP BY name, status, illegible"):
+        bucket = out.setdefault(name, {"review": 0, "illegible": 0, "confirmed": 0, "auto": 0})
+        bucket["illegible" if illegible and status == "review" else status] += n
+    return out

@@ -1,0 +1,219 @@
+// zonepaper review: keyboard-first field, batch and quarantine screens. No libraries, no network but this server.
+"use strict";
+(function () {
+  const boot = JSON.parse(document.getElementById("boot").textContent);
+  const $ = (id) => document.getElementById(id);
+  const text = boot.text || {};
+
+  async function call(method, url, body) {
+    const opts = { method, headers: { "X-CSRF-Token": boot.csrf }, credentials: "same-origin" };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(url, opts);
+    } catch (err) {
+      return { ok: false, status: 0, data: { error: text["error.server"] } };
+    }
+    if (res.status === 401) { window.location.href = "/login"; }
+    let data = {};
+    try { data = await res.json(); } catch (err) { data = {}; }
+    return { ok: res.ok, status: res.status, data };
+  }
+
+  function say(message) {
+    const s = $("status");
+    if (s) { s.textContent = message || ""; }
+  }
+  function problem(message) {
+    const p = $("problem");
+    if (p) { p.textContent = message || ""; }
+  }
+  function preload(items) {
+    for (const it of items) { if (it.image) { const img = new Image(); img.src = it.image; } }
+  }
+
+  // ---------------- field mode: one item at a time ----------------
+  function fieldMode() {
+    let queue = [];      // items claimed for me, the first one on screen
+    let left = 0;
+    let busy = false;
+    const input = $("value");
+
+    function show() {
+      const it = queue[0];
+      $("card").hidden = !it;
+      $("empty").hidden = !!it;
+      if (!it) { say(""); return; }
+      $("label").textContent = it.label;
+      $("serial").textContent = it.serial;
+      const img = $("crop");
+      if (it.image) { img.src = it.image; img.hidden = false; } else { img.hidden = true; }
+      $("why").textContent = it.why.join(" · ");
+      $("hint").textContent = it.hint;
+      input.value = it.value;
+      input.dataset.kind = it.kind;
+      problem(it.problem || (it.status === "confirmed" ? text["item.back_to"] : ""));
+      say(text["item.left"].replace("{left}", String(Math.max(left, queue.length))));
+      input.focus();
+      input.select();
+    }
+
+    async function refill() {
+      const r = await call("GET", "/api/items?n=3");
+      if (!r.ok) { problem(r.data.error); return; }
+      left = r.data.left;
+      const have = new Set(queue.map((i) => i.id));
+      for (const it of r.data.items) { if (!have.has(it.id)) { queue.push(it); } }
+      preload(queue.slice(1));
+      if (queue.length && $("card").hidden) { show(); }
+      if (!queue.length) { show(); }
+    }
+
+    async function decide(action) {
+      const it = queue[0];
+      if (!it || busy) { return; }
+      busy = true;
+      const value = action === "accept" ? input.value : null;
+      queue.shift();
+      show();                      // the next item appears at once; the decision is saved meanwhile
+      const r = await call("POST", "/api/decide", { decisions: [{ id: it.id, version: it.version, action, value }] });
+      busy = false;
+      if (!r.ok) {
+        if (r.status === 422) {    // the value cannot be stored: bring the item back with the reason
+          it.problem = r.data.error;
+          it.value = value;
+          queue.unshift(it);
+          show();
+          input.value = value;
+          return;
+        }
+        say(r.data.error);
+      }
+      if (queue.length < 2) { refill(); }
+    }
+
+    async function back() {
+      const r = await call("POST", "/api/back", {});
+      if (r.ok && r.data.item) {
+        queue = queue.filter((i) => i.id !== r.data.item.id);
+        queue.unshift(r.data.item);
+        show();
+      }
+    }
+
+    const actions = {
+      Enter: () => decide("accept"), F2: () => decide("illegible"), F3: () => decide("skip"), F4: back,
+      F6: () => { if (queue[0] && queue[0].page) { window.open("/form/" + queue[0].page, "_blank"); } },
+      Escape: () => { if (queue[0]) { input.value = queue[0].value; input.select(); problem(""); } },
+    };
+    document.addEventListener("keydown", (ev) => {
+      const fn = actions[ev.key];
+      if (fn && !ev.ctrlKey && !ev.altKey && !ev.metaKey) { ev.preventDefault(); fn(); }
+    });
+    $("decide").addEventListener("submit", (ev) => { ev.preventDefault(); });
+    for (const b of document.querySelectorAll("[data-key]")) {
+      b.addEventListener("click", () => { const fn = actions[b.dataset.key === "Esc" ? "Escape" : b.dataset.key]; if (fn) { fn(); } });
+    }
+    refill();
+  }
+
+  // ---------------- batch mode: the same field of many forms ----------------
+  function batchMode() {
+    let items = [];
+    const grid = $("grid");
+
+    function render() {
+      grid.textContent = "";
+      $("empty").hidden = items.length > 0;
+      $("accept-page").hidden = items.length === 0;
+      items.forEach((it, n) => {
+        const card = document.createElement("div");
+        card.className = "cell";
+        card.dataset.id = it.id;
+        const img = document.createElement("img");
+        img.alt = "";
+        if (it.image) { img.src = it.image; }
+        const meta = document.createElement("p");
+        meta.className = "meta";
+        meta.textContent = it.serial + " · " + it.why.join(" · ");
+        const input = document.createElement("input");
+        input.value = it.value;
+        input.spellcheck = false;
+        input.autocomplete = "off";
+        input.setAttribute("aria-label", it.label + " " + it.serial);
+        input.addEventListener("keydown", (ev) => {
+          if (ev.key === "Enter" && !ev.ctrlKey) {
+            ev.preventDefault();
+            const next = grid.querySelectorAll("input")[n + 1];
+            if (next) { next.focus(); next.select(); }
+          } else if (ev.key === "F2") {
+            ev.preventDefault();
+            card.classList.toggle("illegible");
+          }
+        });
+        card.append(img, meta, input);
+        grid.append(card);
+      });
+      const first = grid.querySelector("input");
+      if (first) { first.focus(); first.select(); }
+    }
+
+    async function load() {
+      const r = await call("GET", "/api/items?n=" + boot.size + "&field=" + encodeURIComponent(boot.field || ""));
+      if (!r.ok) { problem(r.data.error); return; }
+      items = r.data.items;
+      say(text["item.left"].replace("{left}", String(r.data.left)));
+      render();
+    }
+
+    async function acceptPage() {
+      if (!items.length) { return; }
+      const cells = grid.querySelectorAll(".cell");
+      const decisions = items.map((it, n) => {
+        const illegible = cells[n].classList.contains("illegible");
+        return { id: it.id, version: it.version, action: illegible ? "illegible" : "accept",
+                 value: illegible ? null : cells[n].querySelector("input").value };
+      });
+      const r = await call("POST", "/api/decide", { decisions });
+      if (!r.ok) {
+        problem(r.data.error);
+        const bad = grid.querySelector('.cell[data-id="' + r.data.item + '"]');
+        if (bad) { bad.classList.add("bad"); const i = bad.querySelector("input"); i.focus(); i.select(); }
+        if (r.status !== 422) { load(); }
+        return;
+      }
+      problem("");
+      say(text["item.saved"]);
+      load();
+    }
+
+    document.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && ev.ctrlKey) { ev.preventDefault(); acceptPage(); }
+    });
+    $("accept-page").addEventListener("click", acceptPage);
+    const pick = $("field-pick");
+    if (pick) { pick.addEventListener("change", () => pick.form.submit()); }
+    load();
+  }
+
+  // ---------------- quarantine: a coordinator resolves one page ----------------
+  function quarantineMode() {
+    for (const b of document.querySelectorAll(".q-action")) {
+      b.addEventListener("click", async () => {
+        const serial = $("q-serial") ? $("q-serial").value : "";
+        const reason = $("q-reason") ? $("q-reason").value : "";
+        const r = await call("POST", "/api/quarantine", { page: boot.page, action: b.dataset.action, serial, reason });
+        if (!r.ok) { problem(r.data.error); return; }
+        window.location.href = "/quarantine";
+      });
+    }
+  }
+
+  if (boot.mode === "field") { fieldMode(); }
+  if (boot.mode === "batch") { batchMode(); }
+  if (boot.mode === "quarantine") { quarantineMode(); }
+  if (boot.mode === "dashboard") { setTimeout(() => window.location.reload(), 15000); }
+})();

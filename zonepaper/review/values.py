@@ -1,0 +1,111 @@
+"""What a reviewer may type for each field, and how it is stored (the same form the reader stores)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from zonepaper.layout import Layout
+from zonepaper.scan.page import DIGIT_FIELDS, LETTER_FIELDS, SINGLE_FIELDS
+from zonepaper.zone import Zone
+
+DATE_FIELDS = ("birth_date", "signature_date", "received_date")
+MAX_TEXT = 80
+
+
+@dataclass(frozen=True)
+class BadValue(Exception):
+    """A typed value that cannot be stored: a message key under [web.bad] and its parameters."""
+
+    key: str
+    params: tuple[tuple[str, str], ...] = ()
+
+
+def field_kind(name: str) -> str:
+    """How the page shows a field: date, digits, text, choices, option or signature."""
+    if name in DATE_FIELDS:
+        return "date"
+    if name in DIGIT_FIELDS:
+        return "digits"
+    if name in LETTER_FIELDS:
+        return "text"
+    if name in SINGLE_FIELDS:
+        return "option"
+    return name  # choices, signature
+
+
+def parse_date(text: str) -> date | None:
+    """MMDDYYYY as on the form, MM/DD/YYYY, or YYYY-MM-DD; None when it is not a real date."""
+    text = text.strip()
+    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    us = re.fullmatch(r"(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})", text)
+    try:
+        if iso:
+            return date(int(iso[1]), int(iso[2]), int(iso[3]))
+        if us:
+            return date(int(us[3]), int(us[1]), int(us[2]))
+        if re.fullmatch(r"\d{8}", text):
+            return date(int(text[4:]), int(text[:2]), int(text[2:4]))
+    except ValueError:
+        return None
+    return None
+
+
+def normalize_value(name: str, text: str, zone: Zone, layout: Layout) -> str:
+    """The value to store for what a reviewer typed; raises BadValue with a plain-words reason."""
+    text = " ".join((text or "").split())
+    kind = field_kind(name)
+    if kind == "choices":
+        return ",".join(parse_choices(text, zone))
+    if not text:
+        return ""
+    if kind == "date":
+        d = parse_date(text)
+        if d is None:
+            raise BadValue("date")
+        return d.isoformat()
+    if kind == "digits":
+        digits = re.sub(r"[\s\-().]", "", text)
+        if not digits.isdigit():
+            raise BadValue("digits")
+        if name == "zip" and len(digits) != 5:
+            raise BadValue("zip")
+        if name == "phone" and len(digits) != 10:
+            raise BadValue("phone")
+        if name == "sibling_program":
+            if not 1 <= int(digits) <= len(zone.programs):
+                raise BadValue("program", (("count", str(len(zone.programs))),))
+            return str(int(digits))
+        return digits
+    if kind == "option":
+        allowed = [b.value for b in layout.field(name).bubbles]
+        if text.lower() not in allowed:
+            raise BadValue("option", (("allowed", " / ".join(allowed)),))
+        return text.lower()
+    if kind == "signature":
+        if text.lower() not in ("present", "missing"):
+            raise BadValue("option", (("allowed", "present / missing"),))
+        return text.lower()
+    if len(text) > MAX_TEXT:
+        raise BadValue("too_long", (("max", str(MAX_TEXT)),))
+    return text.upper()
+
+
+def parse_choices(text: str, zone: Zone) -> list[str]:
+    """Program numbers (as printed on the form) or ids, in rank order, separated by spaces or commas."""
+    by_number = {str(p.number): p.id for p in zone.programs}
+    ids = {p.id for p in zone.programs}
+    chosen: list[str] = []
+    for token in re.split(r"[\s,;]+", text.strip()):
+        if not token:
+            continue
+        program = by_number.get(token.lstrip("0") or "0") or (token if token in ids else None)
+        if program is None:
+            raise BadValue("no_program", (("token", token[:12]), ("count", str(len(zone.programs)))))
+        if program in chosen:
+            raise BadValue("twice", (("token", token[:12]),))
+        chosen.append(program)
+    if len(chosen) > zone.max_choices:
+        raise BadValue("too_many", (("max", str(zone.max_choices)),))
+    return chosen
