@@ -16,7 +16,8 @@ from zonepaper.serial import parse_payload
 ROOT = Path(__file__).parent.parent
 BUILT = {("init",), ("backup",), ("demo",), ("zone", "check"), ("forms", "print"), ("forms", "layout"),
          ("simulate",), ("scan", "ingest"), ("scan", "status"), ("scan", "quarantine"),
-         ("applications", "import"), ("export", "applications")}
+         ("applications", "import"), ("export", "applications"), ("users", "add"), ("users", "list"),
+         ("review", "serve"), ("verify",)}
 
 
 def readme_commands() -> list[list[str]]:

@@ -1,0 +1,266 @@
+"""The review queue without the web: claims, leases, versioned decisions, events, quarantine, users."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import cli
+
+from zonepaper.cycle import Cycle, init_cycle
+from zonepaper.errors import ConflictError, InvalidInputError
+from zonepaper.forms.batch import print_forms
+from zonepaper.layout import build_layout
+from zonepaper.review import accounts, queue
+from zonepaper.review import quarantine as qu
+from zonepaper.review.queue import Decision, QueueError
+from zonepaper.review.values import BadValue, normalize_value
+from zonepaper.scan.ingest import create_application
+from zonepaper.scan.page import FieldResult
+from zonepaper.store.database import write_transaction
+from zonepaper.store.events import find_broken_events
+from zonepaper.store.state import changed_applications
+from zonepaper.zone import example_zone_text, parse_zone_text
+
+BOX = (10, 10, 100, 30)
+
+
+def belmont():
+    return parse_zone_text(example_zone_text("belmont"), Path("belmont.toml"))
+
+
+def fr(name: str, value: str, status: str = "review", reasons: tuple[str, ...] = ("unsure_digit",)) -> FieldResult:
+    return FieldResult(name, value, status, 0.5, {}, reasons if status == "review" else (), BOX)
+
+
+@pytest.fixture
+def desk(tmp_path: Path):
+    """A cycle with three scanned applications (two fields each in review), and four users."""
+    c = init_cycle(tmp_path / "cycle", "belmont")
+    batch = print_forms(c, 6, "t")
+    db = c.db()
+    conn = db.conn
+    with write_transaction(conn):
+        for serial in batch.serials[:3]:
+            create_application(conn, serial, (fr("birth_date", "1995-03-14"), fr("zip", "90012"),
+                                              fr("grade", "9", "auto")), None, "2009-03-02")
+    users = {name: accounts.add_user(conn, name, role, "a good password")
+             for name, role in (("ana", "coordinator"), ("bob", "reviewer"), ("cat", "reviewer"), ("aud", "auditor"))}
+    zone = c.zone()
+    yield c, conn, users, zone, build_layout(zone, "letter"), batch.serials
+    db.close()
+
+
+def test_two_reviewers_never_hold_the_same_item(desk) -> None:
+    _, conn, users, *_ = desk
+    seen_bob = {i.id for i in queue.claim_items(conn, users["bob"], size=4, now=1000)}
+    seen_cat = {i.id for i in queue.claim_items(conn, users["cat"], size=4, now=1000)}
+    assert len(seen_bob) == 4 and len(seen_cat) == 2 and not seen_bob & seen_cat
+    assert queue.claim_items(conn, users["ana"], size=4, now=1000) == []  # everything is claimed
+    # asking again gives a reviewer what they already hold, not more
+    assert {i.id for i in queue.claim_items(conn, users["bob"], size=4, now=1001)} == seen_bob
+
+
+def test_an_expired_lease_frees_the_item_and_the_late_decision_is_refused(desk) -> None:
+    _, conn, users, zone, layout, _ = desk
+    item = queue.next_item(conn, users["bob"], now=1000)
+    later = 1000 + queue.LEASE_SECONDS + 1
+    again = queue.next_item(conn, users["cat"], now=later)
+    assert again.id == item.id
+    queue.decide(conn, users["cat"], Decision(item.id, item.version, "accept", "03141995"), zone, layout, now=later)
+    with pytest.raises(QueueError) as err:  # bob comes back from lunch: his version is stale
+        queue.decide(conn, users["bob"], Decision(item.id, item.version, "accept", "01011995"), zone, layout,
+                     now=later + 1)
+    assert err.value.key in ("conflict", "not_yours")
+    assert conn.execute("SELECT value, version FROM fields WHERE rowid = ?", (item.id,)).fetchone() == \
+        ("1995-03-14", 2)
+
+
+def test_a_decision_is_an_event_with_old_and_new_value_and_verify_sees_tampering(desk) -> None:
+    c, conn, users, zone, layout, _ = desk
+    item = queue.next_item(conn, users["bob"])
+    assert item.name == "birth_date"
+    after = queue.decide(conn, users["bob"], Decision(item.id, item.version, "accept", "03/15/1995"), zone, layout)
+    assert (after.value, after.status, after.version) == ("1995-03-15", "confirmed", 2)
+    event = json.loads(conn.execute("SELECT payload FROM events WHERE kind = 'review.decided'").fetchone()[0])
+    assert (event["old"], event["new"], event["field"], event["serial"]) == ("1995-03-14", "1995-03-15",
+                                                                             "birth_date", item.serial)
+    assert conn.execute("SELECT actor FROM events WHERE kind = 'review.decided'").fetchone()[0] == "bob"
+    assert find_broken_events(conn) == [] and changed_applications(conn) == []
+    assert cli("verify", "--cycle", str(c.root)) == 0
+    conn.execute("UPDATE fields SET value = '1990-01-01' WHERE rowid = ?", (item.id,))  # behind the tool's back
+    assert changed_applications(conn) == [(item.serial, "changed")]
+    assert cli("verify", "--cycle", str(c.root)) == 5
+
+
+def test_the_same_decision_is_not_applied_twice(desk) -> None:
+    _, conn, users, zone, layout, _ = desk
+    item = queue.next_item(conn, users["bob"])
+    d = Decision(item.id, item.version, "accept", None)
+    queue.decide(conn, users["bob"], d, zone, layout)
+    with pytest.raises(QueueError):
+        queue.decide(conn, users["bob"], d, zone, layout)
+    assert conn.execute("SELECT count(*) FROM events WHERE kind = 'review.decided'").fetchone()[0] == 1
+
+
+def test_illegible_goes_to_a_coordinator_and_skip_hides_it_from_that_reviewer_only(desk) -> None:
+    _, conn, users, zone, layout, _ = desk
+    first = queue.next_item(conn, users["bob"])
+    queue.decide(conn, users["bob"], Decision(first.id, first.version, "illegible"), zone, layout)
+    second = queue.next_item(conn, users["bob"])
+    queue.decide(conn, users["bob"], Decision(second.id, second.version, "skip"), zone, layout)
+    bob_sees = {i.id for i in queue.claim_items(conn, users["bob"], size=10)}
+    assert first.id not in bob_sees and second.id not in bob_sees
+    queue.release_claims(conn, users["bob"])
+    cat_sees = {i.id for i in queue.claim_items(conn, users["cat"], size=10)}
+    assert second.id in cat_sees and first.id not in cat_sees
+    queue.release_claims(conn, users["cat"])
+    coordinator_first = queue.next_item(conn, users["ana"])
+    assert coordinator_first.id == first.id and coordinator_first.illegible
+
+
+def test_back_reopens_the_last_decision_to_change_it(desk) -> None:
+    _, conn, users, zone, layout, _ = desk
+    item = queue.next_item(conn, users["bob"])
+    queue.decide(conn, users["bob"], Decision(item.id, item.version, "accept", None), zone, layout)
+    again = queue.reopen_last(conn, users["bob"])
+    assert again.id == item.id and again.status == "confirmed"
+    assert queue.claim_items(conn, users["cat"], size=10)  # others get other items, not this one
+    assert item.id not in {i.id for i in queue.claim_items(conn, users["cat"], size=10)}
+    changed = queue.decide(conn, users["bob"], Decision(again.id, again.version, "accept", "04141995"), zone, layout)
+    assert changed.value == "1995-04-14" and changed.version == 3
+
+
+def test_a_batch_is_all_or_nothing_and_completes_applications(desk) -> None:
+    _, conn, users, zone, layout, serials = desk
+    items = queue.claim_items(conn, users["bob"], "zip", size=20)
+    assert len(items) == 3
+    bad = [Decision(i.id, i.version, "accept", "9001" if n == 1 else None) for n, i in enumerate(items)]
+    with pytest.raises(QueueError) as err:
+        queue.decide_many(conn, users["bob"], bad, zone, layout)
+    assert err.value.key == "bad_value" and err.value.item == items[1].id
+    assert conn.execute("SELECT count(*) FROM fields WHERE name = 'zip' AND status = 'confirmed'").fetchone()[0] == 0
+    queue.decide_many(conn, users["bob"], [Decision(i.id, i.version, "accept") for i in items], zone, layout)
+    births = queue.claim_items(conn, users["bob"], "birth_date", size=20)
+    queue.decide_many(conn, users["bob"], [Decision(i.id, i.version, "accept") for i in births], zone, layout)
+    statuses = {r[0] for r in conn.execute("SELECT status FROM applications")}
+    assert statuses == {"complete"}
+    assert changed_applications(conn) == []
+
+
+def test_an_auditor_cannot_claim_or_decide(desk) -> None:
+    _, conn, users, zone, layout, _ = desk
+    with pytest.raises(QueueError):
+        queue.next_item(conn, users["aud"])
+    item_id = conn.execute("SELECT rowid, version FROM fields WHERE status = 'review' LIMIT 1").fetchone()
+    with pytest.raises(QueueError):
+        queue.decide(conn, users["aud"], Decision(item_id[0], item_id[1], "accept"), zone, layout)
+
+
+@pytest.mark.parametrize(("name", "typed", "stored"), [
+    ("birth_date", "03141995", "1995-03-14"), ("birth_date", "3/14/1995", "1995-03-14"),
+    ("birth_date", "1995-03-14", "1995-03-14"), ("phone", "(213) 555-0147", "2135550147"),
+    ("zip", " 90012 ", "90012"), ("choices", "3 1  12", "health,latpa,computing"),
+    ("choices", "", ""), ("last_name", "pérez  garcía", "PÉREZ GARCÍA"), ("grade", "9", "9"),
+    ("sibling_program", "07", "7"),
+])
+def test_what_a_reviewer_types_is_stored_like_the_reader_stores_it(name: str, typed: str, stored: str) -> None:
+    zone = belmont()
+    assert normalize_value(name, typed, zone, build_layout(zone, "letter")) == stored
+
+
+@pytest.mark.parametrize(("name", "typed", "key"), [
+    ("birth_date", "02301995", "date"), ("zip", "9001", "zip"), ("phone", "555-0147", "phone"),
+    ("choices", "3 3", "twice"), ("choices", "40", "no_program"), ("grade", "7", "option"),
+])
+def test_a_value_that_cannot_be_stored_says_why(name: str, typed: str, key: str) -> None:
+    zone = belmont()
+    with pytest.raises(BadValue) as err:
+        normalize_value(name, typed, zone, build_layout(zone, "letter"))
+    assert err.value.key == key
+
+
+def _quarantine(conn: sqlite3.Connection, serial: str | None, reason: str) -> int:
+    with write_transaction(conn):
+        conn.execute("INSERT OR IGNORE INTO files (sha256, original_name, stored_as, size, status, started_at, "
+                     "received_batch) VALUES ('f', 'scan.pdf', 'x', 1, 'done', 'now', '2009-03-03')")
+        n = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
+        return conn.execute("INSERT INTO pages (file_sha256, page_index, kind, serial, reason, image, created_at) "
+                            "VALUES ('f', ?, 'quarantined', ?, ?, 'pages/x.jpg', 'now')", (n, serial, reason)).lastrowid
+
+
+def test_quarantine_duplicate_kept_as_two_applicants_gets_a_new_serial(desk) -> None:
+    _, conn, users, _, _, serials = desk
+    with write_transaction(conn):
+        conn.execute("UPDATE applications SET status = 'held', flags = '[\"duplicate\"]' WHERE serial = ?",
+                     (serials[0],))
+    page = _quarantine(conn, serials[0], "duplicate")
+    with pytest.raises(QueueError) as err:
+        qu.resolve(conn, users["bob"], qu.Resolution(page, "keep_first"))
+    assert err.value.key == "forbidden"
+    with pytest.raises(QueueError) as err:
+        qu.resolve(conn, users["ana"], qu.Resolution(page, "both"), fields=(fr("zip", "90033"),))
+    assert err.value.key == "reason_needed"
+    out = qu.resolve(conn, users["ana"], qu.Resolution(page, "both", reason="twins, checked by phone"),
+                     fields=(fr("zip", "90033"),))
+    new = out["serial"]
+    assert new not in serials and conn.execute("SELECT 1 FROM serials WHERE serial = ?", (new,)).fetchone()
+    assert json.loads(conn.execute("SELECT flags FROM applications WHERE serial = ?", (new,)).fetchone()[0]) == \
+        [f"copy_of:{serials[0]}"]
+    assert conn.execute("SELECT status FROM applications WHERE serial = ?", (serials[0],)).fetchone()[0] == "review"
+    with pytest.raises(QueueError):  # resolved once only
+        qu.resolve(conn, users["ana"], qu.Resolution(page, "keep_first"))
+    assert changed_applications(conn) == []
+
+
+def test_quarantine_typed_serial_must_be_real_issued_and_free(desk) -> None:
+    _, conn, users, _, _, serials = desk
+    page = _quarantine(conn, None, "serial_unreadable")
+    fields = (fr("zip", "90012"),)
+    for typed, key in (("1234567", "bad_serial"), (serials[0], "serial_taken")):
+        with pytest.raises(QueueError) as err:
+            qu.resolve(conn, users["ana"], qu.Resolution(page, "serial", serial=typed), fields=fields)
+        assert err.value.key == key
+    qu.resolve(conn, users["ana"], qu.Resolution(page, "serial", serial=serials[4]), fields=fields)
+    assert conn.execute("SELECT received_batch FROM applications WHERE serial = ?", (serials[4],)).fetchone()[0] == \
+        "2009-03-03"
+    not_a_form = _quarantine(conn, None, "not_a_form")
+    qu.resolve(conn, users["ana"], qu.Resolution(not_a_form, "not_a_form"))
+    assert [p.id for p in qu.quarantined_pages(conn)] == []
+
+
+def test_passwords_sessions_and_failed_logins(desk) -> None:
+    _, conn, users, *_ = desk
+    stored = conn.execute("SELECT password FROM users WHERE name = 'bob'").fetchone()[0]
+    assert stored.startswith("scrypt$") and "a good password" not in stored
+    assert accounts.login(conn, "bob", "wrong password") is None
+    assert accounts.failed_logins(conn, "bob") == 1
+    user = accounts.login(conn, "bob", "a good password")
+    assert user.name == "bob" and accounts.failed_logins(conn, "bob") == 0
+    token, csrf = accounts.start_session(conn, user)
+    assert accounts.session_user(conn, token) == (user, csrf)
+    assert conn.execute("SELECT count(*) FROM sessions WHERE token_hash = ?", (token,)).fetchone()[0] == 0
+    accounts.end_session(conn, token)
+    assert accounts.session_user(conn, token) is None
+    with pytest.raises(ConflictError):
+        accounts.add_user(conn, "bob", "reviewer", "another password")
+    with pytest.raises(InvalidInputError):
+        accounts.add_user(conn, "dee", "boss", "another password")
+    with pytest.raises(InvalidInputError):
+        accounts.add_user(conn, "dee", "reviewer", "short")
+
+
+def test_users_add_asks_twice_and_serve_refuses_the_network_without_users(tmp_path: Path, capsys) -> None:
+    from typer.testing import CliRunner
+
+    from zonepaper.cli import app
+
+    c: Cycle = init_cycle(tmp_path / "c", "belmont")
+    assert cli("review", "serve", "--host", "0.0.0.0", "--cycle", str(c.root)) == 2
+    assert "no users" in capsys.readouterr().err
+    result = CliRunner().invoke(app, ["users", "add", "eva", "--role", "coordinator", "--cycle", str(c.root)],
+                                input="one password\nanother one\none password\none password\n")
+    assert result.exit_code == 0, result.output
+    assert [u.name for u in accounts.list_users(c.db().conn)] == ["eva"]

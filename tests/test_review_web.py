@@ -1,0 +1,245 @@
+"""The review web app in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+The server runs in this process on 127.0.0.1 (a free port) and is shut down when the module ends.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import playwright.sync_api as playwright  # noqa: E402  (installed with the test extras; no browser download)
+import pytest
+
+from zonepaper.cycle import init_cycle
+from zonepaper.forms.batch import print_forms
+from zonepaper.review import accounts
+from zonepaper.review.web import make_server
+from zonepaper.scan.ingest import ingest
+from zonepaper.simulate import simulate
+from zonepaper.store.state import changed_applications
+
+expect = playwright.expect
+CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+PASSWORD = "a good password"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory):
+    if CHROMIUM is None:
+        pytest.fail("Debian's Chromium is missing: run 'bash scripts/setup.sh' (it installs the chromium package)")
+    root = tmp_path_factory.mktemp("web")
+    cycle = init_cycle(root / "cycle", "belmont")
+    print_forms(cycle, 14, "t")
+    simulate(cycle, 10, root / "scans", seed=4)
+    ingest(cycle, [root / "scans"], "2009-03-02")
+    db = cycle.db()
+    for name, role in (("ana", "coordinator"), ("bob", "reviewer"), ("cat", "reviewer"), ("aud", "auditor")):
+        accounts.add_user(db.conn, name, role, PASSWORD, "en")
+    db.close()
+    server, app = make_server(cycle, "127.0.0.1", 0, log=lambda line: print(line) if "error" in line else None)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield cycle, base, browser
+        browser.close()
+    server.shutdown()
+    server.server_close()
+    app.close()
+
+
+def login(browser, base: str, name: str, password: str = PASSWORD):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(base + "/login?lang=en")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    return page
+
+
+def query(cycle, sql: str, *params):
+    db = cycle.db()
+    try:
+        return db.conn.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
+def current(page) -> tuple[str, str]:
+    page.wait_for_selector("#card:not([hidden])")
+    return page.text_content("#serial"), page.text_content("#label")
+
+
+def test_login_refuses_a_wrong_password_then_lets_in(site) -> None:
+    _, base, browser = site
+    page = login(browser, base, "bob", "not the password")
+    assert page.url.endswith("/login")
+    assert "do not match" in page.text_content(".error")
+    page.fill("input[name=name]", "bob")
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert page.url.endswith("/field"), page.content()[-1500:]
+    cookie = next(c for c in page.context.cookies() if c["name"] == "zp_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    page.context.close()
+
+
+def test_correct_a_field_with_the_keyboard_only(site) -> None:
+    cycle, base, browser = site
+    page = login(browser, base, "bob")
+    serial, label = current(page)
+    assert label == "Choices" or label  # the first item of the queue, whatever it is
+    item_id = int(page.get_attribute("#crop", "src").rsplit("/", 1)[1])
+    name, = query(cycle, "SELECT name FROM fields WHERE rowid = ?", item_id)[0]
+    typed = {"choices": "2 5", "birth_date": "03141995", "zip": "90033", "phone": "3235550147"}.get(name, "X")
+    page.keyboard.type(typed)  # the guess is selected: typing replaces it
+    page.keyboard.press("Enter")
+    expect(page.locator("#crop")).not_to_have_attribute("src", f"/img/field/{item_id}")
+    value, status = query(cycle, "SELECT value, status FROM fields WHERE rowid = ?", item_id)[0]
+    assert status == "confirmed"
+    assert value == {"choices": "lahsa,international", "birth_date": "1995-03-14"}.get(name, value)
+    last = query(cycle, "SELECT actor FROM events WHERE kind = 'review.decided' ORDER BY id DESC LIMIT 1")
+    assert last == [("bob",)]
+    page.context.close()
+
+
+def test_accept_a_batch_with_one_key(site) -> None:
+    cycle, base, browser = site
+    page = login(browser, base, "cat")
+    page.goto(base + "/batch?field=zip")
+    page.wait_for_selector(".cell input")
+    ids = [int(src.rsplit("/", 1)[1]) for src in page.eval_on_selector_all(".cell img", "els => els.map(e => e.src)")]
+    assert ids
+    inputs = page.query_selector_all(".cell input")
+    inputs[0].fill("90031")  # one of them was wrong
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#status")).to_have_text("Saved")
+    rows = query(cycle, f"SELECT rowid, value, status FROM fields WHERE rowid IN ({','.join('?' * len(ids))})", *ids)
+    assert all(status == "confirmed" for _, _, status in rows)
+    assert dict((r[0], r[1]) for r in rows)[ids[0]] == "90031"
+    page.context.close()
+
+
+def test_resolve_a_duplicate_in_quarantine(site) -> None:
+    cycle, base, browser = site
+    (page_id, serial), = query(cycle, "SELECT id, serial FROM pages WHERE reason = 'duplicate'")
+    assert query(cycle, "SELECT status FROM applications WHERE serial = ?", serial)[0][0] == "held"
+    page = login(browser, base, "ana")
+    page.goto(base + "/quarantine")
+    page.click(f"a[href='/quarantine/{page_id}']")
+    assert page.locator(".qimg").count() == 2  # this sheet and the first one with the same number
+    page.click("button[data-action=keep_first]")
+    page.wait_for_url("**/quarantine")
+    resolution, = query(cycle, "SELECT resolution FROM pages WHERE id = ?", page_id)[0]
+    assert '"keep_first"' in resolution and '"ana"' in resolution
+    assert query(cycle, "SELECT status FROM applications WHERE serial = ?", serial)[0][0] != "held"
+    assert changed_applications(cycle.db().conn) == []
+    page.context.close()
+
+
+def test_switch_language_is_remembered(site) -> None:
+    cycle, base, browser = site
+    page = login(browser, base, "cat")
+    page.goto(base + "/dashboard")
+    assert page.text_content("h1") == "Dashboard"
+    page.click("#lang")
+    page.wait_for_load_state()
+    assert page.text_content("h1") == "Panel" and page.get_attribute("html", "lang") == "es"
+    assert query(cycle, "SELECT language FROM users WHERE name = 'cat'")[0][0] == "es"
+    page.goto(base + "/dashboard")
+    assert page.text_content("h1") == "Panel"
+    page.click("#lang")
+    page.context.close()
+
+
+def test_two_reviewers_at_once_never_see_the_same_item(site) -> None:
+    cycle, base, browser = site
+    pages = {"bob": login(browser, base, "bob"), "cat": login(browser, base, "cat")}
+    for _ in range(5):
+        shown = {}
+        for name, page in pages.items():
+            current(page)
+            shown[name] = int(page.get_attribute("#crop", "src").rsplit("/", 1)[1])
+        assert shown["bob"] != shown["cat"]
+        for name, item_id in shown.items():  # and the one on screen is claimed by the person looking at it
+            holder = query(cycle, "SELECT u.name FROM claims c JOIN users u ON u.id = c.user_id WHERE c.item = ?",
+                           f"f:{item_id}")
+            assert holder == [(name,)]
+        for page in pages.values():
+            src = page.get_attribute("#crop", "src")
+            page.keyboard.press("Enter")  # accept the machine's reading; the next one appears
+            expect(page.locator("#crop")).not_to_have_attribute("src", src)
+    for page in pages.values():
+        page.context.close()
+
+
+def test_an_auditor_reads_but_cannot_change_anything(site) -> None:
+    cycle, base, browser = site
+    page = login(browser, base, "aud")
+    page.wait_for_url("**/dashboard")
+    assert page.locator("nav a[href='/field']").count() == 0
+    csrf = page.evaluate("JSON.parse(document.getElementById('boot').textContent).csrf")
+    item_id, version = query(cycle, "SELECT rowid, version FROM fields WHERE status = 'review' LIMIT 1")[0]
+    reply = page.request.post(base + "/api/decide", headers={"X-CSRF-Token": csrf},
+                              data={"decisions": [{"id": item_id, "version": version, "action": "accept"}]})
+    assert reply.status == 403
+    page.goto(base + "/quarantine")
+    link = page.query_selector(".qlist a")
+    if link:
+        link.click()
+        assert page.locator(".q-action").count() == 0
+    assert query(cycle, "SELECT status FROM fields WHERE rowid = ?", item_id)[0][0] == "review"
+    page.context.close()
+
+
+def test_a_post_without_the_csrf_token_is_refused(site) -> None:
+    cycle, base, browser = site
+    page = login(browser, base, "bob")
+    current(page)
+    item_id, version = query(cycle, "SELECT rowid, version FROM fields WHERE status = 'review' LIMIT 1")[0]
+    reply = page.request.post(base + "/api/decide",
+                              data={"decisions": [{"id": item_id, "version": version, "action": "accept"}]})
+    assert reply.status == 403
+    reply = page.request.post(base + "/api/decide", headers={"X-CSRF-Token": "forged"},
+                              data={"decisions": [{"id": item_id, "version": version, "action": "accept"}]})
+    assert reply.status == 403
+    assert query(cycle, "SELECT status, version FROM fields WHERE rowid = ?", item_id)[0] == ("review", version)
+    page.context.close()
+
+
+def test_pages_and_images_need_a_login_and_ids(site) -> None:
+    _, base, browser = site
+    context = browser.new_context()
+    assert context.request.get(base + "/img/page/1").status == 401
+    assert context.request.get(base + "/api/items").status == 401
+    assert context.request.get(base + "/img/page/..%2f..%2fzonepaper.db").status == 404
+    assert context.request.get(base + "/static/../cli.py").status == 404
+    context.close()
+
+
+def test_screenshots_of_each_mode(site, tmp_path: Path) -> None:
+    """Saved for a person to look at (kept under ZONEPAPER_SCREENSHOTS when set); each shows its mode's content."""
+    import os
+
+    _, base, browser = site
+    page = login(browser, base, "ana")
+    out = Path(os.environ.get("ZONEPAPER_SCREENSHOTS", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    for name, url, selector in (("field", "/field", "#card:not([hidden]), #empty:not([hidden])"),
+                                ("batch", "/batch?field=birth_date", ".cell, #empty:not([hidden])"),
+                                ("form", "/form/1", "svg.sheet"), ("quarantine", "/quarantine", "h1"),
+                                ("dashboard", "/dashboard", "#blocks")):
+        page.goto(base + url)
+        page.wait_for_selector(selector)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(out / f"review-{name}.png"))
+        assert (out / f"review-{name}.png").stat().st_size > 10_000
+    page.context.close()
+    shutil.rmtree(tmp_path, ignore_errors=True)
