@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlite_utils
 
+from zonepaper.draw.frozen import ensure_not_frozen
 from zonepaper.errors import ConflictError, InvalidInputError
 from zonepaper.serial import is_valid_serial, normalize_serial
 from zonepaper.store.database import write_transaction
@@ -149,6 +150,7 @@ def import_csv(db: sqlite_utils.Database, zone: Zone, path: Path, actor: str = "
     rows = parse_csv(path, zone, issued, existing)
     try:
         with write_transaction(conn):
+            ensure_not_frozen(conn)
             for app in rows:
                 _insert(conn, app, actor)
     except sqlite3.IntegrityError as exc:

@@ -39,6 +39,8 @@ users_app = typer.Typer(help=h("users"), no_args_is_help=True)
 review_app = typer.Typer(help=h("review"), no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(review_app, name="review")
+draw_app = typer.Typer(help=h("draw"), no_args_is_help=True)
+app.add_typer(draw_app, name="draw")
 
 CycleOpt = Annotated[Optional[Path], typer.Option("--cycle", help=h("cycle"), show_default=False)]
 
@@ -300,6 +302,100 @@ def verify_cmd(cycle: CycleOpt = None) -> None:
     if broken or changed:
         raise ConflictError("verify.failed", events=len(broken), applications=len(changed))
     echo(say("verify.ok", events=events))
+
+
+@draw_app.command("freeze", help=h("draw_freeze"))
+def draw_freeze_cmd(
+    mechanism: Annotated[Optional[str], typer.Option("--mechanism", help=h("mechanism"))] = None,
+    allow_unreviewed: Annotated[bool, typer.Option("--allow-unreviewed", help=h("allow_unreviewed"))] = False,
+    reason: Annotated[str, typer.Option("--reason", help=h("reason"))] = "",
+    cycle: CycleOpt = None,
+) -> None:
+    from zonepaper.draw.ceremony import freeze
+
+    f, _, (txt, pdf) = freeze(resolve_cycle(cycle), mechanism, allow_unreviewed, reason)
+    echo(say("draw.frozen_done", freeze=f.id, digest=f.digest, pdf=str(pdf), txt=str(txt)))
+
+
+@draw_app.command("unfreeze", help=h("draw_unfreeze"))
+def draw_unfreeze_cmd(reason: Annotated[str, typer.Option("--reason", help=h("reason"))] = "",
+                      cycle: CycleOpt = None) -> None:
+    from zonepaper.draw.ceremony import unfreeze
+
+    echo(say("draw.unfrozen_done", freeze=unfreeze(resolve_cycle(cycle), reason)))
+
+
+SourceOpt = Annotated[Optional[list[str]], typer.Option("--source", help=h("source"))]
+SourcesFileOpt = Annotated[Optional[Path], typer.Option("--sources-file", help=h("sources_file"))]
+
+
+def _sources(source: list[str] | None, sources_file: Path | None) -> list[str]:
+    from zonepaper.errors import InvalidInputError
+
+    texts = list(source or [])
+    if sources_file is not None:
+        try:
+            lines = sources_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInputError("import.unreadable", file=str(sources_file), reason=str(exc)) from None
+        texts += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    return texts
+
+
+@draw_app.command("run", help=h("draw_run"))
+def draw_run_cmd(
+    source: SourceOpt = None,
+    sources_file: SourcesFileOpt = None,
+    weak_seed_ok: Annotated[bool, typer.Option("--weak-seed-ok", help=h("weak_seed_ok"))] = False,
+    supersede: Annotated[bool, typer.Option("--supersede", help=h("supersede"))] = False,
+    reason: Annotated[str, typer.Option("--reason", help=h("reason"))] = "",
+    cycle: CycleOpt = None,
+) -> None:
+    from zonepaper.draw.ceremony import run
+    from zonepaper.draw.seed import MIN_BITS, parse_seed
+
+    texts = _sources(source, sources_file)
+    seed = parse_seed(texts)
+    echo(say("draw.entropy", count=len(seed.sources), bits=f"{seed.bits:.1f}", min=int(MIN_BITS), key=seed.key_string))
+    out = run(resolve_cycle(cycle), texts, weak_seed_ok, supersede, reason)
+    unassigned = out.counts["applicants"] - out.counts["assigned"]
+    echo(say("draw.run_done", draw=out.draw_id, assigned=out.counts["assigned"], applicants=out.counts["applicants"],
+             unassigned=unassigned, digest=out.result_digest, bundle=str(out.bundle)))
+    for rank, count in out.counts["by_rank"].items():
+        echo(say("draw.by_rank", rank=rank, count=count))
+
+
+@draw_app.command("replay", help=h("draw_replay"))
+def draw_replay_cmd(bundle: Annotated[Path, typer.Argument(help=h("bundle"))]) -> int:
+    from zonepaper.draw.ceremony import replay
+
+    problems = replay(bundle)
+    if not problems:
+        echo(say("draw.replay_match"))
+        return 0
+    echo(say("draw.replay_diff", count=len(problems)))
+    for p in problems[:200]:
+        echo("  " + p)
+    return 1
+
+
+@draw_app.command("rfc3797", help=h("draw_rfc3797"))
+def draw_rfc3797_cmd(
+    pool: Annotated[int, typer.Option("--pool", help=h("pool"))],
+    count: Annotated[int, typer.Option("--count", help=h("pick_count"))],
+    source: SourceOpt = None,
+    sources_file: SourcesFileOpt = None,
+) -> None:
+    from zonepaper.draw.seed import MIN_BITS, parse_seed
+    from zonepaper.draw.verify_draw import rfc3797_select
+    from zonepaper.errors import InvalidInputError
+
+    if pool < 1 or count < 1:
+        raise InvalidInputError("draw.bad_pool", pool=pool, count=count)
+    seed = parse_seed(_sources(source, sources_file))
+    echo(say("draw.entropy", count=len(seed.sources), bits=f"{seed.bits:.1f}", min=int(MIN_BITS), key=seed.key_string))
+    for n, (pick, md5) in enumerate(rfc3797_select(seed.key_string, pool, count), start=1):
+        echo(say("draw.rfc_pick", n=n, pick=pick, md5=md5))
 
 
 @app.command("demo", help=h("demo"))

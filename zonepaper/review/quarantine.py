@@ -26,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from zonepaper.draw.frozen import ensure_not_frozen
 from zonepaper.forms.batch import reserve_serials
 from zonepaper.review.queue import QueueError, User
 from zonepaper.scan.ingest import create_application
@@ -111,6 +112,7 @@ def resolve(conn: sqlite3.Connection, user: User, r: Resolution, fields: tuple[F
     if not user.is_coordinator:
         raise QueueError("forbidden")
     with write_transaction(conn):
+        ensure_not_frozen(conn)
         page = get_page(conn, r.page_id)
         if page is None:
             raise QueueError("gone")

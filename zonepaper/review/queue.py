@@ -15,6 +15,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
+from zonepaper.draw.frozen import ensure_not_frozen
 from zonepaper.layout import Layout
 from zonepaper.review.values import BadValue, field_kind, normalize_value
 from zonepaper.store.database import write_transaction
@@ -170,6 +171,7 @@ def decide_many(conn: sqlite3.Connection, user: User, decisions: list[Decision],
         raise QueueError("forbidden")
     now = time.time() if now is None else now
     with write_transaction(conn):
+        ensure_not_frozen(conn)
         return [_apply(conn, user, d, zone, layout, now) for d in decisions]
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from zonepaper.cycle import Cycle, private_umask
-from zonepaper.errors import InvalidInputError
+from zonepaper.draw.frozen import ensure_not_frozen
+from zonepaper.errors import ConflictError, InvalidInputError
 from zonepaper.layout import build_layout
 from zonepaper.scan.page import FieldResult, PageResult, ReadContext, quarantine, read_page
 from zonepaper.scan.raster import RasterPage, UnreadableFile, count_pages, find_files, read_pages
@@ -132,6 +133,11 @@ def ingest(cycle: Cycle, paths: list[Path], received: str | None = None, workers
     start = time.perf_counter()
     db = cycle.db()
     conn = db.conn
+    try:
+        ensure_not_frozen(conn)  # new applications would change the frozen inputs of the draw
+    except ConflictError:
+        db.close()
+        raise
     plan = []
     for path in files:
         sha = file_sha256(path)

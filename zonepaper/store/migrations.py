@@ -148,6 +148,46 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE fields ADD COLUMN illegible INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        4,
+        "the draw: freezes, draws and their results",
+        """
+        CREATE TABLE freezes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            status TEXT NOT NULL CHECK (status IN ('frozen', 'unfrozen')),
+            input_digest TEXT NOT NULL,
+            inputs TEXT NOT NULL,
+            mechanism TEXT NOT NULL,
+            unreviewed_reason TEXT,
+            unfreeze_reason TEXT,
+            created_at TEXT NOT NULL,
+            receipt TEXT
+        );
+        CREATE TABLE draws (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            freeze_id INTEGER NOT NULL REFERENCES freezes(id),
+            status TEXT NOT NULL CHECK (status IN ('current', 'superseded')),
+            sources TEXT NOT NULL,
+            key_string TEXT NOT NULL,
+            entropy_bits REAL NOT NULL,
+            result_digest TEXT NOT NULL,
+            bundle TEXT NOT NULL,
+            supersede_reason TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE draw_results (
+            draw_id INTEGER NOT NULL REFERENCES draws(id),
+            serial TEXT NOT NULL,
+            grade INTEGER NOT NULL,
+            lottery TEXT NOT NULL,
+            assigned TEXT,
+            rank INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            waitlist TEXT NOT NULL,
+            PRIMARY KEY (draw_id, serial)
+        );
+        """,
+    ),
 ]
 
 

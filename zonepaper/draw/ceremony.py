@@ -1,0 +1,267 @@
+"""Freeze, seed, draw, replay: the steps an auditor can follow.
+
+1. `freeze` publishes the digest of the canonical inputs (a receipt to post) before any seed
+   exists; applications cannot change while frozen.
+2. `run` takes the public sources, builds the RFC 3797 key string, computes every lottery
+   number and the assignment, stores the result and writes the audit bundle.
+3. `replay` recomputes a bundle with the same code the bundle carries (verify_draw.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from zonepaper import __version__
+from zonepaper.cycle import Cycle, private_umask
+from zonepaper.draw import verify_draw as vd
+from zonepaper.draw.frozen import Freeze, active_freeze
+from zonepaper.draw.inputs import DrawInputs, build_inputs, unfinished
+from zonepaper.draw.seed import MIN_BITS, Seed, parse_seed
+from zonepaper.errors import ConflictError, InvalidInputError
+from zonepaper.store.database import write_transaction
+from zonepaper.store.events import append_event
+from zonepaper.store.migrations import now_iso
+from zonepaper.text import translate
+
+VERIFIER = Path(vd.__file__)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    with private_umask():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+
+
+# --- freeze -----------------------------------------------------------------------------------
+def freeze(cycle: Cycle, mechanism: str | None = None, allow_unreviewed: bool = False, reason: str = "",
+           actor: str = "zonepaper") -> tuple[Freeze, DrawInputs, list[Path]]:
+    """Freeze the inputs; returns the freeze, its inputs and the receipt files (text and PDF)."""
+    zone = cycle.zone()
+    mechanism = mechanism or zone.mechanism
+    if mechanism not in vd.MECHANISMS:
+        raise InvalidInputError("draw.bad_mechanism", mechanism=mechanism, allowed=", ".join(vd.MECHANISMS))
+    if allow_unreviewed and not reason.strip():
+        raise InvalidInputError("draw.reason_needed", option="--allow-unreviewed")
+    db = cycle.db()
+    try:
+        conn = db.conn
+        with write_transaction(conn):
+            if active_freeze(conn):
+                raise ConflictError("draw.already_frozen", freeze=active_freeze(conn).id)
+            left = unfinished(conn)
+            if left.any and not allow_unreviewed:
+                raise ConflictError("draw.unfinished", review=sum(left.review.values()),
+                                    fields=", ".join(f"{k} {v}" for k, v in sorted(left.review.items())) or "-",
+                                    quarantine=left.quarantine, held=len(left.held),
+                                    serials=", ".join(left.held[:10]) or "-")
+            inputs = build_inputs(conn, zone, mechanism)
+            body = json.dumps({"settings": inputs.settings, "programs": inputs.programs,
+                               "applicants": inputs.applicants}, ensure_ascii=False, sort_keys=True)
+            at = now_iso()
+            freeze_id = conn.execute(
+                "INSERT INTO freezes (status, input_digest, inputs, mechanism, unreviewed_reason, created_at) "
+                "VALUES ('frozen', ?, ?, ?, ?, ?)",
+                (inputs.digest, body, mechanism, reason.strip() or None, at)).lastrowid
+            append_event(conn, actor, "draw.frozen", {
+                "freeze": freeze_id, "input_digest": inputs.digest, "mechanism": mechanism, "counts": inputs.counts,
+                "unreviewed": {"reason": reason.strip(), "review": sum(left.review.values()),
+                               "quarantine": left.quarantine, "held": len(left.held)} if left.any else None},
+                subject=f"freeze:{freeze_id}")
+            result = Freeze(int(freeze_id), inputs.digest, mechanism, json.loads(body), at)
+            paths = write_receipt(cycle, result, inputs, reason.strip())
+            conn.execute("UPDATE freezes SET receipt = ? WHERE id = ?", (str(paths[0]), freeze_id))
+    finally:
+        db.close()
+    return result, inputs, paths
+
+
+def unfreeze(cycle: Cycle, reason: str, actor: str = "zonepaper") -> int:
+    if not reason.strip():
+        raise InvalidInputError("draw.reason_needed", option="--reason")
+    db = cycle.db()
+    try:
+        with write_transaction(db.conn) as conn:
+            current = active_freeze(conn)
+            if current is None:
+                raise ConflictError("draw.not_frozen")
+            conn.execute("UPDATE freezes SET status = 'unfrozen', unfreeze_reason = ? WHERE id = ?",
+                         (reason.strip(), current.id))
+            append_event(conn, actor, "draw.unfrozen", {"freeze": current.id, "reason": reason.strip()},
+                         subject=f"freeze:{current.id}")
+    finally:
+        db.close()
+    return current.id
+
+
+def receipt_lines(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str, lang: str) -> list[str]:
+    zone = cycle.zone()
+    digest = " ".join(f.digest[i: i + 8] for i in range(0, 64, 8))
+    lines = [translate("messages", "draw.receipt_title", lang, zone=zone.name[lang], cycle=zone.cycle),
+             translate("messages", "draw.receipt_when", lang, at=f.created_at, freeze=f.id),
+             translate("messages", "draw.receipt_counts", lang, **inputs.counts),
+             translate("messages", f"draw.mechanism_{f.mechanism}", lang),
+             translate("messages", "draw.receipt_digest", lang), digest,
+             translate("messages", "draw.receipt_next", lang)]
+    if reason:
+        lines.insert(4, translate("messages", "draw.receipt_unreviewed", lang, reason=reason))
+    return lines
+
+
+def write_receipt(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str) -> list[Path]:
+    """The freeze receipt to post publicly: a text file and a one-page PDF, Spanish then English."""
+    from reportlab.lib.pagesizes import letter
+    from reportlab.pdfgen.canvas import Canvas
+
+    from zonepaper.forms.document import register_fonts
+
+    text = "\n\n".join("\n".join(receipt_lines(cycle, f, inputs, reason, lang)) for lang in ("es", "en")) + "\n"
+    txt = cycle.root / "output" / f"freeze-{f.id}-receipt.txt"
+    _write_atomic(txt, text.encode("utf-8"))
+    register_fonts()
+    pdf = cycle.root / "output" / f"freeze-{f.id}-receipt.pdf"
+    with tempfile.TemporaryDirectory(dir=cycle.root / "output") as tmp:
+        part = Path(tmp) / "receipt.pdf"
+        c = Canvas(str(part), pagesize=letter)
+        y = 740
+        for lang in ("es", "en"):
+            for i, line in enumerate(receipt_lines(cycle, f, inputs, reason, lang)):
+                is_digest = line.replace(" ", "") == f.digest
+                c.setFont("Mono-Bold" if is_digest else ("Sans-Bold" if i == 0 else "Sans"),
+                          15 if is_digest else (14 if i == 0 else 10.5))
+                for chunk in _wrap(line, 95):
+                    c.drawString(54, y, chunk)
+                    y -= 22 if is_digest else 15
+            y -= 20
+        c.showPage()
+        c.save()
+        with private_umask():
+            os.replace(part, pdf)
+    return [txt, pdf]
+
+
+def _wrap(line: str, width: int) -> list[str]:
+    words, out, current = line.split(" "), [], ""
+    for w in words:
+        if current and len(current) + 1 + len(w) > width:
+            out.append(current)
+            current = w
+        else:
+            current = f"{current} {w}".strip()
+    return out + [current]
+
+
+# --- the draw ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DrawOutcome:
+    draw_id: int
+    freeze_id: int
+    seed: Seed
+    result_digest: str
+    bundle: Path
+    counts: dict
+
+
+def run(cycle: Cycle, source_texts: list[str], weak_ok: bool = False, supersede: bool = False, reason: str = "",
+        actor: str = "zonepaper") -> DrawOutcome:
+    """Draw on the active freeze from the public sources; writes the audit bundle and stores the result."""
+    seed = parse_seed(source_texts)
+    if seed.bits < MIN_BITS and not weak_ok:
+        raise InvalidInputError("draw.weak_seed", bits=f"{seed.bits:.1f}", min=int(MIN_BITS))
+    if supersede and not reason.strip():
+        raise InvalidInputError("draw.reason_needed", option="--supersede")
+    db = cycle.db()
+    try:
+        conn = db.conn
+        f = active_freeze(conn)
+        if f is None:
+            raise ConflictError("draw.not_frozen")
+        now_inputs = build_inputs(conn, cycle.zone(), f.mechanism)
+        if now_inputs.digest != f.digest:
+            raise ConflictError("draw.inputs_changed", freeze=f.id)
+        earlier = conn.execute("SELECT id FROM draws WHERE freeze_id = ? AND status = 'current'", (f.id,)).fetchone()
+        if earlier and not supersede:
+            raise ConflictError("draw.already_drawn", draw=earlier[0])
+        settings, programs, applicants = f.inputs["settings"], f.inputs["programs"], f.inputs["applicants"]
+        results = vd.assign(settings, programs, applicants, seed.key_string, f.digest)
+        results_csv = vd.write_csv(vd.result_rows(results), vd.RESULT_COLUMNS)
+        digest = vd.result_digest(results_csv)
+        counts = summarize(results)
+        next_id = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM draws").fetchone()[0]) + 1
+        manifest = {"format": vd.FORMAT, "zonepaper_version": __version__, "cycle_id": cycle.info()["cycle_id"],
+                    "draw": next_id, "freeze": f.id, "frozen_at": f.created_at, "mechanism": f.mechanism,
+                    "settings": settings, "sources": [list(s.numbers) for s in seed.sources],
+                    "source_texts": [s.text for s in seed.sources], "entropy_bits": round(seed.bits, 1),
+                    "key_string": seed.key_string, "input_digest": f.digest, "result_digest": digest,
+                    "counts": counts}
+        bundle = cycle.root / "output" / f"draw-{next_id}-bundle.zip"
+        _write_atomic(bundle, _bundle_bytes(manifest, programs, applicants, results_csv))
+        with write_transaction(conn):
+            if earlier:
+                conn.execute("UPDATE draws SET status = 'superseded' WHERE id = ?", (earlier[0],))
+            draw_id = conn.execute(
+                "INSERT INTO draws (id, freeze_id, status, sources, key_string, entropy_bits, result_digest, bundle, "
+                "supersede_reason, created_at) VALUES (?, ?, 'current', ?, ?, ?, ?, ?, ?, ?)",
+                (next_id, f.id, json.dumps(manifest["source_texts"], ensure_ascii=False), seed.key_string,
+                 seed.bits, digest, str(bundle), reason.strip() or None, now_iso())).lastrowid
+            conn.executemany(
+                "INSERT INTO draw_results (draw_id, serial, grade, lottery, assigned, rank, reason, waitlist) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(draw_id, r["serial"], r["grade"], r["lottery"], r["assigned"] or None, r["rank"], r["reason"],
+                  json.dumps(r["waitlist"], sort_keys=True)) for r in results])
+            append_event(conn, actor, "draw.run", {
+                "draw": draw_id, "freeze": f.id, "sources": manifest["source_texts"], "key_string": seed.key_string,
+                "entropy_bits": round(seed.bits, 1), "input_digest": f.digest, "result_digest": digest,
+                "supersedes": earlier[0] if earlier else None, "reason": reason.strip() or None},
+                subject=f"draw:{draw_id}")
+    finally:
+        db.close()
+    return DrawOutcome(int(draw_id), f.id, seed, digest, bundle, counts)
+
+
+def summarize(results: list[dict]) -> dict:
+    ranks = Counter(r["rank"] for r in results if r["assigned"])
+    reasons = Counter(r["reason"] for r in results if not r["assigned"])
+    return {"applicants": len(results), "assigned": sum(ranks.values()),
+            "by_rank": {str(k): ranks[k] for k in sorted(ranks)}, "unassigned": dict(sorted(reasons.items()))}
+
+
+def _bundle_bytes(manifest: dict, programs: list[dict], applicants: list[dict], results_csv: bytes) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    files = {
+        "manifest.json": (json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8"),
+        "programs.csv": vd.write_csv([{k: str(v) for k, v in p.items()} for p in
+                                      sorted(programs, key=lambda p: (p["program"], p["grade"]))], vd.PROGRAM_COLUMNS),
+        "applicants.csv": vd.write_csv([vd.applicant_row(a) for a in sorted(applicants, key=lambda a: a["serial"])],
+                                       vd.APPLICANT_COLUMNS),
+        "results.csv": results_csv,
+        "verify_draw.py": VERIFIER.read_bytes(),
+    }
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))  # the same bytes for the same draw
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    return out.getvalue()
+
+
+def replay(bundle: Path) -> list[str]:
+    """The differences between a bundle and a fresh computation from its inputs (empty: it matches)."""
+    try:
+        files = vd.read_bundle(bundle)
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise InvalidInputError("draw.bad_bundle", file=str(bundle), reason=str(exc)) from None
+    try:
+        return vd.check(files)
+    except (KeyError, ValueError) as exc:
+        return [f"the bundle cannot be read: {type(exc).__name__}: {exc}"]

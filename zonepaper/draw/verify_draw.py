@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Check a zonepaper draw from its audit bundle, with nothing but Python's standard library.
+
+    python3 verify_draw.py bundle.zip      (or a folder holding the bundle's files)
+
+It reads manifest.json, programs.csv and applicants.csv, recomputes the digest of the inputs
+(published before the seed existed), the key string from the public sources (RFC 3797), every
+applicant's lottery number, and the whole assignment, then compares with results.csv. It
+prints MATCH, or each difference, and exits 0 or 1.
+
+zonepaper itself runs this same file, so the published check and the real draw are one code.
+
+How the draw works, in short
+* Key string (RFC 3797): in each source the numbers sorted ascending, each followed by a dot,
+  each source followed by a slash, sources in the order given.
+* Lottery number of a form: HMAC-SHA256, key = SHA-256(key string + input digest), message =
+  the form's serial; written as hex. Lower comes first. One number per form for all programs.
+* A program orders applicants by priority group (0 = the first priority in zone.toml;
+  no priority = the number of priorities), then lottery number.
+* da: student-proposing deferred acceptance. bins: rounds; in round k every unassigned form
+  goes into the bin of its k-th choice, each bin takes them in the program's order up to its
+  seats left. fcfs: forms in received-time order (ties by lottery number), each takes its
+  highest choice with a seat left (the program's order is then time, then lottery).
+* Each grade is drawn separately. Waitlist of a program: those who ranked it above what they
+  got (or got nothing), in the program's order.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import heapq
+import hmac
+import io
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+FORMAT = 1
+APPLICANT_COLUMNS = ["serial", "grade", "eligible", "reason", "received", "choices", "priorities"]
+PROGRAM_COLUMNS = ["program", "grade", "seats"]
+RESULT_COLUMNS = ["serial", "grade", "lottery", "assigned", "rank", "reason", "waitlist"]
+MECHANISMS = ("da", "bins", "fcfs")
+
+
+# --- the seed ---------------------------------------------------------------------------------
+def key_string(sources: list[list[int]]) -> str:
+    """RFC 3797: numbers of each source sorted ascending, each with a dot; each source ends with a slash."""
+    return "".join("".join(f"{n}." for n in sorted(source)) + "/" for source in sources)
+
+
+def lottery_key(key: str, input_digest: str) -> bytes:
+    return hashlib.sha256((key + input_digest).encode("utf-8")).digest()
+
+
+def lottery_number(secret: bytes, serial: str) -> str:
+    """HMAC-SHA256 of the serial, hex."""
+    return hmac.new(secret, serial.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def rfc3797_select(key: str, pool: int, count: int) -> list[tuple[int, str]]:
+    """RFC 3797 section 4: (selected, MD5 hex) for each draw from a pool numbered 1..pool."""
+    remaining = list(range(1, pool + 1))
+    picks = []
+    for i in range(min(count, pool)):
+        counter = i.to_bytes(2, "big")
+        digest = hashlib.md5(counter + key.encode("ascii") + counter).digest()
+        index = int.from_bytes(digest, "big") % len(remaining)
+        picks.append((remaining.pop(index), digest.hex().upper()))
+    return picks
+
+
+# --- canonical inputs -------------------------------------------------------------------------
+def input_digest(settings: dict, programs: list[dict], applicants: list[dict]) -> str:
+    """SHA-256 of the canonical JSON of the inputs (sorted keys and rows, compact, UTF-8)."""
+    body = {"format": FORMAT, "settings": settings,
+            "programs": sorted(programs, key=lambda p: (p["program"], p["grade"])),
+            "applicants": sorted(applicants, key=lambda a: a["serial"])}
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def applicant_row(a: dict) -> dict:
+    return {"serial": a["serial"], "grade": str(a["grade"]), "eligible": "1" if a["eligible"] else "0",
+            "reason": a["reason"], "received": a["received"], "choices": ";".join(a["choices"]),
+            "priorities": ";".join(f"{p}={g}" for p, g in sorted(a["priorities"].items()))}
+
+
+def applicant_from_row(r: dict) -> dict:
+    return {"serial": r["serial"], "grade": int(r["grade"]), "eligible": r["eligible"] == "1",
+            "reason": r["reason"], "received": r["received"],
+            "choices": [c for c in r["choices"].split(";") if c],
+            "priorities": {k: int(v) for k, v in (p.split("=") for p in r["priorities"].split(";") if p)}}
+
+
+def program_from_row(r: dict) -> dict:
+    return {"program": r["program"], "grade": int(r["grade"]), "seats": int(r["seats"])}
+
+
+# --- the mechanisms ---------------------------------------------------------------------------
+def assign(settings: dict, programs: list[dict], applicants: list[dict], key: str, digest: str) -> list[dict]:
+    """Every applicant's result, sorted by serial: lottery, assigned program, rank, reason, waitlist."""
+    secret = lottery_key(key, digest)
+    mechanism = settings["mechanism"]
+    if mechanism not in MECHANISMS:
+        raise ValueError(f"unknown mechanism {mechanism!r}")
+    no_priority = len(settings["priorities"])
+    results = {}
+    for grade in sorted({a["grade"] for a in applicants}):
+        seats = {p["program"]: p["seats"] for p in programs if p["grade"] == grade}
+        group = [dict(a, lottery=lottery_number(secret, a["serial"])) for a in applicants if a["grade"] == grade]
+        for a in group:  # the programs this form may be placed in, in its order of preference
+            a["options"] = [c for c in a["choices"] if c in seats] if a["eligible"] else []
+
+        def order(a: dict, program: str) -> tuple:
+            if mechanism == "fcfs":
+                return (a["received"], a["lottery"])
+            return (a["priorities"].get(program, no_priority), a["lottery"])
+
+        placed = {"da": deferred_acceptance, "bins": bins, "fcfs": first_come}[mechanism](group, seats, order)
+        for a in group:
+            program = placed.get(a["serial"])
+            rank = a["choices"].index(program) + 1 if program else 0
+            if program:
+                reason = ""
+            elif not a["eligible"]:
+                reason = a["reason"] or "not_eligible"
+            elif not a["options"]:
+                reason = "no_valid_choice"
+            else:
+                reason = "no_seat"
+            results[a["serial"]] = {"serial": a["serial"], "grade": grade, "lottery": a["lottery"],
+                                    "assigned": program or "", "rank": rank, "reason": reason, "waitlist": {}}
+        for program in sorted(seats):
+            wanting = [a for a in group if program in a["options"] and
+                       (not placed.get(a["serial"]) or a["options"].index(program) <
+                        a["options"].index(placed[a["serial"]]))]
+            for position, a in enumerate(sorted(wanting, key=lambda a: order(a, program)), start=1):
+                results[a["serial"]]["waitlist"][program] = position
+    return [results[s] for s in sorted(results)]
+
+
+def deferred_acceptance(group: list[dict], seats: dict, order) -> dict[str, str]:
+    """Student-proposing deferred acceptance (Gale-Shapley); each program holds its best `seats` proposals."""
+    held: dict[str, list] = {p: [] for p in seats}  # per program: (negated order, serial), worst on top
+    next_choice = {a["serial"]: 0 for a in group}
+    by_serial = {a["serial"]: a for a in group}
+    free = [a["serial"] for a in sorted(group, key=lambda a: a["serial"])]
+    keys = {}
+    while free:
+        serial = free.pop()
+        a = by_serial[serial]
+        while next_choice[serial] < len(a["options"]):
+            program = a["options"][next_choice[serial]]
+            next_choice[serial] += 1
+            if seats[program] <= 0:
+                continue
+            k = keys.get((serial, program))
+            if k is None:
+                k = keys[(serial, program)] = _negate(order(a, program))
+            heap = held[program]
+            if len(heap) < seats[program]:
+                heapq.heappush(heap, (k, serial))
+                break
+            if k > heap[0][0]:  # better than the worst held (keys are negated: larger is better)
+                _, bumped = heapq.heapreplace(heap, (k, serial))
+                free.append(bumped)
+                break
+    return {serial: program for program, heap in held.items() for _, serial in heap}
+
+
+def _negate(key: tuple) -> tuple:
+    """A program's order (priority group, lottery hex) reversed, so that heapq's smallest is its worst held."""
+    group, lottery = key
+    return (-group, -int(lottery, 16))
+
+
+def bins(group: list[dict], seats: dict, order) -> dict[str, str]:
+    """Immediate acceptance in rounds: round k puts every unassigned form in the bin of its k-th choice."""
+    left = dict(seats)
+    placed: dict[str, str] = {}
+    rounds = max((len(a["choices"]) for a in group), default=0)
+    for k in range(rounds):
+        bins_now: dict[str, list[dict]] = {}
+        for a in group:
+            if a["serial"] not in placed and k < len(a["choices"]) and a["choices"][k] in a["options"]:
+                bins_now.setdefault(a["choices"][k], []).append(a)
+        for program in sorted(bins_now):
+            for a in sorted(bins_now[program], key=lambda a: order(a, program))[: max(left[program], 0)]:
+                placed[a["serial"]] = program
+                left[program] -= 1
+    return placed
+
+
+def first_come(group: list[dict], seats: dict, order) -> dict[str, str]:
+    """Forms in received-time order (ties by lottery); each takes its highest choice with a seat left."""
+    left = dict(seats)
+    placed: dict[str, str] = {}
+    for a in sorted(group, key=lambda a: (a["received"], a["lottery"])):
+        for program in a["options"]:
+            if left[program] > 0:
+                placed[a["serial"]] = program
+                left[program] -= 1
+                break
+    return placed
+
+
+# --- the results file -------------------------------------------------------------------------
+def result_rows(results: list[dict]) -> list[dict]:
+    return [{"serial": r["serial"], "grade": str(r["grade"]), "lottery": r["lottery"], "assigned": r["assigned"],
+             "rank": str(r["rank"]), "reason": r["reason"],
+             "waitlist": ";".join(f"{p}={n}" for p, n in sorted(r["waitlist"].items()))} for r in results]
+
+
+def write_csv(rows: list[dict], columns: list[str]) -> bytes:
+    """CSV with \\n line ends and a fixed column order: the same bytes on every machine."""
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def read_csv(data: bytes) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+
+
+def result_digest(results_csv: bytes) -> str:
+    return hashlib.sha256(results_csv).hexdigest()
+
+
+# --- checking a bundle ------------------------------------------------------------------------
+def read_bundle(path: Path) -> dict[str, bytes]:
+    names = ("manifest.json", "programs.csv", "applicants.csv", "results.csv")
+    if path.is_dir():
+        return {n: (path / n).read_bytes() for n in names}
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in names}
+
+
+def check(files: dict[str, bytes]) -> list[str]:
+    """Every difference between what the bundle claims and what its inputs give (empty: it matches)."""
+    manifest = json.loads(files["manifest.json"])
+    settings = manifest["settings"]
+    programs = [program_from_row(r) for r in read_csv(files["programs.csv"])]
+    applicants = [applicant_from_row(r) for r in read_csv(files["applicants.csv"])]
+    problems = []
+    digest = input_digest(settings, programs, applicants)
+    if digest != manifest["input_digest"]:
+        problems.append(f"the inputs do not give the published input digest: {digest} != {manifest['input_digest']}")
+    key = key_string(manifest["sources"])
+    if key != manifest["key_string"]:
+        problems.append(f"the sources do not give the key string: {key!r} != {manifest['key_string']!r}")
+    expected = write_csv(result_rows(assign(settings, programs, applicants, key, manifest["input_digest"])),
+                         RESULT_COLUMNS)
+    if result_digest(files["results.csv"]) != manifest["result_digest"]:
+        problems.append("results.csv is not the file the manifest's result digest describes")
+    if expected != files["results.csv"]:
+        got = {r["serial"]: r for r in read_csv(files["results.csv"])}
+        for row in read_csv(expected):
+            if got.get(row["serial"]) != row:
+                problems.append(f"form {row['serial']}: the draw gives {row}, the bundle says {got.get(row['serial'])}")
+        for serial in sorted(set(got) - {r["serial"] for r in read_csv(expected)}):
+            problems.append(f"form {serial} is in results.csv but not among the applicants")
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print(__doc__)
+        return 2
+    problems = check(read_bundle(Path(argv[0])))
+    for p in problems[:200]:
+        print(p)
+    print("MATCH" if not problems else f"DIFFERENT: {len(problems)} problem(s)")
+    return 0 if not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
