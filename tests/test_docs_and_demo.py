@@ -17,7 +17,8 @@ ROOT = Path(__file__).parent.parent
 BUILT = {("init",), ("backup",), ("demo",), ("zone", "check"), ("forms", "print"), ("forms", "layout"),
          ("simulate",), ("scan", "ingest"), ("scan", "status"), ("scan", "quarantine"),
          ("applications", "import"), ("export", "applications"), ("users", "add"), ("users", "list"),
-         ("review", "serve"), ("verify",)}
+         ("review", "serve"), ("verify",), ("draw", "freeze"), ("draw", "unfreeze"), ("draw", "run"),
+         ("draw", "replay"), ("draw", "rfc3797")}
 
 
 def readme_commands() -> list[list[str]]:

@@ -119,6 +119,7 @@ def receipt_lines(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str, lang
 def write_receipt(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str) -> list[Path]:
     """The freeze receipt to post publicly: a text file and a one-page PDF, Spanish then English."""
     from reportlab.lib.pagesizes import letter
+    from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.pdfgen.canvas import Canvas
 
     from zonepaper.forms.document import register_fonts
@@ -128,19 +129,23 @@ def write_receipt(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str) -> l
     _write_atomic(txt, text.encode("utf-8"))
     register_fonts()
     pdf = cycle.root / "output" / f"freeze-{f.id}-receipt.pdf"
+    width = letter[0] - 2 * 54
     with tempfile.TemporaryDirectory(dir=cycle.root / "output") as tmp:
         part = Path(tmp) / "receipt.pdf"
         c = Canvas(str(part), pagesize=letter)
         y = 740
         for lang in ("es", "en"):
             for i, line in enumerate(receipt_lines(cycle, f, inputs, reason, lang)):
-                is_digest = line.replace(" ", "") == f.digest
-                c.setFont("Mono-Bold" if is_digest else ("Sans-Bold" if i == 0 else "Sans"),
-                          15 if is_digest else (14 if i == 0 else 10.5))
-                for chunk in _wrap(line, 95):
+                if line.replace(" ", "") == f.digest:  # the fingerprint, large, in two rows of four groups
+                    font, size, chunks = "Mono-Bold", 16, [line[:35], line[36:]]
+                else:
+                    font, size = ("Sans-Bold", 14) if i == 0 else ("Sans", 10.5)
+                    chunks = _wrap(line, lambda s, font=font, size=size: stringWidth(s, font, size) <= width)
+                c.setFont(font, size)
+                for chunk in chunks:
                     c.drawString(54, y, chunk)
-                    y -= 22 if is_digest else 15
-            y -= 20
+                    y -= size * 1.45
+            y -= 22
         c.showPage()
         c.save()
         with private_umask():
@@ -148,14 +153,15 @@ def write_receipt(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str) -> l
     return [txt, pdf]
 
 
-def _wrap(line: str, width: int) -> list[str]:
+def _wrap(line: str, fits) -> list[str]:
     words, out, current = line.split(" "), [], ""
     for w in words:
-        if current and len(current) + 1 + len(w) > width:
+        candidate = f"{current} {w}".strip()
+        if current and not fits(candidate):
             out.append(current)
             current = w
         else:
-            current = f"{current} {w}".strip()
+            current = candidate
     return out + [current]
 
 
