@@ -56,7 +56,7 @@ def lottery_key(key: str, input_digest: str) -> bytes:
 
 def lottery_number(secret: bytes, serial: str) -> str:
     """HMAC-SHA256 of the serial, hex."""
-    return hmac.new(secret, serial.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(secret, serial.encode("utf-8"), "sha256").hex()
 
 
 def rfc3797_select(key: str, pool: int, count: int) -> list[tuple[int, str]]:
@@ -112,11 +112,13 @@ def assign(settings: dict, programs: list[dict], applicants: list[dict], key: st
         group = [dict(a, lottery=lottery_number(secret, a["serial"])) for a in applicants if a["grade"] == grade]
         for a in group:  # the programs this form may be placed in, in its order of preference
             a["options"] = [c for c in a["choices"] if c in seats] if a["eligible"] else []
+            a["rank_key"] = int(a["lottery"], 16)
 
-        def order(a: dict, program: str) -> tuple:
+        def order(a: dict, program: str):
+            """The program's order: (received, lottery) for fcfs; else priority group, then lottery, as one int."""
             if mechanism == "fcfs":
                 return (a["received"], a["lottery"])
-            return (a["priorities"].get(program, no_priority), a["lottery"])
+            return (a["priorities"].get(program, no_priority) << 256) | a["rank_key"]
 
         placed = {"da": deferred_acceptance, "bins": bins, "fcfs": first_come}[mechanism](group, seats, order)
         for a in group:
@@ -132,11 +134,13 @@ def assign(settings: dict, programs: list[dict], applicants: list[dict], key: st
                 reason = "no_seat"
             results[a["serial"]] = {"serial": a["serial"], "grade": grade, "lottery": a["lottery"],
                                     "assigned": program or "", "rank": rank, "reason": reason, "waitlist": {}}
-        for program in sorted(seats):
-            wanting = [a for a in group if program in a["options"] and
-                       (not placed.get(a["serial"]) or a["options"].index(program) <
-                        a["options"].index(placed[a["serial"]]))]
-            for position, a in enumerate(sorted(wanting, key=lambda a: order(a, program)), start=1):
+        wanting: dict[str, list[dict]] = {p: [] for p in seats}
+        for a in group:  # the programs each form ranked above what it got (all of them if it got nothing)
+            got = placed.get(a["serial"])
+            for program in a["options"][: a["options"].index(got)] if got else a["options"]:
+                wanting[program].append(a)
+        for program in sorted(wanting):
+            for position, a in enumerate(sorted(wanting[program], key=lambda a: order(a, program)), start=1):
                 results[a["serial"]]["waitlist"][program] = position
     return [results[s] for s in sorted(results)]
 
@@ -147,7 +151,6 @@ def deferred_acceptance(group: list[dict], seats: dict, order) -> dict[str, str]
     next_choice = {a["serial"]: 0 for a in group}
     by_serial = {a["serial"]: a for a in group}
     free = [a["serial"] for a in sorted(group, key=lambda a: a["serial"])]
-    keys = {}
     while free:
         serial = free.pop()
         a = by_serial[serial]
@@ -156,24 +159,16 @@ def deferred_acceptance(group: list[dict], seats: dict, order) -> dict[str, str]
             next_choice[serial] += 1
             if seats[program] <= 0:
                 continue
-            k = keys.get((serial, program))
-            if k is None:
-                k = keys[(serial, program)] = _negate(order(a, program))
+            k = -order(a, program)  # negated: heapq's smallest is the program's worst held applicant
             heap = held[program]
             if len(heap) < seats[program]:
                 heapq.heappush(heap, (k, serial))
                 break
-            if k > heap[0][0]:  # better than the worst held (keys are negated: larger is better)
+            if k > heap[0][0]:  # better than the worst held
                 _, bumped = heapq.heapreplace(heap, (k, serial))
                 free.append(bumped)
                 break
     return {serial: program for program, heap in held.items() for _, serial in heap}
-
-
-def _negate(key: tuple) -> tuple:
-    """A program's order (priority group, lottery hex) reversed, so that heapq's smallest is its worst held."""
-    group, lottery = key
-    return (-group, -int(lottery, 16))
 
 
 def bins(group: list[dict], seats: dict, order) -> dict[str, str]:
