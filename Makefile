@@ -21,6 +21,9 @@ test-fast: setup
 bench: setup
 	$(PY) scripts/bench_forms.py
 	$(PY) scripts/bench_ingest.py
+	$(PY) scripts/bench_review.py
+	$(PY) -m pip install --quiet matching  # for the comparison only; not a dependency of zonepaper
+	$(PY) scripts/bench_draw.py
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache
