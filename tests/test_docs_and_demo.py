@@ -68,13 +68,20 @@ def test_demo_runs_everything_built_and_leaves_a_cycle(tmp_path: Path) -> None:
     import sqlite3
 
     db = sqlite3.connect(tmp_path / "demo" / "zonepaper.db")
-    assert db.execute("SELECT count(*) FROM serials").fetchone()[0] == 300
+    # 300 printed, and one new number for the other cycle's form the coordinator accepted
+    assert db.execute("SELECT count(*) FROM serials").fetchone()[0] == 301
     assert db.execute("SELECT count(*) FROM serials WHERE serial = ?", (payload.serial,)).fetchone()[0] == 1
     assert list((tmp_path / "demo" / "backups").glob("*.zip"))
-    assert db.execute("SELECT count(*) FROM applications").fetchone()[0] == 260
+    assert db.execute("SELECT count(*) FROM applications").fetchone()[0] == 261
     days = {r[0] for r in db.execute("SELECT DISTINCT received_batch FROM applications")}
     assert days == {"2009-03-09", "2009-03-13", "2009-03-20"}
     reasons = {r[0] for r in db.execute("SELECT reason FROM pages WHERE kind = 'quarantined'")}
     assert reasons == {"not_a_form", "other_cycle", "duplicate"}
-    assert "Applications: 260" in result.stdout
-    assert "zonepaper review serve" not in result.stdout  # not built yet: the demo must not promise it
+    assert db.execute("SELECT count(*) FROM pages WHERE kind = 'quarantined' AND resolution IS NULL").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM fields WHERE status = 'review'").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM draw_results").fetchone() == (261,)
+    assert "Applications: 260" in result.stdout and "zonepaper review serve" in result.stdout
+    assert "Draw recomputed from the bundle: MATCH" in result.stdout
+    bundle = next((tmp_path / "demo" / "output").glob("draw-*-bundle.zip"))
+    assert cli_subprocess("draw", "replay", str(bundle)).returncode == 0
+    assert cli_subprocess("verify", "--cycle", str(tmp_path / "demo")).returncode == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import playwright.sync_api as playwright  # noqa: E402  (installed with the test extras; no browser download)
@@ -71,6 +72,16 @@ def query(cycle, sql: str, *params):
         db.close()
 
 
+def confirmed(cycle, item_id: int) -> str:
+    """The field's value once the page's background save has landed (the next item shows at once)."""
+    for _ in range(50):
+        rows = query(cycle, "SELECT value FROM fields WHERE rowid = ? AND status = 'confirmed'", item_id)
+        if rows:
+            return rows[0][0]
+        time.sleep(0.1)
+    raise AssertionError(f"item {item_id} was not saved")
+
+
 def current(page) -> tuple[str, str]:
     page.wait_for_selector("#card:not([hidden])")
     return page.text_content("#serial"), page.text_content("#label")
@@ -102,8 +113,7 @@ def test_correct_a_field_with_the_keyboard_only(site) -> None:
     page.keyboard.type(typed)  # the guess is selected: typing replaces it
     page.keyboard.press("Enter")
     expect(page.locator("#crop")).not_to_have_attribute("src", f"/img/field/{item_id}")
-    value, status = query(cycle, "SELECT value, status FROM fields WHERE rowid = ?", item_id)[0]
-    assert status == "confirmed"
+    value = confirmed(cycle, item_id)
     assert value == {"choices": "lahsa,international", "birth_date": "1995-03-14"}.get(name, value)
     last = query(cycle, "SELECT actor FROM events WHERE kind = 'review.decided' ORDER BY id DESC LIMIT 1")
     assert last == [("bob",)]
@@ -243,3 +253,27 @@ def test_screenshots_of_each_mode(site, tmp_path: Path) -> None:
         assert (out / f"review-{name}.png").stat().st_size > 10_000
     page.context.close()
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_choices_are_corrected_by_clicking_the_grid(site) -> None:
+    cycle, base, browser = site
+    db = cycle.db()
+    with db.conn:  # put one form's choices back in the queue, as the reader does with an unsure grid
+        serial = db.conn.execute("SELECT serial FROM fields WHERE name = 'choices' AND page_id IS NOT NULL "
+                                 "ORDER BY serial DESC LIMIT 1").fetchone()[0]
+        db.conn.execute("UPDATE fields SET status = 'review', reasons = '[\"faint_mark\"]' "
+                        "WHERE serial = ? AND name = 'choices'", (serial,))
+    accounts.add_user(db.conn, "eve", "coordinator", PASSWORD, "en")  # holds nothing yet: gets choices first
+    db.close()
+    page = login(browser, base, "eve")
+    current(page)
+    assert page.text_content("#label") == "Choices"
+    assert page.locator("#bubbles button").count() == 19 * 5
+    page.click("#bubbles button[data-program='2'][data-rank='1']")
+    assert page.input_value("#value").split()[0] == "2"
+    assert page.locator("#bubbles button.on[data-program='2'][data-rank='1']").count() == 1
+    item_id = int(page.get_attribute("#crop", "src").rsplit("/", 1)[1])
+    page.keyboard.press("Enter")
+    expect(page.locator("#crop")).not_to_have_attribute("src", f"/img/field/{item_id}")
+    assert confirmed(cycle, item_id).split(",")[0] == "lahsa"
+    page.context.close()

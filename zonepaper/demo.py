@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import random
+import secrets
 import time
 from pathlib import Path
 from typing import Callable
 
 from zonepaper.cycle import Cycle, backup_cycle, init_cycle
+from zonepaper.draw.ceremony import freeze, replay, unfreeze
+from zonepaper.draw.ceremony import run as draw_run
+from zonepaper.draw.frozen import active_freeze
 from zonepaper.forms.batch import print_forms
 from zonepaper.layout import build_layout
 from zonepaper.scan.ingest import ingest
@@ -26,6 +31,7 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     if (folder / "zonepaper.db").exists():
         cycle = Cycle(folder)
         echo(say("demo.reuse", folder=str(folder)))
+        _lift_freeze(cycle)
     else:
         cycle = init_cycle(folder, "belmont")
         echo(say("demo.init", folder=str(folder), cycle_id=cycle.info()["cycle_id"]))
@@ -62,6 +68,98 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     db.close()
     echo(say("demo.status", applications=st.applications, auto=st.fields_by_status.get("auto", 0),
              review=st.fields_by_status.get("review", 0), quarantined=st.pages_by_kind.get("quarantined", 0)))
+
+    # A person clears the review queue in the web page; here the simulator's truth stands in.
+    started = time.perf_counter()
+    decided, resolved = review_with_truth(cycle, [sim.truth_path])
+    echo(say("demo.reviewed", fields=decided, pages=resolved, seconds=time.perf_counter() - started,
+             reviewer=REVIEWER, folder=str(folder)))
+
+    # Freeze, post the receipt, roll the dice in public, draw, and check the draw from its bundle.
+    frozen, inputs, (_, receipt) = freeze(cycle, actor=REVIEWER)
+    echo(say("demo.frozen", digest=frozen.digest, applicants=inputs.counts["applicants"], receipt=str(receipt)))
+    rng = random.Random(frozen.digest)  # stands in for dice rolled by observers
+    dice = [f"dice: {' '.join(str(rng.randint(1, 6)) for _ in range(5))}" for _ in range(10)]
+    echo(say("demo.dice", sources=" | ".join(dice)))
+    outcome = draw_run(cycle, dice, actor=REVIEWER)
+    echo(say("demo.drawn", mechanism=frozen.mechanism, assigned=outcome.counts["assigned"],
+             applicants=outcome.counts["applicants"], first=outcome.counts["by_rank"].get("1", 0),
+             bundle=str(outcome.bundle)))
+    problems = replay(outcome.bundle)
+    echo(say("demo.replayed", result="MATCH" if not problems else f"{len(problems)} differences"))
     backup = backup_cycle(cycle)
     echo(say("demo.backup", file=str(backup)))
-    echo(say("demo.next", folder=str(folder)))
+    echo(say("demo.next", folder=str(folder), bundle=str(outcome.bundle)))
+
+
+REVIEWER = "simulated-reviewer"
+
+
+def _lift_freeze(cycle: Cycle) -> None:
+    """A demo run again on the same folder adds forms, so an earlier demo's freeze is lifted (recorded)."""
+    db = cycle.db()
+    frozen = active_freeze(db.conn)
+    db.close()
+    if frozen:
+        unfreeze(cycle, "the demo runs again on this folder", actor=REVIEWER)
+
+
+def review_with_truth(cycle: Cycle, truth_paths: list[Path]) -> tuple[int, int]:
+    """What a person does in `zonepaper review serve`, done here from the simulator's ground truth:
+    resolve each quarantined page, then type the true value of every field in review.
+    Returns (fields decided, pages resolved)."""
+    from zonepaper.review import accounts, queue
+    from zonepaper.review import quarantine as qu
+    from zonepaper.scan.ingest import read_context
+    from zonepaper.scan.scoring import truth_value
+
+    truth = {}
+    for path in truth_paths:
+        for t in json.loads(path.read_text(encoding="utf-8"))["pages"]:
+            truth[(t["file"], t["page"])] = t
+    zone = cycle.zone()
+    layout = build_layout(zone, "letter")
+    ctx = read_context(cycle)
+    db = cycle.db()
+    conn = db.conn
+    try:
+        user = next((u for u in accounts.list_users(conn) if u.name == REVIEWER), None) or \
+            accounts.add_user(conn, REVIEWER, "coordinator", secrets.token_urlsafe(24))
+        where = {page_id: (name, index) for page_id, name, index in conn.execute(
+            "SELECT p.id, f.original_name, p.page_index FROM pages p JOIN files f ON f.sha256 = p.file_sha256")}
+        resolved = 0
+        for page in qu.quarantined_pages(conn):
+            t = truth.get(where[page.id], {})
+            if page.reason == "duplicate":
+                r = qu.Resolution(page.id, "keep_first")
+            elif page.reason in ("other_cycle", "bad_tag") and page.aligned:
+                r = qu.Resolution(page.id, "accept", reason="a family used another cycle's form; accepted")
+            elif page.reason in ("serial_unreadable", "bad_check_digit") and page.aligned and t.get("serial"):
+                r = qu.Resolution(page.id, "serial", serial=t["serial"])
+            elif page.reason == "markers_not_found":
+                r = qu.Resolution(page.id, "rescan")
+            else:
+                r = qu.Resolution(page.id, "not_a_form")
+            image = conn.execute("SELECT image FROM pages WHERE id = ?", (page.id,)).fetchone()[0]
+            fields = qu.read_stored_page(cycle.root, image, ctx) if r.action in qu.NEEDS_READING else None
+            qu.resolve(conn, user, r, fields)
+            resolved += 1
+        decided = 0
+        while items := queue.claim_items(conn, user, size=queue.BATCH_SIZE):
+            decisions = []
+            for item in items:
+                t = truth.get(where.get(item.page_id, ("", -1)))
+                value = truth_value(t, item.name) if t else None
+                decisions.append(queue.Decision(item.id, item.version, "accept" if t else "skip", value))
+            try:
+                queue.decide_many(conn, user, decisions, zone, layout)
+            except queue.QueueError:  # one value cannot be stored: decide them one by one, skip that one
+                for d in decisions:
+                    try:
+                        queue.decide(conn, user, d, zone, layout)
+                    except queue.QueueError:
+                        queue.decide(conn, user, queue.Decision(d.item_id, d.version, "skip"), zone, layout)
+            decided += sum(d.action == "accept" for d in decisions)
+    finally:
+        db.close()
+    return decided, resolved

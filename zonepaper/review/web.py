@@ -133,7 +133,15 @@ class ReviewApp:
                 "status": item.status, "serial": item.serial, "page": item.page_id, "illegible": item.illegible,
                 "why": [t(lang, f"why.{r}") for r in dict.fromkeys(reasons)],
                 "hint": t(lang, f"hint.{kind}", **hint_params),
-                "image": f"/img/field/{item.id}" if item.box and item.page_id else None}
+                "image": f"/img/field/{item.id}" if item.box and item.page_id else None,
+                "bubbles": self.choice_bubbles(item) if kind == "choices" and item.page_id else []}
+
+    @staticmethod
+    def crop_window(item: Item) -> tuple[int, int, int, int]:
+        """The part of the aligned page shown for an item (x, y, w, h in pixels): its box and a margin."""
+        x, y, w, h = item.box  # type: ignore[misc]
+        pad_x, pad_y = 14, (8 if item.kind == "choices" else 26)
+        return x - pad_x, y - pad_y, w + 2 * pad_x, h + 2 * pad_y
 
     def crop(self, item: Item) -> bytes | None:
         if not item.box or not item.page_id:
@@ -146,11 +154,25 @@ class ReviewApp:
         if page is None:
             return None
         scale = page.shape[1] / (self.layout.width * K)
-        x, y, w, h = (int(round(v * scale)) for v in item.box)
-        pad_x, pad_y = int(14 * scale), int(26 * scale) if item.kind != "choices" else int(8 * scale)
-        crop = page[max(0, y - pad_y): y + h + pad_y, max(0, x - pad_x): x + w + pad_x]
+        x, y, w, h = (int(round(v * scale)) for v in self.crop_window(item))
+        pad = max(0, -x, -y, x + w - page.shape[1], y + h - page.shape[0])  # white beyond the page's edge
+        padded = cv2.copyMakeBorder(page, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255) if pad else page
+        crop = padded[y + pad: y + pad + h, x + pad: x + pad + w]
         ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 92])
         return data.tobytes() if ok else None
+
+    def choice_bubbles(self, item: Item) -> list[dict]:
+        """Where each bubble of the choices grid is on the item's crop (in % of it), to click on."""
+        if not item.box:
+            return []
+        cx, cy, cw, ch = self.crop_window(item)
+        out = []
+        for b in self.layout.field("choices").bubbles:
+            x, y, w, h = (v * K for v in (b.rect.x, b.rect.y, b.rect.w, b.rect.h))
+            out.append({"program": b.program_number, "rank": b.rank, "left": round((x - cx) / cw * 100, 3),
+                        "top": round((y - cy) / ch * 100, 3), "width": round(w / cw * 100, 3),
+                        "height": round(h / ch * 100, 3)})
+        return out
 
 
 def static_file(h: "Handler", name: str) -> Reply:

@@ -51,6 +51,7 @@
       $("serial").textContent = it.serial;
       const img = $("crop");
       if (it.image) { img.src = it.image; img.hidden = false; } else { img.hidden = true; }
+      drawBubbles(it);
       $("why").textContent = it.why.join(" · ");
       $("hint").textContent = it.hint;
       input.value = it.value;
@@ -60,6 +61,49 @@
       input.focus();
       input.select();
     }
+
+    // choices: the grid's bubbles can be clicked; the input keeps program numbers in rank order
+    function chosen() { return input.value.trim().split(/[\s,;]+/).filter(Boolean); }
+    function markBubbles() {
+      const nums = chosen();
+      for (const b of document.querySelectorAll("#bubbles button")) {
+        b.classList.toggle("on", nums[Number(b.dataset.rank) - 1] === b.dataset.program);
+      }
+    }
+    function clickBubble(program, rank) {
+      const nums = chosen();
+      if (nums[rank - 1] === program) {
+        nums.splice(rank - 1, 1);               // clicked again: taken out
+      } else {
+        const was = nums.indexOf(program);
+        if (was >= 0) { nums.splice(was, 1); }  // a program is in one rank only
+        if (rank - 1 < nums.length) { nums[rank - 1] = program; } else { nums.push(program); }
+      }
+      input.value = nums.join(" ");
+      markBubbles();
+      input.focus();
+    }
+    function drawBubbles(it) {
+      const layer = $("bubbles");
+      layer.textContent = "";
+      $("crop-box").classList.toggle("choices", it.bubbles.length > 0);
+      for (const b of it.bubbles) {
+        const btn = document.createElement("button");
+        btn.type = "button";
+        btn.tabIndex = -1;
+        btn.dataset.program = String(b.program);
+        btn.dataset.rank = String(b.rank);
+        btn.title = b.program + " → " + b.rank;
+        btn.style.left = b.left + "%";
+        btn.style.top = b.top + "%";
+        btn.style.width = b.width + "%";
+        btn.style.height = b.height + "%";
+        btn.addEventListener("click", () => clickBubble(String(b.program), b.rank));
+        layer.append(btn);
+      }
+      markBubbles();
+    }
+    input.addEventListener("input", markBubbles);
 
     async function refill() {
       const r = await call("GET", "/api/items?n=3");
