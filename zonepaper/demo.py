@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import secrets
 import time
 from pathlib import Path
@@ -23,6 +24,17 @@ from zonepaper.text import say
 DEMO_FORMS = 300
 DEMO_RETURNS = 260
 DEMO_DAYS = (("2009-03-09", 0.4), ("2009-03-13", 0.35), ("2009-03-20", 0.25))
+DEMO_SEAT_SHARE = 0.12  # 260 returns against the example's 1,750 seats would fill every first choice
+
+
+def _scale_seats(cycle: Cycle, share: float) -> None:
+    """Fewer seats in the demo's zone.toml, so that the draw has something to decide (the file says so)."""
+    text = cycle.zone_path.read_text(encoding="utf-8")
+    scaled = re.sub(r"seats = \{ (\d+) = (\d+) \}",
+                    lambda m: f"seats = {{ {m[1]} = {max(1, round(int(m[2]) * share))} }}", text)
+    note = f"# zonepaper demo: seats scaled to {share:.0%} of the example's, so that the draw has something to decide.\n"
+    cycle.zone_path.write_text(note + scaled, encoding="utf-8")
+    cycle.zone()  # still a valid zone
 
 
 def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> None:
@@ -35,6 +47,9 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     else:
         cycle = init_cycle(folder, "belmont")
         echo(say("demo.init", folder=str(folder), cycle_id=cycle.info()["cycle_id"]))
+        _scale_seats(cycle, DEMO_SEAT_SHARE)
+        echo(say("demo.seats", seats=sum(sum(p.seats.values()) for p in cycle.zone().programs), forms=DEMO_RETURNS,
+                 file=str(cycle.zone_path)))
     zone = cycle.zone()
     layout = build_layout(zone, "letter")
     layout_path = cycle.output / "form-layout.json"
