@@ -136,10 +136,14 @@ class ReviewApp:
                 "image": f"/img/field/{item.id}" if item.box and item.page_id else None,
                 "bubbles": self.choice_bubbles(item) if kind == "choices" and item.page_id else []}
 
-    @staticmethod
-    def crop_window(item: Item) -> tuple[int, int, int, int]:
-        """The part of the aligned page shown for an item (x, y, w, h in pixels): its box and a margin."""
+    def crop_window(self, item: Item) -> tuple[int, int, int, int]:
+        """The part of the aligned page shown for an item (x, y, w, h in pixels): its box and a margin.
+        For the choices grid, the whole grid with its program names and column headings."""
         x, y, w, h = item.box  # type: ignore[misc]
+        if item.kind == "choices":
+            rows = [d.rect for d in self.layout.decorations if d.kind in ("grid_row", "grid_heading")]
+            left, top = min([x] + [int(r.x * K) for r in rows]), min([y] + [int(r.y * K) for r in rows])
+            w, h, x, y = x + w - left, y + h - top, left, top
         pad_x, pad_y = 14, (8 if item.kind == "choices" else 26)
         return x - pad_x, y - pad_y, w + 2 * pad_x, h + 2 * pad_y
 

@@ -51,11 +51,11 @@
       $("serial").textContent = it.serial;
       const img = $("crop");
       if (it.image) { img.src = it.image; img.hidden = false; } else { img.hidden = true; }
-      drawBubbles(it);
       $("why").textContent = it.why.join(" · ");
       $("hint").textContent = it.hint;
       input.value = it.value;
       input.dataset.kind = it.kind;
+      drawBubbles(it);
       problem(it.problem || (it.status === "confirmed" ? text["item.back_to"] : ""));
       say(text["item.left"].replace("{left}", String(Math.max(left, queue.length))));
       input.focus();
