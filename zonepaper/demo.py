@@ -32,7 +32,7 @@ def _scale_seats(cycle: Cycle, share: float) -> None:
     text = cycle.zone_path.read_text(encoding="utf-8")
     scaled = re.sub(r"seats = \{ (\d+) = (\d+) \}",
                     lambda m: f"seats = {{ {m[1]} = {max(1, round(int(m[2]) * share))} }}", text)
-    note = f"# zonepaper demo: seats scaled to {share:.0%} of the example's, so that the draw has something to decide.\n"
+    note = f"# zonepaper demo: seats scaled to {share:.0%} of the example's, so the draw has something to decide.\n"
     cycle.zone_path.write_text(note + scaled, encoding="utf-8")
     cycle.zone()  # still a valid zone
 

@@ -71,19 +71,32 @@ def failed_logins(conn: sqlite3.Connection, name: str) -> int:
     return int(row[0]) if row else 0
 
 
-def login(conn: sqlite3.Connection, name: str, password: str) -> User | None:
-    """The user when name and password match; a failure is counted (the app waits longer after each)."""
+def check_login(conn: sqlite3.Connection, name: str, password: str) -> tuple[User | None, int | None]:
+    """(the user when name and password match, the user id the name belongs to). Reads only: the slow
+    password check runs on the request's thread, not on the one writer."""
     row = conn.execute("SELECT id, name, role, language, password FROM users WHERE name = ?",
                        (name.strip(),)).fetchone()
     ok = check_password(password, row[4] if row else hash_password("x", b"0" * 16))  # same time either way
+    return (User(row[0], row[1], row[2], row[3]) if row and ok else None), (row[0] if row else None)
+
+
+def record_login(conn: sqlite3.Connection, user_id: int | None, ok: bool) -> None:
+    """Count a failed login (the app waits longer after each), or clear the count after a good one."""
+    if user_id is None:
+        return
     with write_transaction(conn):
-        if row and ok:
-            conn.execute("UPDATE users SET failed_logins = 0 WHERE id = ?", (row[0],))
-            return User(row[0], row[1], row[2], row[3])
-        if row:
+        if ok:
+            conn.execute("UPDATE users SET failed_logins = 0 WHERE id = ?", (user_id,))
+        else:
             conn.execute("UPDATE users SET failed_logins = failed_logins + 1, last_failed_at = ? WHERE id = ?",
-                         (now_iso(), row[0]))
-    return None
+                         (now_iso(), user_id))
+
+
+def login(conn: sqlite3.Connection, name: str, password: str) -> User | None:
+    """Check and record a login in one go (for callers that hold a writable connection)."""
+    user, user_id = check_login(conn, name, password)
+    record_login(conn, user_id, user is not None)
+    return user
 
 
 def _token_hash(token: str) -> str:

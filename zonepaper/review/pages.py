@@ -57,7 +57,9 @@ def login_post(h: Handler, _: User | None, params: dict) -> Reply:
     if pre is None or not hmac.compare_digest(pre.value.encode(), form.get("pre", "").encode()):
         return login_page(h, None, params, failed=True)
     name, password = form.get("name", "")[:60], form.get("password", "")[:200]
-    user = h.app.writer.run(accounts.login, name, password)
+    with h.app.readers.connection() as conn:
+        user, user_id = accounts.check_login(conn, name, password)
+    h.app.writer.run(accounts.record_login, user_id, user is not None)
     if user is None:
         with h.app.readers.connection() as conn:
             failures = accounts.failed_logins(conn, name)
