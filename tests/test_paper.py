@@ -1,0 +1,77 @@
+"""Printed outputs after the draw: the bin sheets match the draw's results, in order."""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import cli
+
+from zonepaper.cycle import init_cycle
+from zonepaper.draw.ceremony import freeze, run
+from zonepaper.forms.batch import print_forms
+from zonepaper.paper.bins import load_draw, program_order
+from zonepaper.scan.ingest import create_application
+from zonepaper.scan.page import FieldResult
+from zonepaper.serial import display_serial
+from zonepaper.store.database import write_transaction
+
+DICE = [f"dice: {' '.join(str(random.Random(i).randint(1, 6)) for _ in range(5))}" for i in range(10)]
+NAMES = ["PÉREZ", "NÚÑEZ", "GARCÍA", "LEE", "HERNÁNDEZ", "PARK", "LÓPEZ", "SMITH"]
+
+
+def drawn_cycle(tmp_path: Path, mechanism: str, seats: int = 2):
+    c = init_cycle(tmp_path / "cycle", "belmont")
+    text = re.sub(r"seats = \{ 9 = \d+ \}", f"seats = {{ 9 = {seats} }}", c.zone_path.read_text(encoding="utf-8"))
+    c.zone_path.write_text(text, encoding="utf-8")
+    batch = print_forms(c, 24, "t")
+    rng = random.Random(3)
+    ids = [p.id for p in c.zone().programs]
+    db = c.db()
+    with write_transaction(db.conn):
+        for n, serial in enumerate(batch.serials):
+            values = {"grade": "9", "choices": ",".join(rng.sample(ids[:4], 3)), "zip": "90012",
+                      "last_name": NAMES[n % len(NAMES)], "first_name": f"ANA {n}", "sibling": "no"}
+            create_application(db.conn, serial, tuple(FieldResult(k, v, "auto", 1.0, {}, (), (0, 0, 1, 1))
+                                                      for k, v in values.items()), None, f"2009-03-{n % 9 + 1:02d}")
+    db.close()
+    freeze(c, mechanism)
+    run(c, DICE)
+    return c
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.parametrize("mechanism", ["da", "bins", "fcfs"])
+def test_bin_sheets_list_every_form_in_the_programs_draw_order(tmp_path: Path, mechanism: str, capsys) -> None:
+    c = drawn_cycle(tmp_path, mechanism)
+    assert cli("print", "bins", "--cycle", str(c.root)) == 0
+    pdf = c.root / "output" / "bins-draw-1.pdf"
+    assert str(pdf) in capsys.readouterr().out
+    text = pdf_text(pdf)
+    zone = c.zone()
+    db = c.db()
+    draw = load_draw(db.conn)
+    sections = re.split(r"\n(?=\d+\. [^\n]+ — )", "\n" + text)
+    for p in zone.programs[:4]:
+        section = next(s for s in sections if s.startswith(f"{p.number}. {p.name}"))
+        shown = re.findall(r"\b(\d{6}-\d)\b", section)
+        expected = [display_serial(s) for s in program_order(draw, p.id, len(zone.priorities))]
+        assert shown == expected, p.id
+        placed = [s for s, r in draw.results.items() if r["assigned"] == p.id]
+        assert section.count("SEAT HERE") == len(placed) <= 2
+    assert draw.key_string in text.replace("\n", "").replace(" ", "") or draw.key_string[:20] in text
+    if mechanism == "bins":
+        assert "Round 1, bin of program" in text and "to the bin of its choice 2" in text
+    db.close()
+
+
+def test_print_bins_without_a_draw_says_what_to_do(tmp_path: Path, capsys) -> None:
+    c = init_cycle(tmp_path / "c", "belmont")
+    assert cli("print", "bins", "--cycle", str(c.root)) == 5
+    assert "draw run" in capsys.readouterr().err
