@@ -41,6 +41,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(review_app, name="review")
 draw_app = typer.Typer(help=h("draw"), no_args_is_help=True)
 app.add_typer(draw_app, name="draw")
+print_app = typer.Typer(help=h("print_group"), no_args_is_help=True)
+app.add_typer(print_app, name="print")
 
 CycleOpt = Annotated[Optional[Path], typer.Option("--cycle", help=h("cycle"), show_default=False)]
 
@@ -396,6 +398,20 @@ def draw_rfc3797_cmd(
     echo(say("draw.entropy", count=len(seed.sources), bits=f"{seed.bits:.1f}", min=int(MIN_BITS), key=seed.key_string))
     for n, (pick, md5) in enumerate(rfc3797_select(seed.key_string, pool, count), start=1):
         echo(say("draw.rfc_pick", n=n, pick=pick, md5=md5))
+
+
+@print_app.command("bins", help=h("print_bins"))
+def print_bins_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))] = None,
+                   cycle: CycleOpt = None) -> None:
+    from zonepaper.paper.bins import write_bins_pdf
+
+    c = resolve_cycle(cycle)
+    db = c.db()
+    try:
+        path, d = write_bins_pdf(c, db.conn, draw)
+    finally:
+        db.close()
+    echo(say("paper.bins_done", file=str(path), draw=d.id))
 
 
 @app.command("demo", help=h("demo"))

@@ -167,9 +167,11 @@ def write_bins_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None =
                      Paragraph(both("bins.col_moves"), small), Paragraph(both("bins.col_placed"), small)]]
             for serial, nxt in movers:
                 target = both("bins.moves_to", k=k + 1, number=numbers[nxt]) if nxt else both("bins.no_more")
-                data.append([display_serial(serial), Paragraph(names.get(serial, ""), cell), Paragraph(target, cell), "☐"])
+                data.append([display_serial(serial), Paragraph(names.get(serial, ""), cell),
+                             Paragraph(target, cell), "☐"])
             table = Table(data, colWidths=[100, 170, 210, 60], repeatRows=1)
-            table.setStyle(TableStyle([("FONT", (0, 1), (0, -1), "Mono-Bold", 13), ("FONT", (3, 1), (3, -1), "Sans", 16),
+            table.setStyle(TableStyle([("FONT", (0, 1), (0, -1), "Mono-Bold", 13),
+                                       ("FONT", (3, 1), (3, -1), "Sans", 16),
                                        ("GRID", (0, 0), (-1, -1), 0.5, colors.grey)]))
             story += [table, Spacer(1, 14)]
     out = cycle.root / "output" / f"bins-draw-{draw.id}.pdf"
