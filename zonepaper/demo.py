@@ -16,6 +16,7 @@ from zonepaper.draw.ceremony import run as draw_run
 from zonepaper.draw.frozen import active_freeze
 from zonepaper.forms.batch import print_forms
 from zonepaper.layout import build_layout
+from zonepaper.paper.bins import write_bins_pdf
 from zonepaper.scan.ingest import ingest
 from zonepaper.scan.report import scan_status
 from zonepaper.simulate import simulate
@@ -102,6 +103,12 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
              bundle=str(outcome.bundle)))
     problems = replay(outcome.bundle)
     echo(say("demo.replayed", result="MATCH" if not problems else f"{len(problems)} differences"))
+    db = cycle.db()
+    try:
+        bins, _ = write_bins_pdf(cycle, db.conn, outcome.draw_id)
+    finally:
+        db.close()
+    echo(say("demo.bins", file=str(bins)))
     backup = backup_cycle(cycle)
     echo(say("demo.backup", file=str(backup)))
     echo(say("demo.next", folder=str(folder), bundle=str(outcome.bundle)))
