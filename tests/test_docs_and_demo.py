@@ -18,7 +18,8 @@ BUILT = {("init",), ("backup",), ("demo",), ("zone", "check"), ("forms", "print"
          ("simulate",), ("scan", "ingest"), ("scan", "status"), ("scan", "quarantine"),
          ("applications", "import"), ("export", "applications"), ("users", "add"), ("users", "list"),
          ("review", "serve"), ("verify",), ("draw", "freeze"), ("draw", "unfreeze"), ("draw", "run"),
-         ("draw", "replay"), ("draw", "rfc3797"), ("print", "bins")}
+         ("draw", "replay"), ("draw", "rfc3797"), ("print", "bins"),
+         ("print", "audit-report"), ("export", "assignments")}
 
 
 def readme_commands() -> list[list[str]]:

@@ -77,3 +77,42 @@ def test_print_bins_without_a_draw_says_what_to_do(tmp_path: Path, capsys) -> No
     c = init_cycle(tmp_path / "c", "belmont")
     assert cli("print", "bins", "--cycle", str(c.root)) == 5
     assert "draw run" in capsys.readouterr().err
+
+
+def test_export_assignments_as_csv_and_xlsx_match_the_draw(tmp_path: Path, capsys) -> None:
+    import csv
+    import io
+
+    import openpyxl
+
+    c = drawn_cycle(tmp_path, "da")
+    assert cli("export", "assignments", "--cycle", str(c.root)) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    db = c.db()
+    stored = {s: (a or "", r) for s, a, r in db.conn.execute("SELECT serial, assigned, rank FROM draw_results")}
+    assert {r["serial"]: (r["assigned_program"], int(r["choice_rank"] or 0)) for r in rows} == stored
+    assert cli("export", "assignments", "--format", "xlsx", "--cycle", str(c.root)) == 0
+    book = openpyxl.load_workbook(c.root / "output" / "assignments-draw-1.xlsx")
+    sheet = list(book.active.iter_rows(values_only=True))
+    assert list(sheet[0][:3]) == ["form", "serial", "student"]
+    assert [list(r) for r in sheet[1:]] == [[v for v in r.values()] for r in rows]
+    assert sheet[1][1].startswith("0")  # form numbers keep their leading zeros
+    assert cli("export", "assignments", "--format", "pdf", "--cycle", str(c.root)) == 2
+    db.close()
+
+
+def test_audit_report_shows_the_ceremony_and_the_outcome(tmp_path: Path, capsys) -> None:
+    c = drawn_cycle(tmp_path, "da")
+    assert cli("print", "audit-report", "--cycle", str(c.root)) == 0
+    pdf = c.root / "output" / "audit-report-draw-1.pdf"
+    flat = " ".join(pdf_text(pdf).split())
+    db = c.db()
+    digest, key, result = db.conn.execute("SELECT f.input_digest, d.key_string, d.result_digest FROM draws d "
+                                          "JOIN freezes f ON f.id = d.freeze_id").fetchone()
+    for value in (digest, key, result):
+        assert value in flat.replace(" ", "")
+    first = db.conn.execute("SELECT count(*) FROM draw_results WHERE rank = 1").fetchone()[0]
+    assert re.search(rf"Seat in choice 1 {first}\b", flat)
+    assert "deferred acceptance" in flat and "aceptación diferida" in flat
+    assert "verify_draw.py" in flat
+    db.close()

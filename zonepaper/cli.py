@@ -414,6 +414,50 @@ def print_bins_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h(
     echo(say("paper.bins_done", file=str(path), draw=d.id))
 
 
+@print_app.command("audit-report", help=h("print_audit"))
+def print_audit_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))] = None,
+                    cycle: CycleOpt = None) -> None:
+    from zonepaper.paper.audit import write_audit_report
+
+    c = resolve_cycle(cycle)
+    db = c.db()
+    try:
+        path = write_audit_report(c, db.conn, draw)
+    finally:
+        db.close()
+    echo(say("paper.audit_done", file=str(path)))
+
+
+@export_app.command("assignments", help=h("export_assignments"))
+def export_assignments_cmd(
+    fmt: Annotated[str, typer.Option("--format", help=h("format_assignments"))] = "csv",
+    out: Annotated[Optional[Path], typer.Option("--out", help=h("export_out"))] = None,
+    draw: Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))] = None,
+    cycle: CycleOpt = None,
+) -> None:
+    from zonepaper.errors import InvalidInputError
+    from zonepaper.paper.assignments import assignment_rows, to_csv, to_xlsx
+
+    if fmt not in ("csv", "xlsx"):
+        raise InvalidInputError("export.bad_format", format=fmt)
+    c = resolve_cycle(cycle)
+    db = c.db()
+    try:
+        draw_id, rows = assignment_rows(db.conn, c.zone(), draw)
+    finally:
+        db.close()
+    if fmt == "csv" and out is None:
+        sys.stdout.write(to_csv(rows))
+        return
+    out = out or c.root / "output" / f"assignments-draw-{draw_id}.xlsx"
+    data = to_csv(rows).encode("utf-8") if fmt == "csv" else to_xlsx(rows)
+    with private_umask():
+        part = out.with_name(f".{out.name}.part")
+        part.write_bytes(data)
+        os.replace(part, out)
+    echo(say("export.done", file=str(out)))
+
+
 @app.command("demo", help=h("demo"))
 def demo_cmd(folder: Annotated[Path, typer.Argument()] = Path("demo-cycle")) -> None:
     from zonepaper.demo import run_demo

@@ -1,0 +1,132 @@
+"""The audit report: what was frozen, how the seed was made, what came out, and how to check it."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from zonepaper.cycle import Cycle, private_umask
+from zonepaper.paper.bins import load_draw
+from zonepaper.text import translate
+
+
+def demand(draw, zone) -> dict[str, list[int]]:
+    """Per program id: how many forms ranked it 1st, 2nd, ... (eligible or not)."""
+    out = {p.id: [0] * zone.max_choices for p in zone.programs}
+    for a in draw.applicants.values():
+        for k, c in enumerate(a["choices"][: zone.max_choices]):
+            if c in out:
+                out[c][k] += 1
+    return out
+
+
+def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None = None) -> Path:
+    """output/audit-report-draw-N.pdf, Spanish and English side by side in each part."""
+    from reportlab.graphics.charts.barcharts import VerticalBarChart
+    from reportlab.graphics.charts.legends import Legend
+    from reportlab.graphics.shapes import Drawing
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import letter
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    from zonepaper.forms.document import register_fonts
+
+    register_fonts()
+    zone = cycle.zone()
+    draw = load_draw(conn, draw_id)
+    row = conn.execute("SELECT d.sources, d.entropy_bits, d.created_at, d.bundle, f.input_digest, f.created_at, "
+                       "f.unreviewed_reason FROM draws d JOIN freezes f ON f.id = d.freeze_id WHERE d.id = ?",
+                       (draw.id,)).fetchone()
+    sources, bits, drawn_at, bundle, input_digest, frozen_at, unreviewed = row
+    h1 = ParagraphStyle("h1", fontName="Sans-Bold", fontSize=16, leading=20, spaceAfter=6)
+    h2 = ParagraphStyle("h2", fontName="Sans-Bold", fontSize=12, leading=15, spaceBefore=10, spaceAfter=4,
+                        keepWithNext=1)
+    body = ParagraphStyle("b", fontName="Sans", fontSize=9.5, leading=12.5)
+    mono = ParagraphStyle("m", fontName="Mono-Bold", fontSize=9, leading=12)
+
+    def t(key: str, lang: str, **params: object) -> str:
+        return translate("paper", key, lang, **params)
+
+    def both(key: str, **params: object) -> list:
+        return [Paragraph(t(key, lang, **params), body) for lang in ("es", "en")]
+
+    results = list(draw.results.values())
+    ranks = Counter(r["rank"] for r in results if r["assigned"])
+    unplaced = Counter(r["reason"] for r in results if not r["assigned"])
+    story: list = [Paragraph(" / ".join(t("audit.title", lang, zone=zone.name[lang], cycle=zone.cycle)
+                                        for lang in ("es", "en")), h1)]
+    story += [Paragraph(t("audit.part_freeze", "es") + " / " + t("audit.part_freeze", "en"), h2)]
+    story += both("audit.frozen", at=frozen_at, applicants=len(results))
+    if unreviewed:
+        story += both("audit.unreviewed", reason=unreviewed)
+    story += [Paragraph(input_digest, mono)]
+    story += [Paragraph(t("audit.part_seed", "es") + " / " + t("audit.part_seed", "en"), h2)]
+    story += both("audit.sources", at=drawn_at, bits=f"{bits:.1f}")
+    story += [Paragraph(" | ".join(json.loads(sources)), mono), Paragraph(draw.key_string, mono)]
+    story += both("audit.result", digest=draw.result_digest)
+    story += [Paragraph(draw.result_digest, mono)]
+
+    story += [Paragraph(t("audit.part_outcome", "es") + " / " + t("audit.part_outcome", "en"), h2)]
+    table = [[t("audit.col_outcome", "es") + " / " + t("audit.col_outcome", "en"), "n"]]
+    for k in sorted(ranks):
+        table.append([t("audit.got_choice", "es", rank=k) + " / " + t("audit.got_choice", "en", rank=k),
+                      str(ranks[k])])
+    for reason, n in sorted(unplaced.items()):
+        table.append([t(f"bins.reason_{reason}", "es") + " / " + t(f"bins.reason_{reason}", "en"), str(n)])
+    tbl = Table(table, colWidths=[330, 60])
+    tbl.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Sans", 9.5), ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8"))]))
+    story += [tbl]
+
+    wanted = demand(draw, zone)
+    story += [Paragraph(t("audit.part_demand", "es") + " / " + t("audit.part_demand", "en"), h2)]
+    chart = Drawing(540, 210)
+    bars = VerticalBarChart()
+    bars.x, bars.y, bars.width, bars.height = 30, 40, 500, 150
+    bars.data = [[wanted[p.id][k] for p in zone.programs] for k in range(zone.max_choices)]
+    bars.categoryAxis.categoryNames = [str(p.number) for p in zone.programs]
+    bars.categoryAxis.labels.fontName = bars.valueAxis.labels.fontName = "Sans"
+    bars.categoryAxis.style = "stacked"
+    bars.valueAxis.valueMin = 0
+    shades = ["#1b3a8a", "#3f6fd0", "#7fa2e6", "#b9cdf2", "#dfe8fa", "#eef3fc", "#f6f9fe"]
+    for k in range(zone.max_choices):
+        bars.bars[k].fillColor = colors.HexColor(shades[k % len(shades)])
+    legend = Legend()
+    legend.x, legend.y, legend.fontName, legend.alignment = 40, 12, "Sans", "right"
+    legend.columnMaximum, legend.dx, legend.dy = 1, 8, 8
+    legend.colorNamePairs = [(bars.bars[k].fillColor, str(k + 1)) for k in range(zone.max_choices)]
+    chart.add(bars)
+    chart.add(legend)
+    story[-1:] = [KeepTogether([story[-1], *both("audit.chart_caption"), chart])]
+    seats_table = [[Paragraph(t(f"audit.col_{k}", "es") + " / " + t(f"audit.col_{k}", "en"), body)
+                    for k in ("program", "seats", "first", "placed")]]
+    placed = Counter(r["assigned"] for r in results if r["assigned"])
+    for p in zone.programs:
+        seats_table.append([Paragraph(f"{p.number}. {p.name}", body), str(sum(p.seats.values())),
+                            str(wanted[p.id][0]), str(placed[p.id])])
+    tbl = Table(seats_table, colWidths=[290, 70, 90, 70], repeatRows=1)
+    tbl.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Sans", 9), ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
+                             ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    story += [Spacer(1, 6), tbl]
+
+    story += [Paragraph(t("audit.part_method", "es") + " / " + t("audit.part_method", "en"), h2)]
+    for lang in ("es", "en"):
+        story += [Paragraph(translate("messages", f"draw.mechanism_{draw.mechanism}", lang), body),
+                  Paragraph(t("audit.lottery_explained", lang), body), Spacer(1, 4)]
+    story += [Paragraph(t("audit.part_replay", "es") + " / " + t("audit.part_replay", "en"), h2)]
+    for lang in ("es", "en"):
+        story += [Paragraph(t("audit.replay", lang, bundle=Path(bundle).name), body), Spacer(1, 4)]
+
+    out = cycle.root / "output" / f"audit-report-draw-{draw.id}.pdf"
+    with private_umask(), tempfile.TemporaryDirectory(dir=cycle.root / "output") as tmp:
+        part = Path(tmp) / out.name
+        SimpleDocTemplate(str(part), pagesize=letter, leftMargin=42, rightMargin=42, topMargin=42, bottomMargin=42,
+                          title=f"Audit report, draw {draw.id}").build(story)
+        os.replace(part, out)
+    return out
