@@ -220,7 +220,16 @@ def test_frozen_inputs_refuse_changes_until_unfreeze(ready, tmp_path: Path) -> N
         queue.decide(db.conn, user, queue.Decision(item.id, item.version, "accept", "GARCÍA"), c.zone(),
                      build_layout(c.zone(), "letter"))
     db.close()
-    assert cli("scan", "ingest", str(tmp_path), "--cycle", str(c.root)) == 5
+    # a form that arrives now is kept, but set aside: it can be read once the freeze is lifted
+    from pdf2image import convert_from_path
+
+    late = tmp_path / "late"
+    late.mkdir()
+    pdf = next((c.root / "output").glob("forms-batch-*.pdf"))
+    convert_from_path(str(pdf), dpi=200, grayscale=True, first_page=27, last_page=27)[0].save(late / "late.png")
+    assert cli("scan", "ingest", str(late), "--cycle", str(c.root)) == 0
+    assert c.db().conn.execute("SELECT kind, reason, serial FROM pages").fetchall() == [
+        ("quarantined", "after_freeze", serials[13])]
     with pytest.raises(InvalidInputError):
         unfreeze(c, "")
     unfreeze(c, "a name to correct")

@@ -116,3 +116,74 @@ def test_audit_report_shows_the_ceremony_and_the_outcome(tmp_path: Path, capsys)
     assert "deferred acceptance" in flat and "aceptación diferida" in flat
     assert "verify_draw.py" in flat
     db.close()
+
+
+def test_letters_match_the_draw_and_a_spanish_family_reads_spanish_first(tmp_path: Path, capsys) -> None:
+    c = drawn_cycle(tmp_path, "da")
+    db = c.db()
+    with write_transaction(db.conn):  # one family asked for English letters
+        english = db.conn.execute("SELECT serial FROM applications ORDER BY serial LIMIT 1").fetchone()[0]
+        db.conn.execute("INSERT INTO fields (serial, name, value, status) VALUES (?, 'letter_language', 'en', 'auto')",
+                        (english,))
+    assert cli("print", "letters", "--cycle", str(c.root)) == 0
+    pdf = c.root / "output" / "letters-draw-1.pdf"
+    pages = pdf_text(pdf).split("\f")
+    results = db.conn.execute("SELECT serial, assigned, rank FROM draw_results ORDER BY serial").fetchall()
+    numbers = {p.id: p for p in c.zone().programs}
+    assert len([p for p in pages if p.strip()]) == 2 * len(results)
+    for i, (serial, assigned, rank) in enumerate(results):
+        front, back = " ".join(pages[2 * i].split()), " ".join(pages[2 * i + 1].split())
+        assert display_serial(serial) in front  # on the reply slip
+        spanish_first = serial != english
+        assert ("Estimada familia" in front) == spanish_first and ("Dear family" in back) == spanish_first
+        if assigned:
+            program = numbers[assigned]
+            said = f"program {program.number}, {program.name} (your choice {rank})"
+            assert said in (back if spanish_first else front)
+        else:
+            assert "no seat" in (back if spanish_first else front)
+    db.close()
+
+
+def test_a_reply_slip_goes_through_ingest_and_records_the_answer(tmp_path: Path) -> None:
+    from pdf2image import convert_from_path
+    from PIL import ImageDraw
+
+    from zonepaper.layout import SLIP_H, build_slip_layout
+    from zonepaper.scan.ingest import ingest
+
+    c = drawn_cycle(tmp_path, "da")
+    assert cli("print", "letters", "--cycle", str(c.root)) == 0
+    pdf = c.root / "output" / "letters-draw-1.pdf"
+    slip = build_slip_layout()
+    k = 200 / 72
+    returned = tmp_path / "returned"
+    returned.mkdir()
+    answers = {}
+    for n, answer in ((1, "accept"), (3, "decline")):  # the fronts of the first and second letters
+        page = convert_from_path(str(pdf), dpi=200, grayscale=True, first_page=n, last_page=n)[0]
+        top = 792 - SLIP_H
+        draw = ImageDraw.Draw(page)
+        bubble = next(b for b in slip.field("reply").bubbles if b.value == answer).rect
+        draw.ellipse([(bubble.x + 1) * k, (top + bubble.y + 1) * k, (bubble.right - 1) * k,
+                      (top + bubble.bottom - 1) * k], fill=20)
+        sig = slip.field("reply_signature").rect
+        draw.line([((sig.x + 20 + 9 * i) * k, (top + sig.y + (4 if i % 2 else 15)) * k) for i in range(16)],
+                  fill=30, width=4)
+        slip_only = page.crop((0, int(top * k) - 10, page.width, page.height)).rotate(180, expand=True)
+        slip_only.save(returned / f"slip-{n}.png")
+        answers[n] = answer
+    summary = ingest(c, [returned], "2009-04-10")
+    assert summary.kinds.get("reply") == 2
+    db = c.db()
+    serials = [r[0] for r in db.conn.execute("SELECT serial FROM draw_results ORDER BY serial LIMIT 2")]
+    for serial, answer in zip(serials, ("accept", "decline")):
+        value, status = db.conn.execute("SELECT value, status FROM fields WHERE serial = ? AND name = 'reply'",
+                                        (serial,)).fetchone()
+        assert (value, status) == (answer, "auto")
+        event = db.conn.execute("SELECT payload FROM events WHERE kind = 'reply.scanned' AND subject = ?",
+                                (f"application:{serial}",)).fetchone()
+        assert f'"answer":"{answer}"' in event[0]
+    again = ingest(c, [returned], "2009-04-11")  # the same files again: nothing changes
+    assert again.files_skipped == 2
+    db.close()

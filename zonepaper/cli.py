@@ -414,6 +414,20 @@ def print_bins_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h(
     echo(say("paper.bins_done", file=str(path), draw=d.id))
 
 
+@print_app.command("letters", help=h("print_letters"))
+def print_letters_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))] = None,
+                      cycle: CycleOpt = None) -> None:
+    from zonepaper.paper.letters import write_letters_pdf
+
+    c = resolve_cycle(cycle)
+    db = c.db()
+    try:
+        path, count = write_letters_pdf(c, db.conn, draw)
+    finally:
+        db.close()
+    echo(say("paper.letters_done", file=str(path), count=count))
+
+
 @print_app.command("audit-report", help=h("print_audit"))
 def print_audit_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))] = None,
                     cycle: CycleOpt = None) -> None:

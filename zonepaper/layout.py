@@ -23,6 +23,9 @@ MARKER_DICTIONARY = "DICT_4X4_50"
 MARKER_SIZE = 34.0  # 12 mm: measured to align reliably
 MARKER_INSET = 24.0  # from the paper edge, inside what office printers can print
 MARKER_IDS = {"top_left": 0, "top_right": 1, "bottom_right": 2, "bottom_left": 3}
+SLIP_MARKER_IDS = {"top_left": 4, "top_right": 5, "bottom_right": 6, "bottom_left": 7}  # never mistaken for a form
+SLIP_H = 216.0  # 3 inches: the tear-off reply slip at the bottom of a letter
+SLIP_MARKER = MARKER_SIZE  # the measured 12 mm
 
 CONTENT_WIDTH = 535.0  # fits both Letter and A4 between the margins
 BOX_W = 15.5  # 5.5 mm
@@ -320,6 +323,37 @@ def build_layout(zone: Zone, paper: str = "letter") -> Layout:
     back_qr = Rect(width - MARKER_INSET - MARKER_SIZE - 8 - 40, MARKER_INSET, 40, 40)
     b.fields.append(Field("back_code", "code", "back", form_label("field.back_qr"), back_qr))
     return Layout(paper, width, height, tuple(b.fields), tuple(b.decorations))
+
+
+def build_slip_layout(paper: str = "letter") -> Layout:
+    """The reply slip at the foot of an assignment letter: its own markers, code, answer and signature.
+
+    Its coordinates start at the slip's top edge (the cut line), so the slip reads the same torn
+    off or still on the letter. Markers 4-7 tell a slip from a form.
+    """
+    if paper not in PAPER_SIZES:
+        raise InvalidInputError("forms.unknown_paper", paper=paper, known=", ".join(PAPER_SIZES))
+    width = PAPER_SIZES[paper][0]
+    b = _Builder(width, SLIP_H)
+    m, s = MARKER_INSET, SLIP_MARKER
+    spots = {"top_left": (m, 14), "top_right": (width - m - s, 14), "bottom_right": (width - m - s, SLIP_H - m - s),
+             "bottom_left": (m, SLIP_H - m - s)}
+    for corner, (x, y) in spots.items():
+        b.fields.append(Field(f"slip_marker_{corner}", "marker", "front", form_label("field.marker"),
+                              Rect(x, y, s, s), marker_id=SLIP_MARKER_IDS[corner]))
+    left = m + s + 14
+    b.deco("section", Rect(left, 14, width - 2 * left, SECTION_H), key="section.reply")
+    code = Rect(width - m - s - 14 - QR_SIZE, 36, QR_SIZE, QR_SIZE)
+    b.fields.append(Field("serial_code", "code", "front", form_label("field.qr"), code))
+    b.deco("serial_text", Rect(code.x - 170, code.y + 4, 160, 24))
+    b.deco("reply_text", Rect(left, 36, code.x - 180 - left, 44))
+    y = 86.0
+    b.bubbles("reply", left, y, [("accept", form_label("option.accept")), ("decline", form_label("option.decline"))],
+              190)
+    sig = Rect(left, y + LABEL_H + BOX_H + 18, 300, BOX_H)
+    b.fields.append(Field("reply_signature", "signature", "front", form_label("field.reply_signature"), sig))
+    b.deco("field_label", Rect(left, sig.y - LABEL_H, 300, LABEL_H), key="field.reply_signature")
+    return Layout(paper, width, SLIP_H, tuple(b.fields), tuple(b.decorations))
 
 
 def _place_markers(b: _Builder) -> None:

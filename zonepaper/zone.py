@@ -52,6 +52,15 @@ class Priority:
 
 
 @dataclass(frozen=True)
+class Letters:
+    """What the assignment letters tell families: reply by when, what to do next, whom to call."""
+
+    reply_by: Label
+    next_steps: Label
+    contact: Label
+
+
+@dataclass(frozen=True)
 class Zone:
     path: Path
     name: Label
@@ -64,6 +73,7 @@ class Zone:
     priorities: tuple[Priority, ...]
     campuses: tuple[Campus, ...]
     programs: tuple[Program, ...]
+    letters: Letters | None = None
 
     @property
     def start_year(self) -> int:
@@ -80,7 +90,8 @@ class Zone:
 # Each table: key -> (kind, required). Kinds are checked by _check_value.
 _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
     "": {"zone": ("table", True), "priorities": ("tables", False), "campuses": ("tables", True),
-         "programs": ("tables", True)},
+         "programs": ("tables", True), "letters": ("table", False)},
+    "letters": {"reply_by": ("label", True), "next_steps": ("label", True), "contact": ("label", True)},
     "zone": {"name": ("label", True), "cycle": ("text", True), "grades": ("grades", True),
              "max_choices": ("positive", True), "mechanism": ("mechanism", True),
              "zip_codes": ("zips", False), "area_codes": ("area_codes", False)},
@@ -213,6 +224,10 @@ def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
         programs.append(Program(p["id"], i + 1, p["name"].strip(), campuses[p["campus"]],
                                 _label(p["description"]), seats))
     priorities = tuple(Priority(p["id"], _label(p["label"]), p["evidence"]) for p in check_list("priorities"))
+    letters = None
+    if "letters" in raw:
+        check.check_table(raw["letters"], "letters", "letters")
+        letters = Letters(*(_label(raw["letters"][k]) for k in ("reply_by", "next_steps", "contact")))
     if any(p.evidence == "zip_code" for p in priorities) and not zone_raw.get("zip_codes"):
         check.fail("zone.zip_codes", "zone.zip_codes_needed")
     if zone_raw["max_choices"] > len(programs):
@@ -230,6 +245,7 @@ def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
         priorities=priorities,
         campuses=tuple(campuses.values()),
         programs=tuple(programs),
+        letters=letters,
     )
 
 

@@ -197,6 +197,7 @@ class FormPainter:
             "part_hint": self._deco_part_hint, "bubble_label": self._deco_bubble_label,
             "choices_instructions": self._deco_choices_instructions, "grid_heading": self._deco_grid_heading,
             "grid_row": self._deco_grid_row, "office": self._deco_office,
+            "reply_text": lambda d: None,  # a letter's reply slip: the family's own words, drawn per letter
         }
         for d in self.layout.decorations:
             painters[d.kind](d)

@@ -10,7 +10,9 @@ What a coordinator can do depends on why the page was set aside:
   `use_this` (this sheet replaces the first one's reading) or `both` (two different
   applicants who used copies of one form: this one gets a new serial of its own);
 * another cycle's form, a code that does not match, a number never printed: `accept` with a
-  reason; the sheet is read and gets a new serial of this cycle.
+  reason; the sheet is read and gets a new serial of this cycle;
+* a form that came while the draw's inputs were frozen: `read` it once the freeze is lifted;
+* a second reply slip for one letter: `keep_first`; a slip for no known application: set aside.
 
 Reading a page is slow work and is done before the write (see `read_stored_page`); the
 resolution itself is one transaction and one event.
@@ -36,7 +38,8 @@ from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.state import record_application_event
 
-ALIGNED_REASONS = ("serial_unreadable", "bad_check_digit", "other_cycle", "bad_tag", "not_issued", "duplicate")
+ALIGNED_REASONS = ("serial_unreadable", "bad_check_digit", "other_cycle", "bad_tag", "not_issued", "duplicate",
+                   "after_freeze")
 ACTIONS = {
     "unreadable_file": ("rescan", "not_a_form"),
     "markers_not_found": ("rescan", "not_a_form"),
@@ -48,8 +51,11 @@ ACTIONS = {
     "other_cycle": ("accept", "not_a_form"),
     "bad_tag": ("accept", "not_a_form"),
     "not_issued": ("accept", "serial", "not_a_form"),
+    "after_freeze": ("read", "not_a_form"),
+    "duplicate_reply": ("keep_first", "not_a_form"),
+    "reply_unknown": ("not_a_form", "rescan"),
 }
-NEEDS_READING = ("serial", "use_this", "both", "accept")
+NEEDS_READING = ("serial", "use_this", "both", "accept", "read")
 
 
 @dataclass(frozen=True)
@@ -128,8 +134,8 @@ def resolve(conn: sqlite3.Connection, user: User, r: Resolution, fields: tuple[F
             received = conn.execute("SELECT f.received_batch FROM pages p JOIN files f ON f.sha256 = p.file_sha256 "
                                     "WHERE p.id = ?", (page.id,)).fetchone()[0]
         outcome = {"action": r.action, "by": user.name, "reason": r.reason.strip()[:300]}
-        if r.action == "serial":
-            serial = normalize_serial(r.serial or "")
+        if r.action in ("serial", "read"):  # read: a form that came after a freeze, now lifted
+            serial = normalize_serial(r.serial or "") if r.action == "serial" else (page.serial or "")
             if not is_valid_serial(serial):
                 raise QueueError("bad_serial")
             if not conn.execute("SELECT 1 FROM serials WHERE serial = ?", (serial,)).fetchone():
@@ -137,7 +143,7 @@ def resolve(conn: sqlite3.Connection, user: User, r: Resolution, fields: tuple[F
             if conn.execute("SELECT 1 FROM applications WHERE serial = ?", (serial,)).fetchone():
                 raise QueueError("serial_taken")
             create_application(conn, serial, fields or (), page.id, received, user.name,
-                               note={"resolved": "serial_typed"})
+                               note={"resolved": "serial_typed" if r.action == "serial" else "read_after_freeze"})
             outcome["serial"] = serial
         elif r.action in ("accept", "both"):
             _, (serial,) = reserve_serials(conn, 1, f"quarantine page {page.id}", "none", user.name, status="printed")

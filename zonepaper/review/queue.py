@@ -23,12 +23,13 @@ from zonepaper.store.state import record_application_event
 from zonepaper.zone import Zone
 
 LEASE_SECONDS = 120.0
+REPLY_FIELDS = ("reply", "reply_signature")  # a family's answer to its letter (after the draw)
 BATCH_SIZE = 20
 ROLES = ("reviewer", "coordinator", "auditor")
 # Order of work: fields that decide the draw first, then the rest.
 FIELD_ORDER = ("choices", "birth_date", "zip", "sibling", "sibling_program", "grade", "received_date", "phone",
                "last_name", "first_name", "letter_language", "signature", "signature_date", "guardian_name",
-               "address", "current_school", "staff_initials")
+               "address", "current_school", "staff_initials", "reply", "reply_signature")
 ORDER_SQL = "CASE f.name " + " ".join(f"WHEN '{n}' THEN {i}" for i, n in enumerate(FIELD_ORDER)) + " ELSE 99 END"
 
 
@@ -171,7 +172,9 @@ def decide_many(conn: sqlite3.Connection, user: User, decisions: list[Decision],
         raise QueueError("forbidden")
     now = time.time() if now is None else now
     with write_transaction(conn):
-        ensure_not_frozen(conn)
+        items = [get_item(conn, d.item_id) for d in decisions]
+        if not all(i is not None and i.name in REPLY_FIELDS for i in items):
+            ensure_not_frozen(conn)  # answers to the letters come after the draw; the draw's inputs do not change
         return [_apply(conn, user, d, zone, layout, now) for d in decisions]
 
 

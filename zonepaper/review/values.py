@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from zonepaper.layout import Layout
+from zonepaper.layout import Layout, build_slip_layout
 from zonepaper.scan.page import DIGIT_FIELDS, LETTER_FIELDS, SINGLE_FIELDS
 from zonepaper.zone import Zone
 
@@ -30,9 +30,17 @@ def field_kind(name: str) -> str:
         return "digits"
     if name in LETTER_FIELDS:
         return "text"
-    if name in SINGLE_FIELDS:
+    if name in SINGLE_FIELDS or name == "reply":
         return "option"
+    if name == "reply_signature":
+        return "signature"
     return name  # choices, signature
+
+
+def option_values(name: str, layout: Layout) -> list[str]:
+    """What a bubbles field can hold (the letter's reply slip has its own layout)."""
+    field = build_slip_layout(layout.paper).field(name) if name == "reply" else layout.field(name)
+    return [b.value for b in field.bubbles]
 
 
 def parse_date(text: str) -> date | None:
@@ -79,7 +87,7 @@ def normalize_value(name: str, text: str, zone: Zone, layout: Layout) -> str:
             return str(int(digits))
         return digits
     if kind == "option":
-        allowed = [b.value for b in layout.field(name).bubbles]
+        allowed = option_values(name, layout)
         if text.lower() not in allowed:
             raise BadValue("option", (("allowed", " / ".join(allowed)),))
         return text.lower()

@@ -31,6 +31,7 @@ from zonepaper.cycle import Cycle
 from zonepaper.layout import build_layout
 from zonepaper.review import accounts
 from zonepaper.review.queue import Item, QueueError, User
+from zonepaper.review.values import option_values
 from zonepaper.review.writer import Readers, Writer
 from zonepaper.scan.ingest import read_context
 from zonepaper.scan.page import K
@@ -127,7 +128,7 @@ class ReviewApp:
         reasons = list(item.reasons) + (["illegible"] if item.illegible else [])
         hint_params = {}
         if kind == "option":
-            hint_params["allowed"] = " / ".join(b.value for b in self.layout.field(item.name).bubbles)
+            hint_params["allowed"] = " / ".join(option_values(item.name, self.layout))
         return {"id": item.id, "version": item.version, "name": item.name, "kind": kind,
                 "label": t(lang, f"field.{item.name}"), "value": self.show_value(item),
                 "status": item.status, "serial": item.serial, "page": item.page_id, "illegible": item.illegible,

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from zonepaper.cycle import Cycle, private_umask
-from zonepaper.draw.frozen import ensure_not_frozen
-from zonepaper.errors import ConflictError, InvalidInputError
-from zonepaper.layout import build_layout
+from zonepaper.draw.frozen import active_freeze
+from zonepaper.errors import InvalidInputError
+from zonepaper.layout import build_layout, build_slip_layout
 from zonepaper.scan.page import FieldResult, PageResult, ReadContext, quarantine, read_page
 from zonepaper.scan.raster import RasterPage, UnreadableFile, count_pages, find_files, read_pages
 from zonepaper.store.database import write_transaction
@@ -133,11 +133,6 @@ def ingest(cycle: Cycle, paths: list[Path], received: str | None = None, workers
     start = time.perf_counter()
     db = cycle.db()
     conn = db.conn
-    try:
-        ensure_not_frozen(conn)  # new applications would change the frozen inputs of the draw
-    except ConflictError:
-        db.close()
-        raise
     plan = []
     for path in files:
         sha = file_sha256(path)
@@ -240,6 +235,16 @@ def store_page(conn: sqlite3.Connection, cycle: Cycle, sha: str, result: PageRes
                 kind, reason, detail = "quarantined", "not_issued", result.serial
             elif existing:
                 kind, reason, detail = "quarantined", "duplicate", result.serial
+            elif active_freeze(conn):  # a new application would change the draw's frozen inputs
+                kind, reason, detail = "quarantined", "after_freeze", result.serial
+        elif kind == "reply":
+            known = conn.execute("SELECT 1 FROM applications WHERE serial = ?", (result.serial,)).fetchone()
+            answered = conn.execute("SELECT 1 FROM fields WHERE serial = ? AND name = 'reply'",
+                                    (result.serial,)).fetchone()
+            if not known:
+                kind, reason, detail = "quarantined", "reply_unknown", result.serial
+            elif answered:
+                kind, reason, detail = "quarantined", "duplicate_reply", result.serial
         page_id = conn.execute(
             "INSERT INTO pages (file_sha256, page_index, kind, serial, reason, detail, rotation, registration_error, "
             "image, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -248,6 +253,8 @@ def store_page(conn: sqlite3.Connection, cycle: Cycle, sha: str, result: PageRes
         subject = f"page:{sha[:12]}:{result.index}"
         if kind == "front":
             _create_application(conn, result, page_id, received)
+        elif kind == "reply":
+            _store_reply(conn, result, page_id)
         elif kind == "quarantined":
             append_event(conn, "zonepaper", "scan.page_quarantined",
                          {"page": page_id, "reason": reason, "serial": result.serial}, subject=subject)
@@ -290,7 +297,21 @@ def read_context(cycle: Cycle) -> ReadContext:
     """What reading a page of this cycle needs: layout, zone, cycle id and secret."""
     zone = cycle.zone()
     info = cycle.info()
-    return ReadContext(build_layout(zone, "letter"), zone, info["cycle_id"], bytes.fromhex(info["secret"]))
+    return ReadContext(build_layout(zone, "letter"), zone, info["cycle_id"], bytes.fromhex(info["secret"]),
+                       build_slip_layout("letter"))
+
+
+def _store_reply(conn: sqlite3.Connection, result: PageResult, page_id: int) -> None:
+    """A family's answer to its assignment letter: two more fields of its application, and an event."""
+    serial = result.serial or ""
+    conn.executemany(
+        "INSERT INTO fields (serial, name, value, status, confidence, votes, reasons, page_id, box) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(serial, f.name, f.value, f.status, f.confidence, json.dumps(f.votes, sort_keys=True),
+          json.dumps(list(f.reasons)), page_id, json.dumps(list(f.box))) for f in result.fields])
+    answer = next(f for f in result.fields if f.name == "reply")
+    record_application_event(conn, "zonepaper", "reply.scanned", serial,
+                             {"page": page_id, "answer": answer.value, "status": answer.status})
 
 
 def _hold_duplicate(conn: sqlite3.Connection, serial: str, page_id: int) -> None:

@@ -17,7 +17,7 @@ from zonepaper.layout import Field, Layout
 from zonepaper.scan.boxes import SURE, SURE_WEAK_RULES, BoxesReading, read_digit_boxes, read_letter_boxes
 from zonepaper.scan.marks import MarkReading, px_rect, read_choices, read_signature, read_single
 from zonepaper.scan.register import ALIGNED_DPI, align_page, register_page, rotation_of
-from zonepaper.serial import BACK, FRONT, Payload, is_valid_serial, parse_payload, verify_tag
+from zonepaper.serial import BACK, FRONT, REPLY, Payload, is_valid_serial, parse_payload, verify_tag
 from zonepaper.zone import Zone
 
 K = ALIGNED_DPI / 72.0
@@ -39,6 +39,7 @@ class ReadContext:
     zone: Zone
     cycle_id: str
     secret: bytes
+    slip: Layout | None = None  # the reply slip of the assignment letters
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class FieldResult:
 @dataclass(frozen=True)
 class PageResult:
     index: int
-    kind: str  # front | back | blank | quarantined
+    kind: str  # front | back | blank | quarantined | reply
     serial: str | None = None
     reason: str | None = None
     detail: str | None = None
@@ -98,7 +99,7 @@ def read_page(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult:
     """Everything the machine can say about one page."""
     reg = register_page(gray, ctx.layout)
     if reg is None or reg.reprojection_error_px > MAX_REGISTRATION_ERROR_PX:
-        return _unregistered(index, gray, ctx)
+        return _read_slip(index, gray, ctx) or _unregistered(index, gray, ctx)
     aligned = align_page(gray, reg, ctx.layout)
     rotation, error = rotation_of(reg), round(reg.reprojection_error_px, 2)
     payload = _read_serial(aligned, ctx.layout)
@@ -111,6 +112,27 @@ def read_page(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult:
     fields = read_fields(aligned, ctx)
     return PageResult(index, "front", payload.serial, rotation=rotation, registration_error=error,
                       image=_jpeg(aligned), fields=fields)
+
+
+def _read_slip(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult | None:
+    """A letter's reply slip (torn off or still on the letter): the family's answer and signature; None if no slip."""
+    if ctx.slip is None:
+        return None
+    reg = register_page(gray, ctx.slip)
+    if reg is None or reg.reprojection_error_px > MAX_REGISTRATION_ERROR_PX:
+        return None
+    aligned = align_page(gray, reg, ctx.slip)
+    extra = {"rotation": rotation_of(reg), "registration_error": round(reg.reprojection_error_px, 2)}
+    payload = _read_serial(aligned, ctx.slip, REPLY)
+    if payload is None:
+        return quarantine(index, "serial_unreadable", "reply slip", aligned, **extra)
+    problem = check_payload(payload, ctx)
+    if problem:
+        return quarantine(index, problem, payload.serial, aligned, serial=payload.serial, **extra)
+    answer, signature = ctx.slip.field("reply"), ctx.slip.field("reply_signature")
+    fields = (_from_marks("reply", read_single(aligned, answer, K), answer),
+              _from_marks("reply_signature", read_signature(aligned, signature, K), signature))
+    return PageResult(index, "reply", payload.serial, image=_jpeg(aligned), fields=fields, **extra)
 
 
 def check_payload(payload: Payload, ctx: ReadContext) -> str | None:
@@ -140,7 +162,7 @@ def _unregistered(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult:
     return quarantine(index, "not_a_form", "", gray)
 
 
-def _read_serial(aligned: np.ndarray, layout: Layout) -> Payload | None:
+def _read_serial(aligned: np.ndarray, layout: Layout, side: str = FRONT) -> Payload | None:
     code = layout.field("serial_code").rect
     x0, y0, x1, y1 = px_rect(code, K)
     pad = int(10 * K)
@@ -148,7 +170,7 @@ def _read_serial(aligned: np.ndarray, layout: Layout) -> Payload | None:
     for image in (crop, aligned):
         for text in _codes(image):
             payload = parse_payload(text)
-            if payload is not None and payload.side == FRONT:
+            if payload is not None and payload.side == side:
                 return payload
     return None
 

@@ -13,6 +13,7 @@ from typing import Callable
 from zonepaper.errors import StoreError
 
 Migration = tuple[int, str, str]
+REBUILD_MARK = "-- rebuilds a table"
 
 MIGRATIONS: list[Migration] = [
     (
@@ -188,6 +189,33 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    (
+        5,
+        "pages may be reply slips of letters",
+        """
+        -- rebuilds a table: pages, to allow kind 'reply'
+        CREATE TABLE pages_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            file_sha256 TEXT NOT NULL REFERENCES files(sha256),
+            page_index INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('front', 'back', 'blank', 'quarantined', 'reply')),
+            serial TEXT,
+            reason TEXT,
+            detail TEXT,
+            rotation INTEGER,
+            registration_error REAL,
+            image TEXT,
+            created_at TEXT NOT NULL,
+            resolution TEXT,
+            UNIQUE (file_sha256, page_index)
+        );
+        INSERT INTO pages_new SELECT * FROM pages;
+        DROP TABLE pages;
+        ALTER TABLE pages_new RENAME TO pages;
+        CREATE INDEX pages_serial ON pages(serial);
+        CREATE INDEX pages_kind ON pages(kind, reason);
+        """,
+    ),
 ]
 
 
@@ -208,15 +236,26 @@ def apply_migrations(conn: sqlite3.Connection, on_apply: Callable[[int, str], No
     for number, name, sql in MIGRATIONS:
         if number in applied:
             continue
+        # A migration that rebuilds a table others refer to runs with foreign keys off, as SQLite's
+        # documented procedure says, and checks them before it commits.
+        rebuild = REBUILD_MARK in sql
+        if rebuild:
+            conn.execute("PRAGMA foreign_keys=OFF")
         try:
             conn.execute("BEGIN IMMEDIATE")
             for statement in _split_sql(sql):
                 conn.execute(statement)
+            if rebuild and conn.execute("PRAGMA foreign_key_check").fetchone():
+                raise StoreError("store.unreadable", file="zonepaper.db",
+                                 reason=f"migration {number} broke a reference")
             conn.execute("INSERT INTO _migrations (id, name, applied_at) VALUES (?, ?, ?)", (number, name, now_iso()))
             conn.execute("COMMIT")
         except Exception:
             conn.execute("ROLLBACK")
             raise
+        finally:
+            if rebuild:
+                conn.execute("PRAGMA foreign_keys=ON")
         if on_apply:
             on_apply(number, name)
     return latest
