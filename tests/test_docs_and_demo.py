@@ -19,7 +19,7 @@ BUILT = {("init",), ("backup",), ("demo",), ("zone", "check"), ("forms", "print"
          ("applications", "import"), ("export", "applications"), ("users", "add"), ("users", "list"),
          ("review", "serve"), ("verify",), ("draw", "freeze"), ("draw", "unfreeze"), ("draw", "run"),
          ("draw", "replay"), ("draw", "rfc3797"), ("print", "bins"),
-         ("print", "audit-report"), ("export", "assignments")}
+         ("print", "audit-report"), ("export", "assignments"), ("print", "letters")}
 
 
 def readme_commands() -> list[list[str]]:

@@ -504,3 +504,41 @@ def _save_multi(images: list[Image.Image], path: Path, dpi: int, quality: int) -
     else:
         images[0].save(path, save_all=True, append_images=images[1:], compression="tiff_lzw", dpi=(dpi, dpi))
 
+
+
+# --- reply slips --------------------------------------------------------------------------------
+REPLY_ACCEPT_RATE = 0.85
+
+
+def simulate_replies(letters_pdf: Path, in_pdf: list[str], serials: list[str], out: Path, seed: int = 1,
+                     dpi: int = 200, fonts: list[str] | None = None) -> dict[str, str]:
+    """Families send back the reply slips of some letters: each marks accept or decline with a pen
+    and signs; the slip is torn off and scanned (skewed, maybe upside down) into one PDF at `out`.
+    `in_pdf` is every serial in the letters PDF, in its order (two pages per letter).
+    Returns serial -> the answer marked."""
+    from pdf2image import convert_from_path
+
+    from zonepaper.layout import SLIP_H, build_slip_layout
+
+    rng = np.random.default_rng(seed)
+    slip = build_slip_layout("letter")
+    answers: dict[str, str] = {}
+    scans = []
+    fonts = fonts or available_hand_fonts()
+    for serial in serials:
+        index = in_pdf.index(serial)
+        page = convert_from_path(str(letters_pdf), dpi=dpi, grayscale=True, first_page=2 * index + 1,
+                                 last_page=2 * index + 1)[0]
+        k = dpi / 72.0
+        top = int(round((page.height / k - SLIP_H) * k))
+        torn = page.crop((0, top, page.width, page.height))
+        pen = Pen(torn, dpi, rng, fonts)
+        answer = "accept" if rng.random() < REPLY_ACCEPT_RATE else "decline"
+        pen.mark(next(b for b in slip.field("reply").bubbles if b.value == answer).rect,
+                 str(rng.choice(["solid", "check", "cross"])))
+        pen.signature(slip.field("reply_signature").rect)
+        scans.append(scan_effects(torn, rng, upside_down=rng.random() < 0.2))
+        answers[serial] = answer
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _save_multi(scans, out, dpi, 80)
+    return answers

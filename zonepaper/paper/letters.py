@@ -109,7 +109,7 @@ def write_letters_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | Non
         for serial in sorted(draw.results):
             family = who.get(serial, Family(serial, "es", "", "", "", ""))
             for side, lang in enumerate((family.language, "en" if family.language == "es" else "es")):
-                _draw_address(c, zone, family, page_h)
+                _draw_address(c, zone, family, page_h, lang, window=side == 0)
                 story = [Paragraph(_escape(text), styles[style]) for style, text in
                          letter_paragraphs(zone, draw, family, lang)]
                 Frame(LEFT, SLIP_H + 10, RIGHT - LEFT, page_h - 3.35 * 72 - SLIP_H - 10, showBoundary=0,
@@ -136,16 +136,18 @@ def write_letters_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | Non
     return out, count
 
 
-def _draw_address(c, zone: Zone, family: Family, page_h: float) -> None:
-    """Return address at the top; the family's address in the envelope window."""
+def _draw_address(c, zone: Zone, family: Family, page_h: float, lang: str, window: bool) -> None:
+    """The zone's name and contact at the top; on the front, the family's address in the envelope window."""
     c.setFillColorRGB(0, 0, 0)
     c.setFont("Sans-Bold", 9)
-    c.drawString(LEFT, page_h - 0.6 * 72, zone.name[family.language])
+    c.drawString(LEFT, page_h - 0.6 * 72, zone.name[lang])
     if zone.letters is not None:
         c.setFont("Sans", 8)
-        c.drawString(LEFT, page_h - 0.6 * 72 - 11, zone.letters.contact[family.language][:110])
+        c.drawString(LEFT, page_h - 0.6 * 72 - 11, zone.letters.contact[lang][:110])
+    if not window:
+        return
     x, top, _, _ = WINDOW
-    lines = [family.guardian or translate("paper", "letter.family_of", family.language, student=family.student),
+    lines = [family.guardian or translate("paper", "letter.family_of", lang, student=family.student),
              family.address, f"Los Angeles, CA {family.zip}".strip()]
     c.setFont("Sans", 10.5)
     for i, line in enumerate(line for line in lines if line):
