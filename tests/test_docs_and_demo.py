@@ -82,7 +82,9 @@ def test_demo_runs_everything_built_and_leaves_a_cycle(tmp_path: Path) -> None:
     assert db.execute("SELECT count(*) FROM draw_results").fetchone() == (261,)
     assert "Applications: 260" in result.stdout and "zonepaper review serve" in result.stdout
     assert "Draw recomputed from the bundle: MATCH" in result.stdout
-    assert (tmp_path / "demo" / "output" / "bins-draw-1.pdf").is_file()
+    for name in ("bins-draw-1.pdf", "letters-draw-1.pdf", "audit-report-draw-1.pdf", "assignments-draw-1.xlsx"):
+        assert (tmp_path / "demo" / "output" / name).is_file(), name
+    assert db.execute("SELECT count(*) FROM pages WHERE kind = 'reply'").fetchone() == (40,)
     bundle = next((tmp_path / "demo" / "output").glob("draw-*-bundle.zip"))
     assert cli_subprocess("draw", "replay", str(bundle)).returncode == 0
     assert cli_subprocess("verify", "--cycle", str(tmp_path / "demo")).returncode == 0

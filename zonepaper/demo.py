@@ -16,15 +16,19 @@ from zonepaper.draw.ceremony import run as draw_run
 from zonepaper.draw.frozen import active_freeze
 from zonepaper.forms.batch import print_forms
 from zonepaper.layout import build_layout
+from zonepaper.paper.assignments import assignment_rows, to_xlsx
+from zonepaper.paper.audit import write_audit_report
 from zonepaper.paper.bins import write_bins_pdf
+from zonepaper.paper.letters import write_letters_pdf
 from zonepaper.scan.ingest import ingest
 from zonepaper.scan.report import scan_status
-from zonepaper.simulate import simulate
+from zonepaper.simulate import simulate, simulate_replies
 from zonepaper.text import say
 
 DEMO_FORMS = 300
 DEMO_RETURNS = 260
 DEMO_DAYS = (("2009-03-09", 0.4), ("2009-03-13", 0.35), ("2009-03-20", 0.25))
+DEMO_REPLIES = 40  # reply slips that come back in the demo
 DEMO_SEAT_SHARE = 0.12  # 260 returns against the example's 1,750 seats would fill every first choice
 
 
@@ -109,6 +113,34 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     finally:
         db.close()
     echo(say("demo.bins", file=str(bins)))
+
+    # Letters go out; some families send their reply slips back, which are scanned with the rest.
+    db = cycle.db()
+    try:
+        letters, count = write_letters_pdf(cycle, db.conn, outcome.draw_id)
+        placed = [r[0] for r in db.conn.execute("SELECT serial FROM draw_results WHERE draw_id = ? AND assigned "
+                                                "IS NOT NULL ORDER BY serial", (outcome.draw_id,))]
+        everyone = [r[0] for r in db.conn.execute("SELECT serial FROM draw_results WHERE draw_id = ? ORDER BY serial",
+                                                  (outcome.draw_id,))]
+    finally:
+        db.close()
+    echo(say("demo.letters", count=count, file=str(letters)))
+    started = time.perf_counter()
+    returning = random.Random(outcome.result_digest).sample(placed, min(DEMO_REPLIES, len(placed)))
+    answers = simulate_replies(letters, everyone, sorted(returning), scans / "replies.pdf", seed=2009 + run)
+    summary = ingest(cycle, [scans / "replies.pdf"], "2009-04-10")
+    declined = sum(a == "decline" for a in answers.values())
+    echo(say("demo.replies", slips=summary.kinds.get("reply", 0), accepted=len(answers) - declined,
+             declined=declined, seconds=time.perf_counter() - started))
+    db = cycle.db()
+    try:
+        report = write_audit_report(cycle, db.conn, outcome.draw_id)
+        _, rows = assignment_rows(db.conn, cycle.zone(), outcome.draw_id)
+    finally:
+        db.close()
+    office = cycle.output / f"assignments-draw-{outcome.draw_id}.xlsx"
+    office.write_bytes(to_xlsx(rows))
+    echo(say("demo.report", report=str(report), office=str(office)))
     backup = backup_cycle(cycle)
     echo(say("demo.backup", file=str(backup)))
     echo(say("demo.next", folder=str(folder), bundle=str(outcome.bundle)))
