@@ -171,3 +171,43 @@ def test_a_reply_slip_goes_through_ingest_and_records_the_answer(tmp_path: Path)
     again = ingest(c, [tmp_path / "replies"], "2009-04-11")  # the same file again: nothing changes
     assert again.files_skipped == 1
     db.close()
+
+
+def test_a_decline_makes_an_offer_and_an_accepted_offer_frees_the_earlier_seat(tmp_path: Path, capsys) -> None:
+    from zonepaper.paper.bins import load_draw
+    from zonepaper.paper.waitlist import holdings, program_states
+
+    c = drawn_cycle(tmp_path, "da", seats=2)
+    db = c.db()
+    draw = load_draw(db.conn)
+    zone = c.zone()
+    # a program with a waitlist whose seat-holder will decline
+    program = next(p.id for p in zone.programs
+                   if any(p.id in r["waitlist"] for r in draw.results.values())
+                   and any(r["assigned"] == p.id for r in draw.results.values()))
+    holder = sorted(s for s, r in draw.results.items() if r["assigned"] == program)[0]
+    line = sorted((r["waitlist"][program], s) for s, r in draw.results.items() if program in r["waitlist"])
+    first = line[0][1]
+    assert cli("waitlist", "offer", "--cycle", str(c.root)) == 0
+    assert "No free seats" in capsys.readouterr().out  # every seat is held: nothing to offer yet
+    with write_transaction(db.conn):  # the holder's reply slip said no
+        db.conn.execute("INSERT INTO fields (serial, name, value, status) VALUES (?, 'reply', 'decline', 'auto')",
+                        (holder,))
+    assert cli("waitlist", "offer", "--program", program, "--cycle", str(c.root)) == 0
+    out = capsys.readouterr().out
+    assert f"form {first}, program {program} (no. 1 on its list)" in out
+    letters = next((c.root / "output").glob("offers-draw-1-from-*.pdf"))
+    assert display_serial(first) in pdf_text(letters)
+    earlier = draw.results[first]["assigned"]
+    before = sum(1 for h in holdings(db.conn, draw)[0].values() if h == earlier)
+    assert cli("waitlist", "answer", first, "--accept", "--cycle", str(c.root)) == 0
+    held, _, _ = holdings(db.conn, draw)
+    assert held[first] == program and holder not in held
+    if earlier:  # the seat the family held before is free again
+        after = next(s for s in program_states(db.conn, zone) if s.program == earlier).holding
+        assert after == before - 1 == sum(1 for h in held.values() if h == earlier)
+    kinds = [r[0] for r in db.conn.execute("SELECT kind FROM events WHERE kind LIKE 'waitlist.%' ORDER BY id")]
+    assert kinds == ["waitlist.offered", "waitlist.accepted"]
+    assert cli("waitlist", "answer", first, "--decline", "--cycle", str(c.root)) == 5  # no open offer now
+    assert cli("waitlist", "status", "--cycle", str(c.root)) == 0
+    db.close()

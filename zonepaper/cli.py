@@ -43,6 +43,8 @@ draw_app = typer.Typer(help=h("draw"), no_args_is_help=True)
 app.add_typer(draw_app, name="draw")
 print_app = typer.Typer(help=h("print_group"), no_args_is_help=True)
 app.add_typer(print_app, name="print")
+waitlist_app = typer.Typer(help=h("waitlist"), no_args_is_help=True)
+app.add_typer(waitlist_app, name="waitlist")
 
 CycleOpt = Annotated[Optional[Path], typer.Option("--cycle", help=h("cycle"), show_default=False)]
 
@@ -470,6 +472,63 @@ def export_assignments_cmd(
         part.write_bytes(data)
         os.replace(part, out)
     echo(say("export.done", file=str(out)))
+
+
+@waitlist_app.command("offer", help=h("waitlist_offer"))
+def waitlist_offer_cmd(program: Annotated[Optional[str], typer.Option("--program", help=h("program_id"))] = None,
+                       cycle: CycleOpt = None) -> None:
+    from zonepaper.paper.bins import load_draw
+    from zonepaper.paper.letters import write_offer_letters
+    from zonepaper.paper.waitlist import make_offers, offer_rows
+
+    c = resolve_cycle(cycle)
+    db = c.db()
+    try:
+        made = make_offers(db.conn, c.zone(), program)
+        rows = offer_rows(db.conn, made)
+        draw_id = load_draw(db.conn).id
+    finally:
+        db.close()
+    if not made:
+        echo(say("waitlist.none"))
+        return
+    path = write_offer_letters(c, rows, draw_id)
+    for o in made:
+        echo(say("waitlist.offered", serial=o.serial, program=o.program, position=o.position))
+    echo(say("waitlist.letters", count=len(made), file=str(path)))
+
+
+@waitlist_app.command("answer", help=h("waitlist_answer"))
+def waitlist_answer_cmd(
+    serial: Annotated[str, typer.Argument(help=h("serial"))],
+    accept: Annotated[bool, typer.Option("--accept/--decline", help=h("offer_answer"))],
+    cycle: CycleOpt = None,
+) -> None:
+    from zonepaper.paper.waitlist import answer_offer
+    from zonepaper.serial import normalize_serial
+
+    db = resolve_cycle(cycle).db()
+    try:
+        o = answer_offer(db.conn, normalize_serial(serial), accept)
+    finally:
+        db.close()
+    echo(say(f"waitlist.{o.status}", serial=o.serial, program=o.program))
+
+
+@waitlist_app.command("status", help=h("waitlist_status"))
+def waitlist_status_cmd(cycle: CycleOpt = None) -> None:
+    from zonepaper.paper.waitlist import program_states
+
+    c = resolve_cycle(cycle)
+    db = c.db()
+    try:
+        states = program_states(db.conn, c.zone())
+    finally:
+        db.close()
+    echo(say("waitlist.header"))
+    for st in states:
+        nxt = st.next_in_line or "-"
+        echo(f"{st.program:16s} {st.seats:5d} {st.holding:6d} {st.offered:6d} {st.declined:6d}  {nxt}")
 
 
 @app.command("demo", help=h("demo"))

@@ -170,3 +170,49 @@ def _draw_slip_text(painter, slip, zone: Zone, draw: Draw, family: Family, lang:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def write_offer_letters(cycle: Cycle, rows: list[dict], draw_id: int) -> Path:
+    """One page per waitlist offer: the family's language on top, the other below; address in the window."""
+    from reportlab.lib.pagesizes import letter
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.platypus import Frame, Paragraph
+
+    from zonepaper.forms.document import register_fonts
+
+    register_fonts()
+    zone = cycle.zone()
+    db = cycle.db()
+    try:
+        who = families(db.conn)
+    finally:
+        db.close()
+    first = min(r["id"] for r in rows)
+    programs = {p.id: p for p in zone.programs}
+    body = ParagraphStyle("b", fontName="Sans", fontSize=10, leading=13.5, spaceAfter=6)
+    strong = ParagraphStyle("s", fontName="Sans-Bold", fontSize=11, leading=14.5, spaceAfter=6)
+    out = cycle.root / "output" / f"offers-draw-{draw_id}-from-{first}.pdf"
+    with private_umask(), tempfile.TemporaryDirectory(dir=cycle.root / "output") as tmp:
+        part = Path(tmp) / out.name
+        c = Canvas(str(part), pagesize=letter)
+        for row in rows:
+            family = who.get(row["serial"], Family(row["serial"], row["language"], "", "", "", ""))
+            _draw_address(c, zone, family, letter[1], family.language, window=True)
+            p = programs[row["program"]]
+            story = []
+            for lang in (family.language, "en" if family.language == "es" else "es"):
+                def t(key: str, lang: str = lang, **params: object) -> str:
+                    return _escape(translate("paper", f"offer.{key}", lang, **params))
+                story += [Paragraph(t("title", student=family.student or display_serial(family.serial)), strong),
+                          Paragraph(t("seat", number=p.number, program=p.name, campus=p.campus.name,
+                                      address=p.campus.address, position=row["position"]), body)]
+                if zone.letters is not None:
+                    story.append(Paragraph(t("how", contact=zone.letters.contact[lang]), body))
+                story.append(Paragraph(t("form", serial=display_serial(row["serial"])), body))
+            Frame(LEFT, 72, RIGHT - LEFT, letter[1] - 3.35 * 72 - 72, showBoundary=0, leftPadding=0,
+                  rightPadding=0, topPadding=0, bottomPadding=0).addFromList(story, c)
+            c.showPage()
+        c.save()
+        os.replace(part, out)
+    return out

@@ -216,6 +216,23 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX pages_kind ON pages(kind, reason);
         """,
     ),
+    (
+        6,
+        "waitlist offers",
+        """
+        CREATE TABLE offers (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            draw_id INTEGER NOT NULL REFERENCES draws(id),
+            serial TEXT NOT NULL,
+            program TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('offered', 'accepted', 'declined')),
+            created_at TEXT NOT NULL,
+            answered_at TEXT,
+            UNIQUE (draw_id, serial, program)
+        );
+        """,
+    ),
 ]
 
 
