@@ -19,7 +19,8 @@ BUILT = {("init",), ("backup",), ("demo",), ("zone", "check"), ("forms", "print"
          ("applications", "import"), ("export", "applications"), ("users", "add"), ("users", "list"),
          ("review", "serve"), ("verify",), ("draw", "freeze"), ("draw", "unfreeze"), ("draw", "run"),
          ("draw", "replay"), ("draw", "rfc3797"), ("print", "bins"),
-         ("print", "audit-report"), ("export", "assignments"), ("print", "letters")}
+         ("print", "audit-report"), ("export", "assignments"), ("print", "letters"),
+         ("waitlist", "status"), ("waitlist", "offer"), ("waitlist", "answer")}
 
 
 def readme_commands() -> list[list[str]]:
@@ -85,6 +86,9 @@ def test_demo_runs_everything_built_and_leaves_a_cycle(tmp_path: Path) -> None:
     for name in ("bins-draw-1.pdf", "letters-draw-1.pdf", "audit-report-draw-1.pdf", "assignments-draw-1.xlsx"):
         assert (tmp_path / "demo" / "output" / name).is_file(), name
     assert db.execute("SELECT count(*) FROM pages WHERE kind = 'reply'").fetchone() == (40,)
+    declined = db.execute("SELECT count(*) FROM fields WHERE name = 'reply' AND value = 'decline'").fetchone()[0]
+    offers = db.execute("SELECT count(*) FROM offers").fetchone()[0]
+    assert offers <= declined and ("Waitlist: declined seats are offered" in result.stdout)
     bundle = next((tmp_path / "demo" / "output").glob("draw-*-bundle.zip"))
     assert cli_subprocess("draw", "replay", str(bundle)).returncode == 0
     assert cli_subprocess("verify", "--cycle", str(tmp_path / "demo")).returncode == 0
