@@ -79,7 +79,9 @@ def test_demo_runs_everything_built_and_leaves_a_cycle(tmp_path: Path) -> None:
     reasons = {r[0] for r in db.execute("SELECT reason FROM pages WHERE kind = 'quarantined'")}
     assert reasons == {"not_a_form", "other_cycle", "duplicate"}
     assert db.execute("SELECT count(*) FROM pages WHERE kind = 'quarantined' AND resolution IS NULL").fetchone() == (0,)
-    assert db.execute("SELECT count(*) FROM fields WHERE status = 'review'").fetchone() == (0,)
+    # the review step left nothing; only answers on reply slips that came back later may wait for a person
+    assert db.execute("SELECT count(*) FROM fields WHERE status = 'review' AND name NOT IN ('reply', "
+                      "'reply_signature')").fetchone() == (0,)
     assert db.execute("SELECT count(*) FROM draw_results").fetchone() == (261,)
     assert "Applications: 260" in result.stdout and "zonepaper review serve" in result.stdout
     assert "Draw recomputed from the bundle: MATCH" in result.stdout

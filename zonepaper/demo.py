@@ -131,8 +131,12 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     answers = simulate_replies(letters, everyone, sorted(returning), scans / "replies.pdf", seed=2009 + run)
     summary = ingest(cycle, [scans / "replies.pdf"], "2009-04-10")
     declined = sum(a == "decline" for a in answers.values())
+    db = cycle.db()
+    unsure = db.conn.execute("SELECT count(DISTINCT serial) FROM fields WHERE name IN ('reply', 'reply_signature') "
+                             "AND status = 'review'").fetchone()[0]
+    db.close()
     echo(say("demo.replies", slips=summary.kinds.get("reply", 0), accepted=len(answers) - declined,
-             declined=declined, seconds=time.perf_counter() - started))
+             declined=declined, unsure=unsure, seconds=time.perf_counter() - started))
     db = cycle.db()
     try:
         offered = make_offers(db.conn, cycle.zone(), actor=REVIEWER)
