@@ -1,0 +1,1 @@
+"""The draw: public seed, canonical inputs, mechanisms, freeze, run, replay."""

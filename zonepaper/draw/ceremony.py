@@ -10,20 +10,19 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from zonepaper import __version__
-from zonepaper.cycle import Cycle, private_umask
+from zonepaper.cycle import Cycle
 from zonepaper.draw import verify_draw as vd
 from zonepaper.draw.frozen import Freeze, active_freeze
 from zonepaper.draw.inputs import DrawInputs, build_inputs, unfinished
 from zonepaper.draw.seed import MIN_BITS, Seed, parse_seed
 from zonepaper.errors import ConflictError, InvalidInputError
+from zonepaper.paper.pdf import whole_file
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.migrations import now_iso
@@ -33,12 +32,8 @@ VERIFIER = Path(vd.__file__)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    with private_umask():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
+    with whole_file(path) as part:
+        part.write_bytes(data)
 
 
 # --- freeze -----------------------------------------------------------------------------------
@@ -130,8 +125,7 @@ def write_receipt(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str) -> l
     register_fonts()
     pdf = cycle.root / "output" / f"freeze-{f.id}-receipt.pdf"
     width = letter[0] - 2 * 54
-    with tempfile.TemporaryDirectory(dir=cycle.root / "output") as tmp:
-        part = Path(tmp) / "receipt.pdf"
+    with whole_file(pdf) as part:
         c = Canvas(str(part), pagesize=letter)
         y = 740
         for lang in ("es", "en"):
@@ -148,8 +142,6 @@ def write_receipt(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str) -> l
             y -= 22
         c.showPage()
         c.save()
-        with private_umask():
-            os.replace(part, pdf)
     return [txt, pdf]
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import tempfile
 from collections import Counter
 from pathlib import Path
 
-from zonepaper.cycle import Cycle, private_umask
+from zonepaper.cycle import Cycle
 from zonepaper.paper.bins import load_draw
+from zonepaper.paper.pdf import write_story
 from zonepaper.text import translate
 
 
@@ -30,9 +29,8 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     from reportlab.graphics.charts.legends import Legend
     from reportlab.graphics.shapes import Drawing
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import letter
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
 
     from zonepaper.forms.document import register_fonts
 
@@ -123,10 +121,5 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     for lang in ("es", "en"):
         story += [Paragraph(t("audit.replay", lang, bundle=Path(bundle).name), body), Spacer(1, 4)]
 
-    out = cycle.root / "output" / f"audit-report-draw-{draw.id}.pdf"
-    with private_umask(), tempfile.TemporaryDirectory(dir=cycle.root / "output") as tmp:
-        part = Path(tmp) / out.name
-        SimpleDocTemplate(str(part), pagesize=letter, leftMargin=42, rightMargin=42, topMargin=42, bottomMargin=42,
-                          title=f"Audit report, draw {draw.id}").build(story)
-        os.replace(part, out)
-    return out
+    return write_story(cycle.root / "output" / f"audit-report-draw-{draw.id}.pdf", story,
+                       f"Audit report, draw {draw.id}", 42)

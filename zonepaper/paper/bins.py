@@ -11,14 +11,13 @@ method there are also sheets per round: which forms move from which bin to which
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from zonepaper.cycle import Cycle, private_umask
+from zonepaper.cycle import Cycle
 from zonepaper.errors import ConflictError
+from zonepaper.paper.pdf import write_story
 from zonepaper.serial import display_serial
 from zonepaper.text import translate
 from zonepaper.zone import Zone
@@ -116,9 +115,8 @@ def round_moves(draw: Draw, zone: Zone) -> list[tuple[int, str, list[tuple[str, 
 def write_bins_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None = None) -> tuple[Path, Draw]:
     """The bin sheets of a draw as one PDF (written whole, then moved into place)."""
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import letter
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import PageBreak, Paragraph, Spacer, Table, TableStyle
 
     from zonepaper.forms.document import register_fonts
 
@@ -174,10 +172,5 @@ def write_bins_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None =
                                        ("FONT", (3, 1), (3, -1), "Sans", 16),
                                        ("GRID", (0, 0), (-1, -1), 0.5, colors.grey)]))
             story += [table, Spacer(1, 14)]
-    out = cycle.root / "output" / f"bins-draw-{draw.id}.pdf"
-    with private_umask(), tempfile.TemporaryDirectory(dir=cycle.root / "output") as tmp:
-        part = Path(tmp) / out.name
-        SimpleDocTemplate(str(part), pagesize=letter, leftMargin=36, rightMargin=36, topMargin=36, bottomMargin=36,
-                          title=f"Bin sheets, draw {draw.id}").build(story)
-        os.replace(part, out)
+    out = write_story(cycle.root / "output" / f"bins-draw-{draw.id}.pdf", story, f"Bin sheets, draw {draw.id}", 36)
     return out, draw

@@ -7,15 +7,14 @@ where a standard US #10 window envelope shows it, for a letter folded in three.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from zonepaper.cycle import Cycle, private_umask
+from zonepaper.cycle import Cycle
 from zonepaper.layout import SLIP_H, build_slip_layout
 from zonepaper.paper.bins import Draw, load_draw
+from zonepaper.paper.pdf import whole_file
 from zonepaper.serial import REPLY, display_serial, make_payload
 from zonepaper.text import translate
 from zonepaper.zone import Zone
@@ -100,8 +99,7 @@ def write_letters_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | Non
               "small": ParagraphStyle("m", fontName="Sans", fontSize=8, leading=10.5, spaceAfter=4)}
     out = cycle.root / "output" / f"letters-draw-{draw.id}.pdf"
     count = 0
-    with private_umask(), tempfile.TemporaryDirectory(dir=cycle.root / "output") as tmp:
-        part = Path(tmp) / out.name
+    with whole_file(out) as part:
         c = Canvas(str(part), pagesize=letter)
         c.setTitle(f"Letters, draw {draw.id}")
         painter = FormPainter(c, slip, zone, cycle_id)
@@ -132,7 +130,6 @@ def write_letters_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | Non
                 c.showPage()
             count += 1
         c.save()
-        os.replace(part, out)
     return out, count
 
 
@@ -193,8 +190,7 @@ def write_offer_letters(cycle: Cycle, rows: list[dict], draw_id: int) -> Path:
     body = ParagraphStyle("b", fontName="Sans", fontSize=10, leading=13.5, spaceAfter=6)
     strong = ParagraphStyle("s", fontName="Sans-Bold", fontSize=11, leading=14.5, spaceAfter=6)
     out = cycle.root / "output" / f"offers-draw-{draw_id}-from-{first}.pdf"
-    with private_umask(), tempfile.TemporaryDirectory(dir=cycle.root / "output") as tmp:
-        part = Path(tmp) / out.name
+    with whole_file(out) as part:
         c = Canvas(str(part), pagesize=letter)
         for row in rows:
             family = who.get(row["serial"], Family(row["serial"], row["language"], "", "", "", ""))
@@ -214,5 +210,4 @@ def write_offer_letters(cycle: Cycle, rows: list[dict], draw_id: int) -> Path:
                   rightPadding=0, topPadding=0, bottomPadding=0).addFromList(story, c)
             c.showPage()
         c.save()
-        os.replace(part, out)
     return out

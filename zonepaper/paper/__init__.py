@@ -1,0 +1,1 @@
+"""Printed outputs after the draw: bin sheets, letters, offers, the audit report, the office list."""

@@ -1,0 +1,1 @@
+"""The review queue and its web app."""
