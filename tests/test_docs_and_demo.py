@@ -20,7 +20,8 @@ BUILT = {("init",), ("backup",), ("demo",), ("zone", "check"), ("forms", "print"
          ("review", "serve"), ("verify",), ("draw", "freeze"), ("draw", "unfreeze"), ("draw", "run"),
          ("draw", "replay"), ("draw", "rfc3797"), ("print", "bins"),
          ("print", "audit-report"), ("export", "assignments"), ("print", "letters"),
-         ("waitlist", "status"), ("waitlist", "offer"), ("waitlist", "answer")}
+         ("waitlist", "status"), ("waitlist", "offer"), ("waitlist", "answer"),
+         ("waitlist", "withdraw")}
 
 
 def readme_commands() -> list[list[str]]:

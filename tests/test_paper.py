@@ -211,3 +211,24 @@ def test_a_decline_makes_an_offer_and_an_accepted_offer_frees_the_earlier_seat(t
     assert cli("waitlist", "answer", first, "--decline", "--cycle", str(c.root)) == 5  # no open offer now
     assert cli("waitlist", "status", "--cycle", str(c.root)) == 0
     db.close()
+
+
+def test_a_withdrawal_frees_the_seat_for_the_next_in_line(tmp_path: Path, capsys) -> None:
+    from zonepaper.paper.bins import load_draw
+    from zonepaper.paper.waitlist import holdings
+
+    c = drawn_cycle(tmp_path, "da", seats=2)
+    db = c.db()
+    draw = load_draw(db.conn)
+    program = next(p.id for p in c.zone().programs
+                   if any(p.id in r["waitlist"] for r in draw.results.values())
+                   and any(r["assigned"] == p.id for r in draw.results.values()))
+    leaving = sorted(s for s, r in draw.results.items() if r["assigned"] == program)[0]
+    assert cli("waitlist", "withdraw", leaving, "--cycle", str(c.root)) == 2  # a reason is needed
+    assert cli("waitlist", "withdraw", leaving, "--reason", "moved to Fresno", "--cycle", str(c.root)) == 0
+    assert leaving not in holdings(db.conn, draw)[0]
+    assert cli("waitlist", "offer", "--program", program, "--cycle", str(c.root)) == 0
+    first = min((r["waitlist"][program], s) for s, r in draw.results.items() if program in r["waitlist"])[1]
+    assert f"form {first}, program {program}" in capsys.readouterr().out
+    assert cli("waitlist", "withdraw", leaving, "--reason", "again", "--cycle", str(c.root)) == 5
+    db.close()

@@ -515,6 +515,21 @@ def waitlist_answer_cmd(
     echo(say(f"waitlist.{o.status}", serial=o.serial, program=o.program))
 
 
+@waitlist_app.command("withdraw", help=h("waitlist_withdraw"))
+def waitlist_withdraw_cmd(serial: Annotated[str, typer.Argument(help=h("serial"))],
+                          reason: Annotated[str, typer.Option("--reason", help=h("reason"))] = "",
+                          cycle: CycleOpt = None) -> None:
+    from zonepaper.paper.waitlist import withdraw
+    from zonepaper.serial import normalize_serial
+
+    db = resolve_cycle(cycle).db()
+    try:
+        freed = withdraw(db.conn, normalize_serial(serial), reason)
+    finally:
+        db.close()
+    echo(say("waitlist.withdrawn", serial=normalize_serial(serial), program=freed or "-"))
+
+
 @waitlist_app.command("status", help=h("waitlist_status"))
 def waitlist_status_cmd(cycle: CycleOpt = None) -> None:
     from zonepaper.paper.waitlist import program_states

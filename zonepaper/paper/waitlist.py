@@ -55,6 +55,9 @@ def holdings(conn: sqlite3.Connection, draw: Draw) -> tuple[dict[str, str], dict
             held[o.serial] = o.program  # the earlier seat is free again
         elif o.status == "offered":
             pending.setdefault(o.program, []).append(o.serial)
+    for (serial,) in conn.execute("SELECT serial FROM withdrawals WHERE draw_id = ?", (draw.id,)):
+        held.pop(serial, None)  # gone from the zone: its seat is free, and it is offered nothing more
+        declined.add(serial)
     return held, pending, declined
 
 
@@ -65,8 +68,9 @@ def _rank(draw: Draw, serial: str, program: str | None) -> int:
 
 def next_in_line(conn: sqlite3.Connection, draw: Draw, program: str, held: dict[str, str]) -> list[str]:
     """Serials on the program's waitlist who still want it more than what they hold and had no offer of it."""
-    asked = {r[0] for r in conn.execute("SELECT serial FROM offers WHERE draw_id = ? AND program = ?",
-                                        (draw.id, program))}
+    asked = {r[0] for r in conn.execute(
+        "SELECT serial FROM offers WHERE draw_id = ? AND program = ? UNION SELECT serial FROM withdrawals "
+        "WHERE draw_id = ?", (draw.id, program, draw.id))}
     line = sorted((r["waitlist"][program], s) for s, r in draw.results.items() if program in r["waitlist"])
     return [s for _, s in line if s not in asked and _rank(draw, s, program) < _rank(draw, s, held.get(s))]
 
@@ -115,6 +119,28 @@ def answer_offer(conn: sqlite3.Connection, serial: str, accept: bool, actor: str
                                                           "frees": held.get(serial) if accept else None},
                      subject=f"application:{serial}")
     return Offer(offer.id, offer.serial, offer.program, offer.position, status)
+
+
+def withdraw(conn: sqlite3.Connection, serial: str, reason: str, actor: str = "zonepaper") -> str | None:
+    """A family leaves (moved away, chose another school): its seat, if any, is freed for the waitlist.
+    Returns the program it held."""
+    if not reason.strip():
+        raise InvalidInputError("draw.reason_needed", option="withdraw --reason")
+    draw = load_draw(conn)
+    if serial not in draw.results:
+        raise ConflictError("waitlist.unknown_form", serial=serial)
+    with write_transaction(conn):
+        held, _, _ = holdings(conn, draw)
+        if conn.execute("SELECT 1 FROM withdrawals WHERE draw_id = ? AND serial = ?", (draw.id, serial)).fetchone():
+            raise ConflictError("waitlist.already_withdrawn", serial=serial)
+        conn.execute("INSERT INTO withdrawals (draw_id, serial, reason, created_at) VALUES (?, ?, ?, ?)",
+                     (draw.id, serial, reason.strip()[:300], now_iso()))
+        conn.execute("UPDATE offers SET status = 'declined', answered_at = ? WHERE draw_id = ? AND serial = ? "
+                     "AND status = 'offered'", (now_iso(), draw.id, serial))
+        append_event(conn, actor, "waitlist.withdrawn", {"draw": draw.id, "serial": serial, "frees": held.get(serial),
+                                                          "reason": reason.strip()[:300]},
+                     subject=f"application:{serial}")
+    return held.get(serial)
 
 
 def program_states(conn: sqlite3.Connection, zone: Zone) -> list[ProgramState]:

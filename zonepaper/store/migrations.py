@@ -218,7 +218,7 @@ MIGRATIONS: list[Migration] = [
     ),
     (
         6,
-        "waitlist offers",
+        "waitlist offers and withdrawals",
         """
         CREATE TABLE offers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -230,6 +230,13 @@ MIGRATIONS: list[Migration] = [
             created_at TEXT NOT NULL,
             answered_at TEXT,
             UNIQUE (draw_id, serial, program)
+        );
+        CREATE TABLE withdrawals (
+            draw_id INTEGER NOT NULL REFERENCES draws(id),
+            serial TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (draw_id, serial)
         );
         """,
     ),
