@@ -12,6 +12,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from zonepaper.layout import build_slip_layout
 from zonepaper.review import accounts, queue
 from zonepaper.review import quarantine as qu
 from zonepaper.review.queue import Decision, QueueError, User
@@ -247,13 +248,14 @@ def form_view(h: Handler, user: User, params: dict) -> Reply:
     lang = h.lang
     page_id = int(params["id"])
     with h.app.readers.connection() as conn:
-        page = conn.execute("SELECT id, serial, image FROM pages WHERE id = ?", (page_id,)).fetchone()
+        page = conn.execute("SELECT id, serial, image, kind FROM pages WHERE id = ?", (page_id,)).fetchone()
         rows = conn.execute(f"SELECT {queue.ITEM_COLUMNS} FROM fields f WHERE f.page_id = ? ORDER BY f.rowid",
                             (page_id,)).fetchall()
     if page is None or not page[2]:
         return h.not_found()
     items = [queue._item(r) for r in rows]
-    w, ht = int(round(h.app.layout.width * K)), int(round(h.app.layout.height * K))
+    sheet = build_slip_layout(h.app.layout.paper) if page[3] == "reply" else h.app.layout  # a letter's reply slip
+    w, ht = int(round(sheet.width * K)), int(round(sheet.height * K))
     boxes = "".join(f'<rect class="s-{i.status}{" illegible" if i.illegible else ""}" x="{i.box[0]}" y="{i.box[1]}" '
                     f'width="{i.box[2]}" height="{i.box[3]}"><title>{e(t(lang, f"field.{i.name}"))}</title></rect>'
                     for i in items if i.box)
