@@ -357,11 +357,15 @@ def dashboard_numbers(conn) -> dict[str, Any]:
     recent = sum(p["recent"] or 0 for p in people)
     rate = recent / 10.0
     left = totals["review"] + totals["illegible"]
+    # answers on the letters' reply slips come after the draw: they are work, but they block nothing
+    replies = sum(counts.get(n, {}).get(k, 0) for n in queue.REPLY_FIELDS for k in ("review", "illegible"))
+    draw_fields = {k: totals[k] - sum(counts.get(n, {}).get(k, 0) for n in queue.REPLY_FIELDS)
+                   for k in ("review", "illegible")}
     return {"applications": {k: apps.get(k, 0) for k in ("complete", "review", "held")}, "fields": totals,
             "by_field": counts, "quarantine": open_quarantine, "people": people, "rate": round(rate, 1),
-            "minutes_left": round(left / rate) if rate else None,
-            "blocks": {"review": totals["review"], "illegible": totals["illegible"], "quarantine": open_quarantine,
-                       "held": apps.get("held", 0)}}
+            "minutes_left": round(left / rate) if rate else None, "replies": replies,
+            "blocks": {"review": draw_fields["review"], "illegible": draw_fields["illegible"],
+                       "quarantine": open_quarantine, "held": apps.get("held", 0)}}
 
 
 @route("GET", "/api/dashboard")
@@ -391,6 +395,8 @@ def dashboard(h: Handler, user: User, _: dict) -> Reply:
                                   ("quarantine", d["blocks"]["quarantine"]), ("held", d["blocks"]["held"])) if v]
     block_list = "".join(f'<li>{v} {e(t(lang, f"dashboard.{k}"))}</li>' for k, v in blocks) or \
         f'<li>{e(t(lang, "dashboard.blocks_none"))}</li>'
+    if d["replies"]:
+        block_list += f'<li class="small">{e(t(lang, "dashboard.replies", count=d["replies"]))}</li>'
     by_field = "".join(f'<tr><th>{e(t(lang, f"field.{n}"))}</th><td>{c["review"]}</td><td>{c["illegible"]}</td>'
                        f'<td>{c["confirmed"]}</td><td>{c["auto"]}</td></tr>'
                        for n, c in sorted(d["by_field"].items(), key=lambda nc: queue.FIELD_ORDER.index(nc[0])
