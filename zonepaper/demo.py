@@ -207,9 +207,7 @@ def review_with_truth(cycle: Cycle, truth_paths: list[Path]) -> tuple[int, int]:
                 r = qu.Resolution(page.id, "rescan")
             else:
                 r = qu.Resolution(page.id, "not_a_form")
-            image = conn.execute("SELECT image FROM pages WHERE id = ?", (page.id,)).fetchone()[0]
-            fields = qu.read_stored_page(cycle.root, image, ctx) if r.action in qu.NEEDS_READING else None
-            qu.resolve(conn, user, r, fields)
+            qu.resolve(conn, user, r, qu.reading_for(cycle.root, page, r.action, ctx))
             resolved += 1
         decided = 0
         while items := queue.claim_items(conn, user, size=queue.BATCH_SIZE):

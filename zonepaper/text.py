@@ -44,6 +44,11 @@ def translate(catalog: str, key: str, lang: str, /, **params: object) -> str:
     return entry[lang].format(**params)
 
 
+def both_languages(catalog: str, key: str, /, sep: str = " / ", **params: object) -> str:
+    """One text in Spanish, then English (printed matter that families and staff both read)."""
+    return sep.join(translate(catalog, key, lang, **params) for lang in LANGUAGES)
+
+
 def user_languages() -> tuple[str, ...]:
     """Languages the command line speaks: ZONEPAPER_LANG=es|en|both, else the system locale."""
     chosen = os.environ.get("ZONEPAPER_LANG", "").strip().lower()

@@ -50,8 +50,9 @@ def freeze(cycle: Cycle, mechanism: str | None = None, allow_unreviewed: bool = 
     try:
         conn = db.conn
         with write_transaction(conn):
-            if active_freeze(conn):
-                raise ConflictError("draw.already_frozen", freeze=active_freeze(conn).id)
+            current = active_freeze(conn)
+            if current:
+                raise ConflictError("draw.already_frozen", freeze=current.id)
             left = unfinished(conn)
             if left.any and not allow_unreviewed:
                 raise ConflictError("draw.unfinished", review=sum(left.review.values()),

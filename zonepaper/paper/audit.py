@@ -10,7 +10,7 @@ from pathlib import Path
 from zonepaper.cycle import Cycle
 from zonepaper.paper.bins import load_draw
 from zonepaper.paper.pdf import write_story
-from zonepaper.text import translate
+from zonepaper.text import both_languages, translate
 
 
 def demand(draw, zone) -> dict[str, list[int]]:
@@ -50,6 +50,9 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     def t(key: str, lang: str, **params: object) -> str:
         return translate("paper", key, lang, **params)
 
+    def bi(key: str, **params: object) -> str:
+        return both_languages("paper", key, **params)
+
     def both(key: str, **params: object) -> list:
         return [Paragraph(t(key, lang, **params), body) for lang in ("es", "en")]
 
@@ -58,31 +61,30 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     unplaced = Counter(r["reason"] for r in results if not r["assigned"])
     story: list = [Paragraph(" / ".join(t("audit.title", lang, zone=zone.name[lang], cycle=zone.cycle)
                                         for lang in ("es", "en")), h1)]
-    story += [Paragraph(t("audit.part_freeze", "es") + " / " + t("audit.part_freeze", "en"), h2)]
+    story += [Paragraph(bi("audit.part_freeze"), h2)]
     story += both("audit.frozen", at=frozen_at, applicants=len(results))
     if unreviewed:
         story += both("audit.unreviewed", reason=unreviewed)
     story += [Paragraph(input_digest, mono)]
-    story += [Paragraph(t("audit.part_seed", "es") + " / " + t("audit.part_seed", "en"), h2)]
+    story += [Paragraph(bi("audit.part_seed"), h2)]
     story += both("audit.sources", at=drawn_at, bits=f"{bits:.1f}")
     story += [Paragraph(" | ".join(json.loads(sources)), mono), Paragraph(draw.key_string, mono)]
     story += both("audit.result", digest=draw.result_digest)
     story += [Paragraph(draw.result_digest, mono)]
 
-    story += [Paragraph(t("audit.part_outcome", "es") + " / " + t("audit.part_outcome", "en"), h2)]
-    table = [[t("audit.col_outcome", "es") + " / " + t("audit.col_outcome", "en"), "n"]]
+    story += [Paragraph(bi("audit.part_outcome"), h2)]
+    table = [[bi("audit.col_outcome"), "n"]]
     for k in sorted(ranks):
-        table.append([t("audit.got_choice", "es", rank=k) + " / " + t("audit.got_choice", "en", rank=k),
-                      str(ranks[k])])
+        table.append([bi("audit.got_choice", rank=k), str(ranks[k])])
     for reason, n in sorted(unplaced.items()):
-        table.append([t(f"bins.reason_{reason}", "es") + " / " + t(f"bins.reason_{reason}", "en"), str(n)])
+        table.append([bi(f"bins.reason_{reason}"), str(n)])
     tbl = Table(table, colWidths=[330, 60])
     tbl.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Sans", 9.5), ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                              ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8"))]))
     story += [tbl]
 
     wanted = demand(draw, zone)
-    story += [Paragraph(t("audit.part_demand", "es") + " / " + t("audit.part_demand", "en"), h2)]
+    story += [Paragraph(bi("audit.part_demand"), h2)]
     chart = Drawing(540, 210)
     bars = VerticalBarChart()
     bars.x, bars.y, bars.width, bars.height = 30, 40, 500, 150
@@ -101,7 +103,7 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     chart.add(bars)
     chart.add(legend)
     story[-1:] = [KeepTogether([story[-1], *both("audit.chart_caption"), chart])]
-    seats_table = [[Paragraph(t(f"audit.col_{k}", "es") + " / " + t(f"audit.col_{k}", "en"), body)
+    seats_table = [[Paragraph(bi(f"audit.col_{k}"), body)
                     for k in ("program", "seats", "first", "placed")]]
     placed = Counter(r["assigned"] for r in results if r["assigned"])
     for p in zone.programs:
@@ -113,11 +115,11 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
                              ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
     story += [Spacer(1, 6), tbl]
 
-    story += [Paragraph(t("audit.part_method", "es") + " / " + t("audit.part_method", "en"), h2)]
+    story += [Paragraph(bi("audit.part_method"), h2)]
     for lang in ("es", "en"):
         story += [Paragraph(translate("messages", f"draw.mechanism_{draw.mechanism}", lang), body),
                   Paragraph(t("audit.lottery_explained", lang), body), Spacer(1, 4)]
-    story += [Paragraph(t("audit.part_replay", "es") + " / " + t("audit.part_replay", "en"), h2)]
+    story += [Paragraph(bi("audit.part_replay"), h2)]
     for lang in ("es", "en"):
         story += [Paragraph(t("audit.replay", lang, bundle=Path(bundle).name), body), Spacer(1, 4)]
 

@@ -19,7 +19,7 @@ from zonepaper.cycle import Cycle
 from zonepaper.errors import ConflictError
 from zonepaper.paper.pdf import write_story
 from zonepaper.serial import display_serial
-from zonepaper.text import translate
+from zonepaper.text import both_languages, translate
 from zonepaper.zone import Zone
 
 
@@ -129,7 +129,7 @@ def write_bins_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None =
     cell = ParagraphStyle("c", fontName="Sans", fontSize=9, leading=11)
 
     def both(text_key: str, /, **params: object) -> str:
-        return " / ".join(translate("paper", text_key, lang, **params) for lang in ("es", "en"))
+        return both_languages("paper", text_key, **params)
 
     story = []
     for p in zone.programs:

@@ -92,13 +92,6 @@ def record_login(conn: sqlite3.Connection, user_id: int | None, ok: bool) -> Non
                          (now_iso(), user_id))
 
 
-def login(conn: sqlite3.Connection, name: str, password: str) -> User | None:
-    """Check and record a login in one go (for callers that hold a writable connection)."""
-    user, user_id = check_login(conn, name, password)
-    record_login(conn, user_id, user is not None)
-    return user
-
-
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 

@@ -330,14 +330,11 @@ def api_quarantine(h: Handler, user: User, _: dict) -> Reply:
     data = h.data()
     r = qu.Resolution(_int(data.get("page")), str(data.get("action", ""))[:20], str(data.get("serial") or "")[:20],
                       str(data.get("reason") or "")[:300])
-    fields = None
     with h.app.readers.connection() as conn:
         page = qu.get_page(conn, r.page_id)
-        image = conn.execute("SELECT image FROM pages WHERE id = ?", (r.page_id,)).fetchone()
     if page is None:
         raise QueueError("gone")
-    if r.action in qu.NEEDS_READING and page.aligned and image and image[0]:
-        fields = qu.read_stored_page(h.app.cycle.root, image[0], h.app.read_ctx())  # slow part, off the writer
+    fields = qu.reading_for(h.app.cycle.root, page, r.action, h.app.read_ctx())
     outcome = h.app.writer.run(qu.resolve, user, r, fields)
     return h.json({"ok": True, "resolution": outcome})
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from zonepaper.draw.frozen import ensure_not_frozen
 from zonepaper.forms.batch import reserve_serials
-from zonepaper.review.queue import QueueError, User
+from zonepaper.review.queue import QueueError, User, settled_status
 from zonepaper.scan.ingest import create_application
 from zonepaper.scan.page import FieldResult, K, ReadContext, read_fields
 from zonepaper.serial import is_valid_serial, normalize_serial
@@ -65,19 +65,27 @@ class QuarantinedPage:
     serial: str | None
     file_name: str
     page_number: int
-    has_image: bool
-    aligned: bool
+    image: str | None  # the stored page image, relative to the cycle folder
     resolution: dict | None
 
     @property
     def actions(self) -> tuple[str, ...]:
         return ACTIONS.get(self.reason, ("rescan", "not_a_form"))
 
+    @property
+    def has_image(self) -> bool:
+        return bool(self.image)
+
+    @property
+    def aligned(self) -> bool:
+        """Its stored image is the page warped onto the form's grid, so its fields can be read."""
+        return bool(self.image) and self.reason in ALIGNED_REASONS
+
 
 def _page(row: tuple) -> QuarantinedPage:
     id_, reason, serial, name, index, image, resolution = row
-    return QuarantinedPage(id_, reason or "read_error", serial, name, index + 1, bool(image),
-                           bool(image) and reason in ALIGNED_REASONS, json.loads(resolution) if resolution else None)
+    return QuarantinedPage(id_, reason or "read_error", serial, name, index + 1, image,
+                           json.loads(resolution) if resolution else None)
 
 
 PAGE_SQL = ("SELECT p.id, p.reason, p.serial, f.original_name, p.page_index, p.image, p.resolution "
@@ -102,6 +110,13 @@ def read_stored_page(root: Path, image: str, ctx: ReadContext) -> tuple[FieldRes
     if gray.shape[::-1] != size:  # stored smaller than read: back to the reading grid
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_LINEAR)
     return read_fields(gray, ctx)
+
+
+def reading_for(root: Path, page: QuarantinedPage, action: str, ctx: ReadContext) -> tuple[FieldResult, ...] | None:
+    """The page's fields when the action makes an application of it (the slow part: do it off the writer)."""
+    if action not in NEEDS_READING or not page.aligned:
+        return None
+    return read_stored_page(root, page.image or "", ctx)
 
 
 @dataclass(frozen=True)
@@ -183,7 +198,5 @@ def _release_hold(conn: sqlite3.Connection, serial: str, resolving: int) -> None
     if row is None or waiting:
         return
     flags = [f for f in json.loads(row[0]) if f != "duplicate"] + ["duplicate_checked"]
-    open_fields = conn.execute("SELECT count(*) FROM fields WHERE serial = ? AND status = 'review'",
-                               (serial,)).fetchone()[0]
     conn.execute("UPDATE applications SET status = ?, flags = ?, version = version + 1 WHERE serial = ?",
-                 ("review" if open_fields else "complete", json.dumps(flags), serial))
+                 (settled_status(conn, serial), json.dumps(flags), serial))

@@ -219,11 +219,16 @@ def _apply(conn: sqlite3.Connection, user: User, d: Decision, zone: Zone, layout
     return get_item(conn, item.id)  # type: ignore[return-value]
 
 
-def _settle_application(conn: sqlite3.Connection, serial: str) -> None:
-    """An application whose last field is decided is complete (a held one stays held)."""
+def settled_status(conn: sqlite3.Connection, serial: str) -> str:
+    """'review' while any field of the application waits for a person, else 'complete'."""
     open_fields = conn.execute("SELECT count(*) FROM fields WHERE serial = ? AND status = 'review'",
                                (serial,)).fetchone()[0]
-    status = "review" if open_fields else "complete"
+    return "review" if open_fields else "complete"
+
+
+def _settle_application(conn: sqlite3.Connection, serial: str) -> None:
+    """An application whose last field is decided is complete (a held one stays held)."""
+    status = settled_status(conn, serial)
     conn.execute("UPDATE applications SET status = ?, version = version + 1 WHERE serial = ? AND status != 'held' "
                  "AND status != ?", (status, serial, status))
 

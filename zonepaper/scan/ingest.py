@@ -283,14 +283,19 @@ def create_application(conn: sqlite3.Connection, serial: str, fields: tuple[Fiel
         "INSERT INTO applications (serial, source, status, received_batch, received_form, flags, created_at) "
         "VALUES (?, 'scan', ?, ?, ?, ?, ?)",
         (serial, "review" if review else "complete", received, received_form, json.dumps(list(flags)), now_iso()))
+    _insert_fields(conn, serial, fields, page_id)
+    record_application_event(conn, actor, "application.scanned", serial,
+                             {"page": page_id, "review": review, **(note or {}),
+                              "auto": sorted(f.name for f in fields if f.status == "auto")})
+
+
+def _insert_fields(conn: sqlite3.Connection, serial: str, fields: tuple[FieldResult, ...], page_id: int) -> None:
+    """Store what a page said: each field with its value, status, confidence, votes, reasons and box."""
     conn.executemany(
         "INSERT INTO fields (serial, name, value, status, confidence, votes, reasons, page_id, box) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(serial, f.name, f.value, f.status, f.confidence, json.dumps(f.votes, sort_keys=True),
           json.dumps(list(f.reasons)), page_id, json.dumps(list(f.box))) for f in fields])
-    record_application_event(conn, actor, "application.scanned", serial,
-                             {"page": page_id, "review": review, **(note or {}),
-                              "auto": sorted(f.name for f in fields if f.status == "auto")})
 
 
 def read_context(cycle: Cycle) -> ReadContext:
@@ -304,11 +309,7 @@ def read_context(cycle: Cycle) -> ReadContext:
 def _store_reply(conn: sqlite3.Connection, result: PageResult, page_id: int) -> None:
     """A family's answer to its assignment letter: two more fields of its application, and an event."""
     serial = result.serial or ""
-    conn.executemany(
-        "INSERT INTO fields (serial, name, value, status, confidence, votes, reasons, page_id, box) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(serial, f.name, f.value, f.status, f.confidence, json.dumps(f.votes, sort_keys=True),
-          json.dumps(list(f.reasons)), page_id, json.dumps(list(f.box))) for f in result.fields])
+    _insert_fields(conn, serial, result.fields, page_id)
     answer = next(f for f in result.fields if f.name == "reply")
     record_application_event(conn, "zonepaper", "reply.scanned", serial,
                              {"page": page_id, "answer": answer.value, "status": answer.status})
