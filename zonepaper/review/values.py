@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from zonepaper.layout import Layout, build_slip_layout
-from zonepaper.scan.page import DIGIT_FIELDS, LETTER_FIELDS, SINGLE_FIELDS
+from zonepaper.scan.page import DATE_FIELDS, DIGIT_FIELDS, LETTER_FIELDS, SINGLE_FIELDS
 from zonepaper.zone import Zone
 
-DATE_FIELDS = ("birth_date", "signature_date", "received_date")
 MAX_TEXT = 80
 
 

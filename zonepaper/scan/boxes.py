@@ -19,7 +19,16 @@ SURE_WEAK_RULES = 0.995  # for fields whose own rules catch few misreadings (pag
 
 
 OVERFLOW = 12  # px at 200 dpi above and below a box where a character's stroke may run on
-SIDE = 6  # px at 200 dpi looked at past the left and right lines
+SIDE = 10  # px at 200 dpi looked at past the left and right lines (groups of boxes are 14 px apart)
+
+
+def _neighbours(f: Field) -> list[tuple[bool, bool]]:
+    """Per box: whether another box shares its left line, and its right line."""
+    boxes = f.boxes
+    def shares(a, b) -> bool:
+        return abs(a.x + a.w - b.x) < 1.0 and abs(a.y - b.y) < 1.0
+    return [(i > 0 and shares(boxes[i - 1], b), i + 1 < len(boxes) and shares(b, boxes[i + 1]))
+            for i, b in enumerate(boxes)]
 
 
 def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[list[np.ndarray | None], list[bool]]:
@@ -27,11 +36,11 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[list[np.ndarray | 
 
     Inside the box (clear of the printed line) anything clearly darker than the paper is ink,
     pencil included. On the line only what is clearly darker than the printed line counts, so
-    a stroke that crosses the line keeps it; beyond the top and bottom lines, ink is kept when
-    it is joined to the character inside. A character is "cut" when its ink still reaches the
-    top or bottom edge of what was looked at, or goes on past the left or right line (into the
-    next box, whose ink cannot be told from it): part of it may be missing, and a reader of
-    the rest may be sure and wrong. Touching a line is not being cut.
+    a stroke that crosses the line keeps it; beyond the lines, ink is kept when it is joined
+    to the character inside. A character is "cut" when its ink still reaches the edge of what
+    was looked at (part of it may be missing, and a reader of the rest may be sure and wrong),
+    or when it goes on past a line it shares with the next box, into that box's inside:
+    whose ink that is cannot be told. Touching or crossing a line is not being cut.
     """
     geometry, interiors, line_pixels = [], [], []
     b = LINE_BAND + 1
@@ -57,7 +66,8 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[list[np.ndarray | 
     dark = line_level - 35.0  # ink on a line must be clearly darker than the line
     inks: list[np.ndarray | None] = []
     cut: list[bool] = []
-    for crop, (r0, r1, c0, c1), box_top, box_bottom, lx, rx in geometry:
+    for (crop, (r0, r1, c0, c1), box_top, box_bottom, lx, rx), (shared_left, shared_right) in zip(
+            geometry, _neighbours(f)):
         candidate = np.zeros(crop.shape, np.uint8)
         candidate[r0:r1, c0:c1] = (crop[r0:r1, c0:c1] < threshold) * 255
         outside = np.zeros(crop.shape, bool)
@@ -76,12 +86,13 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[list[np.ndarray | 
             inks.append(None)
             cut.append(False)
             continue
-        rows = np.nonzero(mask.any(axis=1))[0]
-        at_edge = rows[0] <= 0 or rows[-1] >= mask.shape[0] - 1
-        # Ink that goes on past a side line runs into the next box: whose it is cannot be told.
-        past_sides = int((mask[:, : max(0, lx - 2)] > 0).sum() + (mask[:, rx + 3:] > 0).sum()) >= 3
-        inks.append(mask[:, max(0, lx - 1): rx + 2])
-        cut.append(bool(at_edge or past_sides))
+        rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+        at_edge = rows[0] <= 0 or rows[-1] >= mask.shape[0] - 1 or cols[0] <= 0 or cols[-1] >= mask.shape[1] - 1
+        # Ink inside the next box (past its line's band) may be that box's: whose it is cannot be told.
+        into_next = (int((mask[:, : max(0, lx - LINE_BAND)] > 0).sum()) >= 3 and shared_left) or \
+            (int((mask[:, rx + LINE_BAND + 1:] > 0).sum()) >= 3 and shared_right)
+        inks.append(mask)
+        cut.append(bool(at_edge or into_next))
     return inks, cut
 
 
@@ -122,10 +133,6 @@ class BoxesReading:
 
     def network_text(self, i: int) -> str:
         return "".join(g.digit if g else " " for g in self.networks[i])
-
-    def min_probability(self, i: int = 0) -> float:
-        probs = [g.probability for g in self.networks[i] if g is not None] if self.networks else []
-        return min(probs) if probs else 1.0
 
 
 def read_digit_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:

@@ -48,12 +48,27 @@ def normalize_digit(ink: np.ndarray) -> np.ndarray | None:
 
 @dataclass(frozen=True)
 class DigitGuess:
-    """The network's reading of one box."""
+    """The network's reading of one box: its probability for each digit 0-9."""
 
-    digit: str
-    probability: float
-    runner_up: str
-    runner_up_probability: float
+    probabilities: tuple[float, ...]
+
+    @property
+    def digit(self) -> str:
+        return str(max(range(10), key=self.probabilities.__getitem__))
+
+    @property
+    def probability(self) -> float:
+        return max(self.probabilities)
+
+    def share_among(self, allowed: str) -> float:
+        """The read digit's probability as a share of the digits in `allowed` (0 when it is not one of them).
+
+        When the field's rules make some digits impossible in this box (month 13, year 1395),
+        the probability the network gave them is no evidence for any value the form can hold.
+        """
+        if self.digit not in allowed:
+            return 0.0
+        return self.probability / sum(self.probabilities[int(d)] for d in allowed)
 
 
 class DigitNet:
@@ -72,11 +87,7 @@ class DigitNet:
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
-        out = []
-        for p in probs:
-            order = np.argsort(p)[::-1]
-            out.append(DigitGuess(str(order[0]), float(p[order[0]]), str(order[1]), float(p[order[1]])))
-        return out
+        return [DigitGuess(tuple(float(x) for x in p)) for p in probs]
 
 
 @lru_cache(maxsize=1)

@@ -17,12 +17,14 @@ from zonepaper.layout import Field, Layout
 from zonepaper.scan.boxes import SURE, SURE_WEAK_RULES, BoxesReading, read_digit_boxes, read_letter_boxes
 from zonepaper.scan.marks import MarkReading, px_rect, read_choices, read_signature, read_single
 from zonepaper.scan.register import ALIGNED_DPI, align_page, register_page, rotation_of
+from zonepaper.scan.tesseract import DIGITS
 from zonepaper.serial import BACK, FRONT, REPLY, Payload, is_valid_serial, parse_payload, verify_tag
 from zonepaper.zone import Zone
 
 K = ALIGNED_DPI / 72.0
 MAX_REGISTRATION_ERROR_PX = 6.0
 DIGIT_FIELDS = ("birth_date", "zip", "phone", "sibling_program", "signature_date", "received_date")
+DATE_FIELDS = ("birth_date", "signature_date", "received_date")
 LETTER_FIELDS = ("last_name", "first_name", "current_school", "address", "guardian_name", "staff_initials")
 SINGLE_FIELDS = ("grade", "letter_language", "sibling")
 MAY_BE_EMPTY = ("sibling_program", "received_date", "staff_initials")
@@ -234,9 +236,12 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     if reading.filled != len(reading.blanks) and not (name == "sibling_program" and reading.filled == 1):
         reasons.append("incomplete")
     # Measured (scripts/bench_ingest.py): the two networks agreeing on every digit, each at
-    # 0.99 or more, with the field's own rules passing, accepted nothing wrong. Tesseract's
-    # agreement was not reliable evidence on hand-printing, so it is kept as a vote only.
-    low = min(reading.min_probability(i) for i in range(len(reading.networks)))
+    # 0.99 or more of the probability left to the digits the box can hold, with the field's
+    # own rules passing, accepted nothing wrong. Tesseract's agreement was not reliable
+    # evidence on hand-printing (it misread the same glyphs), so it is kept as a vote only.
+    allowed = allowed_digits(name, digits, zone)
+    low = min((g.share_among(allowed[i]) for net in reading.networks for i, g in enumerate(net) if g is not None),
+              default=1.0)
     if low < (SURE_WEAK_RULES if name in WEAK_RULES else SURE):
         reasons.append("unsure_digit")
     if any(reading.network_text(i) != digits for i in range(1, len(reading.networks))):
@@ -250,10 +255,43 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     return FieldResult(name, value, status, round(low, 4), votes, tuple(reasons), box)
 
 
+def possible(name: str, digits: str, zone: Zone) -> bool:
+    """Whether anyone could have written this value at all: hard limits, far wider than validation's.
+
+    A date must exist, with a year no family could be mistaken about (a birth year 30 years
+    around the cycle, a form signed within 3 years of it); a phone's area code and exchange
+    cannot start with 0 or 1; a program number must be a program. A value within these
+    limits but outside the plausible ones still goes to review (validate_digits).
+    """
+    start = zone.start_year
+    try:
+        if name in DATE_FIELDS:
+            year = int(digits[4:])
+            date(year, int(digits[:2]), int(digits[2:4]))
+            low, high = (start - 30, start) if name == "birth_date" else (start - 3, start + 3)
+            return len(digits) == 8 and low <= year <= high
+        if name == "phone":
+            return len(digits) == 10 and digits[0] not in "01" and digits[3] not in "01"
+        if name == "sibling_program":
+            return 1 <= int(digits) <= len(zone.programs)
+    except ValueError:
+        return False
+    return True
+
+
+def allowed_digits(name: str, text: str, zone: Zone) -> list[str]:
+    """Per box of a read field (a space for an empty box), the digits that box could hold, the others as read."""
+    out = []
+    for i in range(len(text)):
+        out.append("".join(d for d in DIGITS if possible(name, (text[:i] + d + text[i + 1:]).replace(" ", ""), zone))
+                   if text[i] != " " else "")
+    return out
+
+
 def validate_digits(name: str, digits: str, zone: Zone, sibling: object) -> tuple[str, str | None]:
     """(value as stored, problem or None). Dates become YYYY-MM-DD."""
     start = zone.start_year
-    if name in ("birth_date", "signature_date", "received_date"):
+    if name in DATE_FIELDS:
         if len(digits) != 8:
             return digits, "not_a_date"
         try:

@@ -1,0 +1,109 @@
+"""The digit rule: what a box can hold, how sure a reading is, and when a character is cut."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from zonepaper.cycle import Cycle
+from zonepaper.layout import build_layout
+from zonepaper.scan.boxes import BoxesReading, field_inks
+from zonepaper.scan.digits import DigitGuess
+from zonepaper.scan.marks import px_rect
+from zonepaper.scan.page import K, allowed_digits, decide_digits, possible
+
+
+def guess(digit: int, p: float, runner_up: int, q: float) -> DigitGuess:
+    """A reading sure of `digit` at p, with q on `runner_up` and the rest spread over the other digits."""
+    rest = (1.0 - p - q) / 8
+    return DigitGuess(tuple(p if d == digit else q if d == runner_up else rest for d in range(10)))
+
+
+def test_a_box_holds_only_what_the_field_allows(cycle: Cycle) -> None:
+    zone = cycle.zone()  # the example zone: 2009-2010, 19 programs
+    birth = allowed_digits("birth_date", "02151995", zone)
+    assert birth[0] == "01"  # months 02 and 12
+    assert birth[2] == "012"  # days 05, 15, 25; 35 is no day
+    assert birth[4] == "1" and birth[5] == "9"  # no family writes 1395 or 2995 for a 9th grader
+    assert birth[6] == "89"  # 1985 and 1995 both exist within the hard limits
+    assert birth[7] == "0123456789"
+    assert allowed_digits("zip", "90057", zone) == ["0123456789"] * 5  # any ZIP can be written
+    phone = allowed_digits("phone", "3235920366", zone)
+    assert phone[0] == phone[3] == "23456789" and phone[1] == "0123456789"
+    assert allowed_digits("sibling_program", "1 ", zone) == ["123456789", ""]
+    assert allowed_digits("sibling_program", "19", zone)[1] == "0123456789"[:10] and possible("sibling_program", "19", zone)
+    assert not possible("sibling_program", "20", zone) and not possible("signature_date", "02302009", zone)
+
+
+def test_share_among_the_allowed_digits() -> None:
+    g = guess(9, 0.95, 3, 0.04)
+    assert g.digit == "9" and g.probability == pytest.approx(0.95)
+    assert g.share_among("0123456789") == pytest.approx(0.95)
+    assert g.share_among("19") == pytest.approx(0.95 / (0.95 + 0.00125))
+    assert g.share_among("3") == 0.0  # the read digit is impossible here: not sure at all
+
+
+def _reading(text: str, a: list[DigitGuess], b: list[DigitGuess]) -> BoxesReading:
+    return BoxesReading(text, (tuple(a), tuple(b)), text, 50.0, tuple(c == " " for c in text),
+                        tuple(False for _ in text))
+
+
+def test_a_curled_nine_is_sure_in_a_year_but_not_in_a_zip(cycle: Cycle) -> None:
+    zone, layout = cycle.zone(), build_layout(cycle.zone())
+    sure = [guess(int(c), 0.9999, (int(c) + 1) % 10, 0.00005) for c in "0215199"]
+    curled = guess(5, 0.97, 3, 0.025)  # a 5 the networks half take for a 3
+    birth = decide_digits("birth_date", _reading("02151995", sure + [curled], sure + [curled]),
+                          layout.field("birth_date"), zone, "no")
+    assert birth.value == "1995-02-15" and birth.status == "review"  # 1993 is a birth year too
+    nine = guess(9, 0.97, 3, 0.025)
+    year = [guess(int(c), 0.9999, (int(c) + 1) % 10, 0.00005) for c in "021519"] + [nine, guess(5, 0.9999, 6, 0.00005)]
+    birth = decide_digits("birth_date", _reading("02151995", year, year), layout.field("birth_date"), zone, "no")
+    assert birth.status == "auto" and birth.value == "1995-02-15"  # 1935 is no 9th grader's birth year
+    zip_code = [guess(int(c), 0.9999, 1, 0.00005) for c in "9005"] + [nine]
+    z = decide_digits("zip", _reading("90059", zip_code, zip_code), layout.field("zip"), zone, "no")
+    assert z.status == "review" and "unsure_digit" in z.reasons  # 90053 is a ZIP as good as 90059
+    other = year[:6] + [guess(3, 0.97, 9, 0.025), year[7]]
+    disagree = decide_digits("birth_date", _reading("02151995", year, other), layout.field("birth_date"), zone, "no")
+    assert disagree.status == "review" and "readers_disagree" in disagree.reasons
+
+
+@pytest.fixture
+def blank_field(cycle: Cycle):
+    """A clean drawing of the phone boxes (3 groups of shared lines) on white paper, and the field."""
+    f = build_layout(cycle.zone()).field("phone")
+    x0, y0, _, _ = px_rect(f.boxes[0], K)
+    _, _, x1, y1 = px_rect(f.boxes[-1], K)
+    page = np.full((y1 + 80, x1 + 80), 240, np.uint8)
+    for box in f.boxes:
+        bx0, by0, bx1, by1 = px_rect(box, K)
+        cv2.rectangle(page, (bx0, by0), (bx1, by1), 120, 2)
+    return page, f
+
+
+def _box_px(f, i: int) -> tuple[int, int, int, int]:
+    return px_rect(f.boxes[i], K)
+
+
+def test_crossing_a_line_is_not_being_cut(blank_field) -> None:
+    page, f = blank_field
+    x0, y0, x1, y1 = _box_px(f, 1)  # a box with neighbours on both sides
+    cy = (y0 + y1) // 2
+    cv2.ellipse(page, ((x0 + x1) // 2, cy), ((x1 - x0) // 2 + 2, (y1 - y0) // 2 - 6), 0, 0, 360, 20, 3)
+    gx0, gy0, gx1, gy1 = _box_px(f, 2)  # the end of the first group: nothing to its right for 14 px
+    cv2.line(page, ((gx0 + gx1) // 2, gy0 + 8), (gx1 + 7, (gy0 + gy1) // 2), 20, 3)
+    inks, cut = field_inks(page, f, K)
+    assert inks[1] is not None and not cut[1]  # a 0 a little wider than its box
+    assert inks[2] is not None and not cut[2]  # a stroke running 7 px into the gap after the group
+    assert inks[0] is None and inks[3] is None
+
+
+def test_ink_inside_the_next_box_or_past_what_is_looked_at_is_cut(blank_field) -> None:
+    page, f = blank_field
+    x0, y0, x1, y1 = _box_px(f, 4)
+    cv2.line(page, ((x0 + x1) // 2, y0 + 8), (x1 + 10, (y0 + y1) // 2), 20, 3)  # into box 5's inside
+    gx0, gy0, gx1, gy1 = _box_px(f, 8)
+    cv2.line(page, ((gx0 + gx1) // 2, gy0 + 8), ((gx0 + gx1) // 2, gy1 + 40), 20, 3)  # a tail off the bottom
+    inks, cut = field_inks(page, f, K)
+    assert cut[4] and cut[8]
+    assert inks[5] is None or cut[5]  # box 5 sees the stroke only as its neighbour's, never as its own digit
