@@ -257,17 +257,18 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
 def possible(name: str, digits: str, zone: Zone) -> bool:
     """Whether anyone could have written this value at all: hard limits, far wider than validation's.
 
-    A date must exist, with a year no family could be mistaken about (a birth year 30 years
-    around the cycle, a form signed within 3 years of it); a phone's area code and exchange
-    cannot start with 0 or 1; a program number must be a program. A value within these
-    limits but outside the plausible ones still goes to review (validate_digits).
+    A date must exist, with a year nobody filling in the form could have written: a birth
+    date more than 70 years before the cycle (wide enough for a parent or a grandparent who
+    wrote their own), a form dated more than 3 years from it. A phone's area code and
+    exchange cannot start with 0 or 1; a program number must be a program. A value within
+    these limits but outside the plausible ones still goes to review (validate_digits).
     """
     start = zone.start_year
     try:
         if name in DATE_FIELDS:
             year = int(digits[4:])
             date(year, int(digits[:2]), int(digits[2:4]))
-            low, high = (start - 30, start) if name == "birth_date" else (start - 3, start + 3)
+            low, high = (start - 70, start) if name == "birth_date" else (start - 3, start + 3)
             return len(digits) == 8 and low <= year <= high
         if name == "phone":
             return len(digits) == 10 and digits[0] not in "01" and digits[3] not in "01"
