@@ -119,8 +119,8 @@ def main() -> None:
         t0 = time.perf_counter()
         sim = simulate(cycle, args.forms, tmp / "scans", seed=args.seed, dpi=200)
         print(f"simulated {len(sim.pages)} pages in {len(sim.files)} files ({time.perf_counter() - t0:.0f} s)")
-        fresh = tmp / "cycle-copy"
-        shutil.copytree(cycle.root, fresh)
+        pristine = tmp / "cycle-pristine"  # kept by --keep: the cycle before any ingest, to read the scans again
+        shutil.copytree(cycle.root, pristine)
 
         one = ingest(cycle, [tmp / "scans"], "2009-03-14", workers=1)
         db = cycle.db()
@@ -128,6 +128,8 @@ def main() -> None:
         db.close()
         two = None
         if not args.skip_workers:
+            fresh = tmp / "cycle-copy"
+            shutil.copytree(pristine, fresh)
             two = ingest(Cycle(fresh), [tmp / "scans"], "2009-03-14", workers=2)
         base = None if args.skip_baseline else baseline(cycle, tmp / "scans", sim.truth_path)
 

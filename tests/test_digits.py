@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from zonepaper.layout import build_layout
 from zonepaper.scan.boxes import BoxesReading, field_inks
 from zonepaper.scan.digits import DigitGuess
 from zonepaper.scan.marks import px_rect
-from zonepaper.scan.page import K, allowed_digits, decide_digits, possible
+from zonepaper.scan.page import K, allowed_digits, decide_digits, possible, sure_enough
 
 
 def guess(digit: int, p: float, runner_up: int, q: float) -> DigitGuess:
@@ -34,6 +36,14 @@ def test_a_box_holds_only_what_the_field_allows(cycle: Cycle) -> None:
     assert allowed_digits("sibling_program", "1 ", zone) == ["123456789", ""]
     assert allowed_digits("sibling_program", "19", zone) == ["01", "0123456789"]  # 09 or 19; no program 29
     assert not possible("sibling_program", "20", zone) and not possible("signature_date", "02302009", zone)
+
+
+def test_the_weaker_a_fields_rules_the_surer_its_digits(cycle: Cycle) -> None:
+    zone = cycle.zone()
+    assert sure_enough("birth_date", zone) == sure_enough("zip", zone) == 0.98  # the zone lists its ZIPs
+    assert sure_enough("phone", zone) == 0.99  # only the area code is checked
+    assert sure_enough("sibling_program", zone) == 0.995
+    assert sure_enough("zip", dataclasses.replace(zone, zip_codes=())) == 0.995  # any 5 digits would pass
 
 
 def test_share_among_the_allowed_digits() -> None:

@@ -14,8 +14,6 @@ from zonepaper.scan.tesseract import DIGITS, LETTERS, tesseract_reader
 
 LINE_BAND = 4  # px at 200 dpi kept clear of the printed box line
 MIN_INK = 30  # px: less than this in a box is a speck, not a character
-SURE = 0.99  # the networks' average, against the digits a box can hold (models/calibration.json: MNIST's test set)
-SURE_WEAK_RULES = 0.995  # for fields whose own rules catch few misreadings (page.WEAK_RULES)
 
 
 OVERFLOW = 12  # px at 200 dpi above and below a box where a character's stroke may run on

@@ -14,7 +14,7 @@ import numpy as np
 import zxingcpp
 
 from zonepaper.layout import Field, Layout
-from zonepaper.scan.boxes import SURE, SURE_WEAK_RULES, BoxesReading, read_digit_boxes, read_letter_boxes
+from zonepaper.scan.boxes import BoxesReading, read_digit_boxes, read_letter_boxes
 from zonepaper.scan.marks import MarkReading, px_rect, read_choices, read_signature, read_single
 from zonepaper.scan.register import ALIGNED_DPI, align_page, register_page, rotation_of
 from zonepaper.scan.tesseract import DIGITS
@@ -28,9 +28,6 @@ DATE_FIELDS = ("birth_date", "signature_date", "received_date")
 LETTER_FIELDS = ("last_name", "first_name", "current_school", "address", "guardian_name", "staff_initials")
 SINGLE_FIELDS = ("grade", "letter_language", "sibling")
 MAY_BE_EMPTY = ("sibling_program", "received_date", "staff_initials")
-# Fields whose own rules catch few misreadings (any area code of the zone, any program number):
-# their digits must be surer. Measured: a hand-printed 9 read as a sure 3 passed as program 3.
-WEAK_RULES = ("phone", "sibling_program")
 
 
 @dataclass(frozen=True)
@@ -236,12 +233,12 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     if reading.filled != len(reading.blanks) and not (name == "sibling_program" and reading.filled == 1):
         reasons.append("incomplete")
     # Measured (scripts/bench_ingest.py): the two networks agreeing on every digit, with their
-    # average probability at 0.99 or more of what is left to the digits the box can hold, and
-    # the field's own rules passing, accepted nothing wrong. Tesseract's agreement was not
-    # reliable evidence on hand-printing (it misread the same glyphs), so it is only a vote.
+    # average probability at or above sure_enough() of what is left to the digits the box can
+    # hold, and the field's own rules passing, accepted nothing wrong. Tesseract's agreement was
+    # not reliable evidence on hand-printing (it misread the same glyphs), so it is only a vote.
     allowed = allowed_digits(name, digits, zone)
     low = min((g.share_among(allowed[i]) for i, g in enumerate(reading.ensemble()) if g is not None), default=1.0)
-    if low < (SURE_WEAK_RULES if name in WEAK_RULES else SURE):
+    if low < sure_enough(name, zone):
         reasons.append("unsure_digit")
     if any(reading.network_text(i) != digits for i in range(1, len(reading.networks))):
         reasons.append("readers_disagree")
@@ -252,6 +249,21 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
         reasons.append(problem)
     status = "review" if reasons else "auto"
     return FieldResult(name, value, status, round(low, 4), votes, tuple(reasons), box)
+
+
+# How sure every digit of a field must be, by how much the field's own rules catch a misread
+# digit (scripts/bench_ingest.py, two seeds each step). A date must be a real one in the
+# plausible range, a ZIP one of the zone's: a misread digit rarely passes them. A phone's rules
+# see only its area code: at 0.98 a 6 read as a 1 passed. A program number, or a ZIP when the
+# zone lists none, passes almost any digit: a hand-printed 9 read as a sure 3 passed as program 3.
+SURE_STRONG_RULES, SURE, SURE_WEAK_RULES = 0.98, 0.99, 0.995
+
+
+def sure_enough(name: str, zone: Zone) -> float:
+    """The probability every digit of this field needs to be accepted without a person."""
+    if name in DATE_FIELDS or (name == "zip" and zone.zip_codes):
+        return SURE_STRONG_RULES
+    return SURE if name == "phone" else SURE_WEAK_RULES
 
 
 def possible(name: str, digits: str, zone: Zone) -> bool:
