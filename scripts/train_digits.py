@@ -37,7 +37,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from calibrate_digits import mnist_full, plain  # scripts/calibrate_digits.py
+from calibrate_digits import THRESHOLDS, mnist_full, plain  # scripts/calibrate_digits.py
 from torch import nn
 
 from zonepaper.scan.digits import MODEL_PATHS, normalize_digit
@@ -197,7 +197,7 @@ def main() -> None:
     conf, pred = probs.max(1)
     right = pred == test_y
     report = {"held_out": len(held_y), "accuracy": right.float().mean().item(), "thresholds": {}}
-    for t in (0.9, 0.95, 0.98, 0.99, 0.995, 0.999):
+    for t in THRESHOLDS:
         sure = conf >= t
         report["thresholds"][str(t)] = {"coverage": sure.float().mean().item(),
                                         "errors": int((sure & ~right).sum().item())}

@@ -278,10 +278,12 @@ def possible(name: str, digits: str, zone: Zone) -> bool:
     start = zone.start_year
     try:
         if name in DATE_FIELDS:
+            if len(digits) != 8:
+                return False
             year = int(digits[4:])
             date(year, int(digits[:2]), int(digits[2:4]))
             low, high = (start - 70, start) if name == "birth_date" else (start - 3, start + 3)
-            return len(digits) == 8 and low <= year <= high
+            return low <= year <= high
         if name == "phone":
             return len(digits) == 10 and digits[0] not in "01" and digits[3] not in "01"
         if name == "sibling_program":
