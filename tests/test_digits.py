@@ -10,10 +10,10 @@ import pytest
 
 from zonepaper.cycle import Cycle
 from zonepaper.layout import build_layout
-from zonepaper.scan.boxes import BoxesReading, field_inks
+from zonepaper.scan.boxes import BoxesReading, field_inks, read_digit_boxes
 from zonepaper.scan.digits import DigitGuess
 from zonepaper.scan.marks import px_rect
-from zonepaper.scan.page import K, allowed_digits, decide_digits, possible, sure_enough
+from zonepaper.scan.page import K, allowed_digits, decide_digits, possible, sure_enough, unfamiliar_hand
 
 
 def guess(digit: int, p: float, runner_up: int, q: float) -> DigitGuess:
@@ -40,10 +40,12 @@ def test_a_box_holds_only_what_the_field_allows(cycle: Cycle) -> None:
 
 def test_the_weaker_a_fields_rules_the_surer_its_digits(cycle: Cycle) -> None:
     zone = cycle.zone()
-    assert sure_enough("birth_date", zone) == sure_enough("zip", zone) == 0.98  # the zone lists its ZIPs
-    assert sure_enough("phone", zone) == 0.99  # only the area code is checked
-    assert sure_enough("sibling_program", zone) == 0.995
-    assert sure_enough("zip", dataclasses.replace(zone, zip_codes=())) == 0.995  # any 5 digits would pass
+    assert sure_enough("birth_date", zone, 7) == sure_enough("zip", zone, 4) == 0.98  # the zone lists its ZIPs
+    assert sure_enough("phone", zone, 2) == 0.98  # the area code must be one of the zone's
+    assert sure_enough("phone", zone, 3) == sure_enough("phone", zone, 9) == 0.99  # nothing checks the rest
+    assert sure_enough("phone", dataclasses.replace(zone, area_codes=()), 0) == 0.99
+    assert sure_enough("sibling_program", zone, 0) == 0.995
+    assert sure_enough("zip", dataclasses.replace(zone, zip_codes=()), 0) == 0.995  # any 5 digits would pass
 
 
 def test_share_among_the_allowed_digits() -> None:
@@ -102,18 +104,60 @@ def test_crossing_a_line_is_not_being_cut(blank_field) -> None:
     cv2.ellipse(page, ((x0 + x1) // 2, cy), ((x1 - x0) // 2 + 2, (y1 - y0) // 2 - 6), 0, 0, 360, 20, 3)
     gx0, gy0, gx1, gy1 = _box_px(f, 2)  # the end of the first group: nothing to its right for 14 px
     cv2.line(page, ((gx0 + gx1) // 2, gy0 + 8), (gx1 + 7, (gy0 + gy1) // 2), 20, 3)
-    inks, cut = field_inks(page, f, K)
+    inks, cut, _ = field_inks(page, f, K)
     assert inks[1] is not None and not cut[1]  # a 0 a little wider than its box
     assert inks[2] is not None and not cut[2]  # a stroke running 7 px into the gap after the group
     assert inks[0] is None and inks[3] is None
 
 
-def test_ink_inside_the_next_box_or_past_what_is_looked_at_is_cut(blank_field) -> None:
+def test_a_stroke_into_the_next_box_or_past_what_is_looked_at_is_cut(blank_field) -> None:
     page, f = blank_field
     x0, y0, x1, y1 = _box_px(f, 4)
     cv2.line(page, ((x0 + x1) // 2, y0 + 8), (x1 + 10, (y0 + y1) // 2), 20, 3)  # into box 5's inside
     gx0, gy0, gx1, gy1 = _box_px(f, 8)
     cv2.line(page, ((gx0 + gx1) // 2, gy0 + 8), ((gx0 + gx1) // 2, gy1 + 40), 20, 3)  # a tail off the bottom
-    inks, cut = field_inks(page, f, K)
-    assert cut[4] and cut[8]
-    assert inks[5] is None or cut[5]  # box 5 sees the stroke only as its neighbour's, never as its own digit
+    inks, cut, _ = field_inks(page, f, K)
+    assert cut[8]
+    assert inks[5] is not None and cut[5]  # box 5 has only box 4's stroke, near the line: never a digit of its own
+
+
+def test_characters_touching_across_a_shared_line_are_split_there(blank_field) -> None:
+    page, f = blank_field
+    for i, shift in ((4, 4), (5, -4)):  # two 0s written towards each other, touching across the line they share
+        x0, y0, x1, y1 = _box_px(f, i)
+        cv2.ellipse(page, ((x0 + x1) // 2 + shift, (y0 + y1) // 2), ((x1 - x0) // 2 + 1, (y1 - y0) // 2 - 6),
+                    0, 0, 360, 20, 3)
+    inks, cut, wides = field_inks(page, f, K)
+    assert not cut[4] and not cut[5]
+    left_of_line = inks[5][:, : _box_px(f, 5)[0] - px_rect(f.boxes[5], K)[0] + 10 - 1]  # crop starts 10 px left
+    assert not left_of_line.any()  # box 5 kept nothing of box 4's 0
+    assert wides[4] is not None and int((wides[4] > 0).sum()) > int((inks[4] > 0).sum())  # read again, wider
+    assert wides[3] is None  # box 3 touched nothing
+    reading = read_digit_boxes(page, f, K)
+    assert reading.network_text(0)[4:6] == reading.network_text(1)[4:6] == "00"
+
+
+def test_a_stroke_that_goes_on_across_a_line_is_cut(blank_field) -> None:
+    page, f = blank_field
+    x0, y0, x1, y1 = _box_px(f, 7)
+    cx = (x0 + x1) // 2
+    cv2.line(page, (cx, y0 + 8), (cx, y1 + 10), 20, 3)  # a 6's stem and loop, drawn down past the bottom line
+    page[y1 - 3: y1 + 3, cx - 3: cx + 4] = 120  # lighter where it crosses: no darker than the line
+    inks, cut, _ = field_inks(page, f, K)
+    assert inks[7] is not None and cut[7]  # what is inside alone could be read as a sure 1
+
+
+def test_an_unfamiliar_hand_needs_surer_digits(cycle: Cycle) -> None:
+    zone, layout = cycle.zone(), build_layout(cycle.zone())
+    sure = [guess(int(c), 0.9999, (int(c) + 1) % 10, 0.00005) for c in "0215199"] + [guess(5, 0.99, 6, 0.009)]
+    unsure = [guess(3, 0.6, 8, 0.3)] * 5
+    familiar = {"birth_date": _reading("02151995", sure, sure), "zip": _reading("33333", unsure[:4] + sure[:1],
+                                                                                   unsure[:4] + sure[:1])}
+    for name in ("phone", "sibling_program", "signature_date", "received_date"):
+        familiar[name] = _reading("", [], [])
+    assert not unfamiliar_hand(familiar)  # 4 unsure digits
+    assert unfamiliar_hand({**familiar, "zip": _reading("33333", unsure, unsure)})
+    birth = layout.field("birth_date")
+    assert decide_digits("birth_date", familiar["birth_date"], birth, zone, "no").status == "auto"
+    strict = decide_digits("birth_date", familiar["birth_date"], birth, zone, "no", unfamiliar=True)
+    assert strict.status == "review" and "unsure_digit" in strict.reasons

@@ -18,6 +18,7 @@ MIN_INK = 30  # px: less than this in a box is a speck, not a character
 
 OVERFLOW = 12  # px at 200 dpi above and below a box where a character's stroke may run on
 SIDE = 10  # px at 200 dpi looked at past the left and right lines (groups of boxes are 14 px apart)
+SPLIT_CHECK = 10  # px past a shared line that a character split there is read again with
 
 
 def _neighbours(f: Field) -> list[tuple[bool, bool]]:
@@ -29,16 +30,26 @@ def _neighbours(f: Field) -> list[tuple[bool, bool]]:
             for i, b in enumerate(boxes)]
 
 
-def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[list[np.ndarray | None], list[bool]]:
-    """Per box, the character's ink mask (uint8 0/255, None when empty) and whether it may be cut.
+Masks = list[np.ndarray | None]
+
+
+def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[Masks, list[bool], Masks]:
+    """Per box: the character's ink mask (uint8 0/255, None when empty), whether it may be cut,
+    and for a character split from its neighbour's, its ink again with SPLIT_CHECK px past the line.
 
     Inside the box (clear of the printed line) anything clearly darker than the paper is ink,
     pencil included. On the line only what is clearly darker than the printed line counts, so
     a stroke that crosses the line keeps it; beyond the lines, ink is kept when it is joined
-    to the character inside. A character is "cut" when its ink still reaches the edge of what
-    was looked at (part of it may be missing, and a reader of the rest may be sure and wrong),
-    or when it goes on past a line it shares with the next box, into that box's inside:
-    whose ink that is cannot be told. Touching or crossing a line is not being cut.
+    to the character inside. Touching or crossing a line is not being cut. A character is
+    "cut" when part of it may be missing, so that a reader of the rest may be sure and wrong:
+    its ink still reaches the edge of what was looked at, or it stops at a line just where
+    pen ink it is not joined to goes on across (a stroke lighter where it crosses the line).
+
+    Two characters touching across the line their boxes share are split at that line, each
+    box keeping what is on its side. A character's own stroke may have run past the line, so
+    it is also given with SPLIT_CHECK px past it: the reader reads it both ways, and only a
+    character that is the same digit either way can be sure. What is left on a box's side
+    only near the line is the neighbour's stroke, not a character: that box is cut.
     """
     geometry, interiors, line_pixels = [], [], []
     b = LINE_BAND + 1
@@ -56,13 +67,14 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[list[np.ndarray | 
                                 line[2:-2, 1:3].min(axis=1), line[2:-2, -3:-1].min(axis=1)])
     pixels = np.concatenate([i.reshape(-1) for i in interiors if i.size])
     if pixels.size == 0:
-        return [None] * len(f.boxes), [False] * len(f.boxes)
+        return [None] * len(f.boxes), [False] * len(f.boxes), [None] * len(f.boxes)
     paper = float(np.percentile(pixels, 75))
     otsu, _ = cv2.threshold(pixels.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     threshold = min(float(otsu), paper - 60.0)
     line_level = float(np.median(np.concatenate(line_pixels))) if line_pixels else 0.0
     dark = line_level - 35.0  # ink on a line must be clearly darker than the line
-    inks: list[np.ndarray | None] = []
+    inks: Masks = []
+    wides: Masks = []
     cut: list[bool] = []
     for (crop, (r0, r1, c0, c1), box_top, box_bottom, lx, rx), (shared_left, shared_right) in zip(
             geometry, _neighbours(f)):
@@ -80,18 +92,69 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[list[np.ndarray | 
         seeds = set(np.unique(labels[r0:r1, c0:c1])) - {0}
         keep = [i for i in seeds if stats[i, cv2.CC_STAT_AREA] >= 8]
         mask = (np.isin(labels, keep) * 255).astype(np.uint8) if keep else np.zeros(crop.shape, np.uint8)
+        # Ink inside the next box (past its line's band): the two characters touch, split them at the line.
+        split_left = shared_left and int((mask[:, : max(0, lx - LINE_BAND)] > 0).sum()) >= 3
+        split_right = shared_right and int((mask[:, rx + LINE_BAND + 1:] > 0).sum()) >= 3
+        wide, only_near_line = None, False
+        if split_left or split_right:
+            wide = _keep_between(mask, inner, lx - SPLIT_CHECK if split_left else None,
+                                 rx + SPLIT_CHECK if split_right else None)
+            mask = _keep_between(mask, inner, lx if split_left else None, rx if split_right else None)
         if int((mask > 0).sum()) < MIN_INK:
             inks.append(None)
+            wides.append(None)
             cut.append(False)
             continue
         rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+        third = (rx - lx) // 3
+        only_near_line = (split_left and cols[-1] < lx + third) or (split_right and cols[0] > rx - third)
         at_edge = rows[0] <= 0 or rows[-1] >= mask.shape[0] - 1 or cols[0] <= 0 or cols[-1] >= mask.shape[1] - 1
-        # Ink inside the next box (past its line's band) may be that box's: whose it is cannot be told.
-        into_next = (int((mask[:, : max(0, lx - LINE_BAND)] > 0).sum()) >= 3 and shared_left) or \
-            (int((mask[:, rx + LINE_BAND + 1:] > 0).sum()) >= 3 and shared_right)
+        across = _goes_on_across(mask, crop < dark, (r0, r1, c0, c1), (box_top, box_bottom, lx, rx),
+                                 (not shared_left, not shared_right))
         inks.append(mask)
-        cut.append(bool(at_edge or into_next))
-    return inks, cut
+        wides.append(wide)
+        cut.append(bool(at_edge or only_near_line or across))
+    return inks, cut, wides
+
+
+def _keep_between(mask: np.ndarray, inner: tuple[int, int, int, int], left: int | None,
+                  right: int | None) -> np.ndarray:
+    """The mask without what lies left of column `left` or right of `right` (the printed line's
+    own columns split between the two boxes), and without what is then no longer joined to ink
+    inside the box."""
+    out = mask.copy()
+    if left is not None:
+        out[:, : max(0, left + 1)] = 0
+    if right is not None:
+        out[:, right + 1:] = 0
+    r0, r1, c0, c1 = inner
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(out, connectivity=8)
+    keep = [i for i in set(np.unique(labels[r0:r1, c0:c1])) - {0} if stats[i, cv2.CC_STAT_AREA] >= 8]
+    return (np.isin(labels, keep) * 255).astype(np.uint8)
+
+
+CROSS_LOOK = 3  # px beyond a line's band where pen ink that goes on across the line is looked for
+
+
+def _goes_on_across(mask: np.ndarray, pen: np.ndarray, inner: tuple[int, int, int, int],
+                    lines: tuple[int, int, int, int], sides: tuple[bool, bool]) -> bool:
+    """Whether the character reaches a line just where, across it, there is pen-dark ink it is
+    not joined to: the stroke may go on over the line, lighter where it crosses, and the rest
+    of the character would be missing (a 6 whose loop is below the box reads as a sure 1).
+    The top and bottom lines are looked at, and the sides in `sides` (left, right): across a
+    shared line is the next box's own character."""
+    r0, r1, c0, c1 = inner
+    top, bottom, lx, rx = lines
+    on, pen = mask > 0, pen & (mask == 0)
+    d, above, left = CROSS_LOOK, max(0, top - 2), max(0, lx - 2)
+    pairs = [(on[r1 - 2: bottom + 3].any(axis=0), pen[bottom + 3: bottom + 3 + d].any(axis=0)),
+             (on[above: r0 + 2].any(axis=0), pen[max(0, above - d): above].any(axis=0))]
+    if sides[0]:
+        pairs.append((on[:, left: c0 + 2].any(axis=1), pen[:, max(0, left - d): left].any(axis=1)))
+    if sides[1]:
+        pairs.append((on[:, c1 - 2: rx + 3].any(axis=1), pen[:, rx + 3: rx + 3 + d].any(axis=1)))
+    window = np.ones(2 * d + 1, np.int32)
+    return any(a.size and b.size and bool(((np.convolve(a, window, "same") > 0) & b).any()) for a, b in pairs)
 
 
 def line_image(inks: list[np.ndarray | None], height: int = 48) -> np.ndarray:
@@ -134,19 +197,22 @@ class BoxesReading:
 
     def ensemble(self) -> tuple[DigitGuess | None, ...]:
         """Per box, the networks' probabilities averaged (None for an empty box)."""
-        return tuple(None if boxes[0] is None else DigitGuess(tuple(np.mean([g.probabilities for g in boxes], axis=0)))
-                     for boxes in zip(*self.networks))
+        return tuple(None if boxes[0] is None else DigitGuess.average(boxes) for boxes in zip(*self.networks))
 
 
 def read_digit_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:
     """Every reader on a digits field: each network per box, Tesseract on the whole line."""
-    inks, cut = field_inks(page, f, k)
+    inks, cut, wides = field_inks(page, f, k)
     normalised = [normalize_digit(ink) if ink is not None else None for ink in inks]
+    again = [normalize_digit(w) if w is not None and n is not None else None for w, n in zip(wides, normalised)]
     present = [n for n in normalised if n is not None]
     networks = []
     for net in digit_nets():
-        it = iter(net.read(present))
-        networks.append(tuple(next(it) if n is not None else None for n in normalised))
+        it = iter(net.read(present + [a for a in again if a is not None]))
+        first = [next(it) if n is not None else None for n in normalised]
+        second = [next(it) if a is not None else None for a in again]
+        # A character split from its neighbour counts as read the same as its two readings averaged.
+        networks.append(tuple(g if w is None else DigitGuess.average([g, w]) for g, w in zip(first, second)))
     text = "".join(g.digit if g else " " for g in networks[0])
     tess, conf = ("", 0.0)
     if present:
@@ -157,7 +223,7 @@ def read_digit_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:
 
 def read_letter_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:
     """Tesseract's best guess for a letters (or letters and digits) field."""
-    inks, _ = field_inks(page, f, k)
+    inks, _, _ = field_inks(page, f, k)
     blanks = tuple(i is None for i in inks)
     if all(blanks):
         return BoxesReading("", (), "", 1.0, blanks)

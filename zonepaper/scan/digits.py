@@ -10,6 +10,7 @@ the MNIST way, by `normalize_digit`, which training uses too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +60,11 @@ class DigitGuess:
     @property
     def probability(self) -> float:
         return max(self.probabilities)
+
+    @staticmethod
+    def average(guesses: Iterable[DigitGuess]) -> DigitGuess:
+        """One guess whose probabilities are the mean of these guesses'."""
+        return DigitGuess(tuple(float(p) for p in np.mean([g.probabilities for g in guesses], axis=0)))
 
     def share_among(self, allowed: str) -> float:
         """The read digit's probability as a share of the digits in `allowed` (0 when it is not one of them).

@@ -25,6 +25,7 @@ K = ALIGNED_DPI / 72.0
 MAX_REGISTRATION_ERROR_PX = 6.0
 DIGIT_FIELDS = ("birth_date", "zip", "phone", "sibling_program", "signature_date", "received_date")
 DATE_FIELDS = ("birth_date", "signature_date", "received_date")
+FAMILY_DIGIT_FIELDS = ("birth_date", "zip", "phone", "sibling_program", "signature_date")  # not the office's
 LETTER_FIELDS = ("last_name", "first_name", "current_school", "address", "guardian_name", "staff_initials")
 SINGLE_FIELDS = ("grade", "letter_language", "sibling")
 MAY_BE_EMPTY = ("sibling_program", "received_date", "staff_initials")
@@ -192,9 +193,11 @@ def read_fields(aligned: np.ndarray, ctx: ReadContext) -> tuple[FieldResult, ...
     out.append(_from_marks("choices", choices, layout.field("choices")))
     out.append(_from_marks("signature", read_signature(aligned, layout.field("signature"), K),
                            layout.field("signature")))
-    for name in DIGIT_FIELDS:
-        f = layout.field(name)
-        out.append(decide_digits(name, read_digit_boxes(aligned, f, K), f, zone, singles["sibling"].value))
+    digits = {name: read_digit_boxes(aligned, layout.field(name), K) for name in DIGIT_FIELDS}
+    unfamiliar = unfamiliar_hand(digits)
+    for name, reading in digits.items():
+        out.append(decide_digits(name, reading, layout.field(name), zone, singles["sibling"].value,
+                                 unfamiliar and name in FAMILY_DIGIT_FIELDS))
     for name in LETTER_FIELDS:
         f = layout.field(name)
         out.append(decide_letters(name, read_letter_boxes(aligned, f, K), f))
@@ -217,7 +220,21 @@ def decide_letters(name: str, reading: BoxesReading, f: Field) -> FieldResult:
                        {"tesseract": reading.text}, ("handwriting",), _box(f))
 
 
-def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, sibling: object) -> FieldResult:
+def unfamiliar_hand(readings: dict[str, BoxesReading]) -> bool:
+    """Whether the family's digits on this page are in a hand the networks do not know.
+
+    The networks' probabilities were calibrated on writers like those they learnt from. A page
+    where they are unsure of many of the family's digits is in a hand unlike those (measured on
+    simulated forms: with such hands, 5 or more digits below 0.9 on nearly every page; with the
+    others, 4 at most), and their sure readings there are the ones most often wrong.
+    """
+    unsure = sum(1 for name in FAMILY_DIGIT_FIELDS for g in readings[name].ensemble()
+                 if g is not None and g.probability < UNFAMILIAR_BELOW)
+    return unsure >= UNFAMILIAR_COUNT
+
+
+def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, sibling: object,
+                  unfamiliar: bool = False) -> FieldResult:
     """Accept a digits field alone only on strong evidence; otherwise it goes to review with the reasons."""
     votes = {"network": reading.text.replace(" ", "?"), "tesseract": reading.tesseract,
              "probabilities": [round(g.probability, 6) if g else None for g in reading.networks[0]],
@@ -237,8 +254,10 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     # hold, and the field's own rules passing, accepted nothing wrong. Tesseract's agreement was
     # not reliable evidence on hand-printing (it misread the same glyphs), so it is only a vote.
     allowed = allowed_digits(name, digits, zone)
-    low = min((g.share_among(allowed[i]) for i, g in enumerate(reading.ensemble()) if g is not None), default=1.0)
-    if low < sure_enough(name, zone):
+    shares = [(g.share_among(allowed[i]), SURE_UNFAMILIAR_HAND if unfamiliar else sure_enough(name, zone, i))
+              for i, g in enumerate(reading.ensemble()) if g is not None]
+    low = min((share for share, _ in shares), default=1.0)
+    if any(share < needed for share, needed in shares):
         reasons.append("unsure_digit")
     if any(reading.network_text(i) != digits for i in range(1, len(reading.networks))):
         reasons.append("readers_disagree")
@@ -252,16 +271,19 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
 
 
 # How sure every digit of a field must be, by how much the field's own rules catch a misread
-# digit (scripts/bench_ingest.py, two seeds each step). A date must be a real one in the
-# plausible range, a ZIP one of the zone's: a misread digit rarely passes them. A phone's rules
-# see only its area code: at 0.98 a 6 read as a 1 passed. A program number, or a ZIP when the
-# zone lists none, passes almost any digit: a hand-printed 9 read as a sure 3 passed as program 3.
+# digit (scripts/bench_ingest.py, seeds 7, 8 and three more at each step). A date must be a
+# real one in the plausible range, a ZIP or an area code one of the zone's: a misread digit
+# rarely passes them. Nothing checks the other 7 digits of a phone: among them a 3 was read as
+# a 5 at 0.986. A program number, or a ZIP when the zone lists none, passes almost any digit:
+# a hand-printed 9 read as a sure 3 passed as program 3. On a page in an unfamiliar hand (see
+# unfamiliar_hand) every family digit needs the strictest bar: a 1 was read as a 7 at 0.992.
 SURE_STRONG_RULES, SURE, SURE_WEAK_RULES = 0.98, 0.99, 0.995
+UNFAMILIAR_BELOW, UNFAMILIAR_COUNT, SURE_UNFAMILIAR_HAND = 0.9, 5, SURE_WEAK_RULES
 
 
-def sure_enough(name: str, zone: Zone) -> float:
-    """The probability every digit of this field needs to be accepted without a person."""
-    if name in DATE_FIELDS or (name == "zip" and zone.zip_codes):
+def sure_enough(name: str, zone: Zone, box: int) -> float:
+    """The probability the digit in this box of this field needs for the field to be accepted without a person."""
+    if name in DATE_FIELDS or (name == "zip" and zone.zip_codes) or (name == "phone" and box < 3 and zone.area_codes):
         return SURE_STRONG_RULES
     return SURE if name == "phone" else SURE_WEAK_RULES
 
