@@ -125,6 +125,8 @@ def test_letters_match_the_draw_and_a_spanish_family_reads_spanish_first(tmp_pat
         english = db.conn.execute("SELECT serial FROM applications ORDER BY serial LIMIT 1").fetchone()[0]
         db.conn.execute("INSERT INTO fields (serial, name, value, status) VALUES (?, 'letter_language', 'en', 'auto')",
                         (english,))
+    zone_text = c.zone_path.read_text(encoding="utf-8")
+    c.zone_path.write_text(zone_text.replace('city = "Los Angeles, CA"', 'city = "Pasadena, CA"'), encoding="utf-8")
     assert cli("print", "letters", "--cycle", str(c.root)) == 0
     pdf = c.root / "output" / "letters-draw-1.pdf"
     pages = pdf_text(pdf).split("\f")
@@ -136,6 +138,7 @@ def test_letters_match_the_draw_and_a_spanish_family_reads_spanish_first(tmp_pat
         assert display_serial(serial) in front  # on the reply slip
         spanish_first = serial != english
         assert ("Estimada familia" in front) == spanish_first and ("Dear family" in back) == spanish_first
+        assert "Pasadena, CA" in front  # the zone's city, in the envelope window
         if assigned:
             program = numbers[assigned]
             said = f"program {program.number}, {program.name} (your choice {rank})"

@@ -74,6 +74,7 @@ class Zone:
     campuses: tuple[Campus, ...]
     programs: tuple[Program, ...]
     letters: Letters | None = None
+    city: str = ""  # city and state after the street in the families' addresses, e.g. "Los Angeles, CA"
 
     @property
     def start_year(self) -> int:
@@ -94,7 +95,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
     "letters": {"reply_by": ("label", True), "next_steps": ("label", True), "contact": ("label", True)},
     "zone": {"name": ("label", True), "cycle": ("text", True), "grades": ("grades", True),
              "max_choices": ("positive", True), "mechanism": ("mechanism", True),
-             "zip_codes": ("zips", False), "area_codes": ("area_codes", False)},
+             "zip_codes": ("zips", False), "area_codes": ("area_codes", False), "city": ("text", False)},
     "priorities": {"id": ("id", True), "label": ("label", True), "evidence": ("evidence", True)},
     "campuses": {"id": ("id", True), "name": ("text", True), "address": ("text", True)},
     "programs": {"id": ("id", True), "name": ("text", True), "campus": ("id", True),
@@ -246,6 +247,7 @@ def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
         campuses=tuple(campuses.values()),
         programs=tuple(programs),
         letters=letters,
+        city=zone_raw.get("city", "").strip(),
     )
 
 

@@ -145,7 +145,7 @@ def _draw_address(c, zone: Zone, family: Family, page_h: float, lang: str, windo
         return
     x, top, _, _ = WINDOW
     lines = [family.guardian or translate("paper", "letter.family_of", lang, student=family.student),
-             family.address, f"Los Angeles, CA {family.zip}".strip()]
+             family.address, f"{zone.city} {family.zip}".strip()]
     c.setFont("Sans", 10.5)
     for i, line in enumerate(line for line in lines if line):
         c.drawString(x, page_h - top - 13 - i * 13.5, line[:48])
