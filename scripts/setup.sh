@@ -11,8 +11,10 @@ SYSTEM_PACKAGES=(
   poppler-utils                                       # pdftoppm, pdftotext, pdfimages
   fonts-dejavu-core                                   # form font with á é í ó ú ñ ü ¿ ¡
   fonts-dkg-handwriting fonts-breip fonts-sjfonts fonts-humor-sans  # hand-printing for the simulator
-  chromium chromium-driver                            # browser tests of the review page
 )
+# Browser tests of the review page need Chromium: the "chromium" package on Debian,
+# "chromium-browser" on Ubuntu.
+BROWSER_PACKAGES=(chromium chromium-browser)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
@@ -20,11 +22,20 @@ for pkg in "${SYSTEM_PACKAGES[@]}"; do
     missing+=("$pkg")
   fi
 done
+need_browser=1
+for exe in /usr/bin/chromium /usr/bin/chromium-browser; do
+  if [ -x "$exe" ]; then need_browser=0; fi
+done
 
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "zonepaper setup: installing system packages: ${missing[*]}"
+if [ ${#missing[@]} -gt 0 ] || [ "$need_browser" -eq 1 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
   "${SUDO[@]}" apt-get update -qq
+  if [ "$need_browser" -eq 1 ]; then
+    for pkg in "${BROWSER_PACKAGES[@]}"; do
+      if apt-cache show "$pkg" >/dev/null 2>&1; then missing+=("$pkg"); break; fi
+    done
+  fi
+  echo "zonepaper setup: installing system packages: ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 

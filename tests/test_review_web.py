@@ -30,7 +30,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory):
     if CHROMIUM is None:
-        pytest.fail("Debian's Chromium is missing: run 'bash scripts/setup.sh' (it installs the chromium package)")
+        pytest.fail("Chromium is missing: run 'bash scripts/setup.sh' (it installs the chromium package, "
+                    "or chromium-browser on Ubuntu)")
     root = tmp_path_factory.mktemp("web")
     cycle = init_cycle(root / "cycle", "belmont")
     print_forms(cycle, 14, "t")
