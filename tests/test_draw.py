@@ -207,6 +207,18 @@ def test_freeze_refuses_unfinished_review_then_records_the_override(ready) -> No
     assert event["unreviewed"]["reason"] == "one name unreadable, family called" and event["input_digest"] == f.digest
 
 
+def test_a_reply_in_review_does_not_hold_up_the_next_freeze(ready) -> None:
+    c, serials = ready
+    db = c.db()
+    with write_transaction(db.conn):  # the name in review is settled; a reply slip's answer is unclear
+        db.conn.execute("UPDATE fields SET status = 'confirmed' WHERE status = 'review'")
+        db.conn.execute("INSERT INTO fields (serial, name, value, status) VALUES (?, 'reply', '', 'review')",
+                        (serials[0],))
+    db.close()
+    f, inputs, _ = freeze(c)  # the answer to a letter is not an input of the draw
+    assert inputs.counts["applicants"] == 13 and len(f.digest) == 64
+
+
 def test_frozen_inputs_refuse_changes_until_unfreeze(ready, tmp_path: Path) -> None:
     c, serials = ready
     freeze(c, allow_unreviewed=True, reason="test")

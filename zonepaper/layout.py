@@ -19,6 +19,7 @@ MM = 72 / 25.4
 
 PAPER_SIZES = {"letter": (612.0, 792.0), "a4": (595.28, 841.89)}
 
+REPLY_FIELDS = ("reply", "reply_signature")  # the reply slip's: a family's answer to its letter, after the draw
 MARKER_DICTIONARY = "DICT_4X4_50"
 MARKER_SIZE = 34.0  # 12 mm: measured to align reliably
 MARKER_INSET = 24.0  # from the paper edge, inside what office printers can print

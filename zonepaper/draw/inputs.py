@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from zonepaper.draw.verify_draw import input_digest
+from zonepaper.layout import REPLY_FIELDS
 from zonepaper.zone import Zone
 
 PRIORITY_EVIDENCE = ("sibling", "zip_code")
@@ -34,7 +35,9 @@ class Unfinished:
 
 
 def unfinished(conn: sqlite3.Connection) -> Unfinished:
-    review = dict(conn.execute("SELECT name, count(*) FROM fields WHERE status = 'review' GROUP BY name"))
+    # A family's answer to its letter comes after the draw and is not one of its inputs.
+    review = {name: n for name, n in conn.execute(
+        "SELECT name, count(*) FROM fields WHERE status = 'review' GROUP BY name") if name not in REPLY_FIELDS}
     quarantine = conn.execute("SELECT count(*) FROM pages WHERE kind = 'quarantined' AND resolution IS NULL"
                               ).fetchone()[0]
     held = [r[0] for r in conn.execute("SELECT serial FROM applications WHERE status = 'held' ORDER BY serial")]

@@ -16,14 +16,13 @@ import time
 from dataclasses import dataclass, field
 
 from zonepaper.draw.frozen import ensure_not_frozen
-from zonepaper.layout import Layout
+from zonepaper.layout import REPLY_FIELDS, Layout
 from zonepaper.review.values import BadValue, field_kind, normalize_value
 from zonepaper.store.database import write_transaction
 from zonepaper.store.state import record_application_event
 from zonepaper.zone import Zone
 
 LEASE_SECONDS = 120.0
-REPLY_FIELDS = ("reply", "reply_signature")  # a family's answer to its letter (after the draw)
 BATCH_SIZE = 20
 ROLES = ("reviewer", "coordinator", "auditor")
 # Order of work: fields that decide the draw first, then the rest.
