@@ -15,7 +15,7 @@ from zonepaper.draw.ceremony import freeze, replay, unfreeze
 from zonepaper.draw.ceremony import run as draw_run
 from zonepaper.draw.frozen import active_freeze
 from zonepaper.forms.batch import print_forms
-from zonepaper.layout import build_layout
+from zonepaper.layout import REPLY_FIELDS, build_layout
 from zonepaper.paper.assignments import assignment_rows, to_xlsx
 from zonepaper.paper.audit import write_audit_report
 from zonepaper.paper.bins import write_bins_pdf
@@ -132,8 +132,9 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     summary = ingest(cycle, [scans / "replies.pdf"], "2009-04-10")
     declined = sum(a == "decline" for a in answers.values())
     db = cycle.db()
-    unsure = db.conn.execute("SELECT count(DISTINCT serial) FROM fields WHERE name IN ('reply', 'reply_signature') "
-                             "AND status = 'review'").fetchone()[0]
+    marks = ", ".join("?" * len(REPLY_FIELDS))
+    unsure = db.conn.execute(f"SELECT count(DISTINCT serial) FROM fields WHERE name IN ({marks}) AND status = 'review'",
+                             REPLY_FIELDS).fetchone()[0]
     db.close()
     echo(say("demo.replies", slips=summary.kinds.get("reply", 0), accepted=len(answers) - declined,
              declined=declined, unsure=unsure, seconds=time.perf_counter() - started))

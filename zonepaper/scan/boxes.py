@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -86,13 +87,14 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[Masks, list[bool],
         outside[:, : max(0, lx - 2)] = True
         outside[:, rx + 3:] = True
         candidate[outside & (crop < threshold)] = 255
+        pen = crop < dark  # clearly darker than the printed line: ink even on the line
         if dark > 40:
-            candidate[crop < dark] = 255
+            candidate[pen] = 255
         mask = _joined_to_inside(candidate, inner)
         # Ink inside the next box (past its line's band): the two characters touch, split them at the line.
         split_left = shared_left and int((mask[:, : max(0, lx - LINE_BAND)] > 0).sum()) >= 3
         split_right = shared_right and int((mask[:, rx + LINE_BAND + 1:] > 0).sum()) >= 3
-        wide, only_near_line = None, False
+        wide = None
         if split_left or split_right:
             wide = _keep_between(mask, inner, lx - SPLIT_CHECK if split_left else None,
                                  rx + SPLIT_CHECK if split_right else None)
@@ -106,8 +108,7 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[Masks, list[bool],
         third = (rx - lx) // 3
         only_near_line = (split_left and cols[-1] < lx + third) or (split_right and cols[0] > rx - third)
         at_edge = rows[0] <= 0 or rows[-1] >= mask.shape[0] - 1 or cols[0] <= 0 or cols[-1] >= mask.shape[1] - 1
-        across = _goes_on_across(mask, crop < dark, (r0, r1, c0, c1), (box_top, box_bottom, lx, rx),
-                                 (not shared_left, not shared_right))
+        across = _goes_on_across(mask, pen, inner, (box_top, box_bottom, lx, rx), (not shared_left, not shared_right))
         inks.append(mask)
         wides.append(wide)
         cut.append(bool(at_edge or only_near_line or across))
@@ -200,8 +201,9 @@ class BoxesReading:
     def network_text(self, i: int) -> str:
         return "".join(g.digit if g else " " for g in self.networks[i])
 
+    @cached_property
     def ensemble(self) -> tuple[DigitGuess | None, ...]:
-        """Per box, the networks' probabilities averaged (None for an empty box)."""
+        """Per box, the networks' probabilities averaged (None for an empty box); worked out once."""
         return tuple(None if boxes[0] is None else DigitGuess.average(boxes) for boxes in zip(*self.networks))
 
 

@@ -25,7 +25,7 @@ K = ALIGNED_DPI / 72.0
 MAX_REGISTRATION_ERROR_PX = 6.0
 DIGIT_FIELDS = ("birth_date", "zip", "phone", "sibling_program", "signature_date", "received_date")
 DATE_FIELDS = ("birth_date", "signature_date", "received_date")
-FAMILY_DIGIT_FIELDS = ("birth_date", "zip", "phone", "sibling_program", "signature_date")  # not the office's
+FAMILY_DIGIT_FIELDS = tuple(n for n in DIGIT_FIELDS if n != "received_date")  # the office writes the received date
 LETTER_FIELDS = ("last_name", "first_name", "current_school", "address", "guardian_name", "staff_initials")
 SINGLE_FIELDS = ("grade", "letter_language", "sibling")
 MAY_BE_EMPTY = ("sibling_program", "received_date", "staff_initials")
@@ -228,7 +228,7 @@ def unfamiliar_hand(readings: dict[str, BoxesReading]) -> bool:
     simulated forms: with such hands, 5 or more digits below 0.9 on nearly every page; with the
     others, 4 at most), and their sure readings there are the ones most often wrong.
     """
-    unsure = sum(1 for name in FAMILY_DIGIT_FIELDS for g in readings[name].ensemble()
+    unsure = sum(1 for name in FAMILY_DIGIT_FIELDS for g in readings[name].ensemble
                  if g is not None and g.probability < UNFAMILIAR_BELOW)
     return unsure >= UNFAMILIAR_COUNT
 
@@ -255,7 +255,7 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     # not reliable evidence on hand-printing (it misread the same glyphs), so it is only a vote.
     allowed = allowed_digits(name, digits, zone)
     shares = [(g.share_among(allowed[i]), SURE_UNFAMILIAR_HAND if unfamiliar else sure_enough(name, zone, i))
-              for i, g in enumerate(reading.ensemble()) if g is not None]
+              for i, g in enumerate(reading.ensemble) if g is not None]
     low = min((share for share, _ in shares), default=1.0)
     if any(share < needed for share, needed in shares):
         reasons.append("unsure_digit")
