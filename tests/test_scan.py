@@ -273,3 +273,14 @@ def test_simulation_is_deterministic_and_never_invents_serials(scanned, tmp_path
     assert {p.serial for p in sim.pages if p.serial} <= issued
     assert cli("simulate", "--count", "500", "--out", str(tmp_path / "x"), "--cycle", str(cycle.root)) == 2
     assert "never invents serials" in capsys.readouterr().err
+
+
+def test_percentile_of_pixels_is_numpys() -> None:
+    from zonepaper.scan.marks import percentile
+
+    rng = np.random.default_rng(3)
+    for i in range(300):
+        shape = (int(rng.integers(1, 50)), int(rng.integers(1, 50)))
+        pixels = (rng.integers(0, 256, shape) if i % 2 else rng.choice([20, 200, 231], shape)).astype(np.uint8)
+        for q in (0, 75, 90, 100):
+            assert percentile(pixels, q) == pytest.approx(float(np.percentile(pixels, q)), abs=1e-9)
