@@ -21,14 +21,15 @@ import time
 from pathlib import Path
 
 from zonepaper.cycle import Cycle, init_cycle
+from zonepaper.fields import DIGIT_FIELDS, NAME_FIELDS, validate_digits
 from zonepaper.forms.batch import print_forms
 from zonepaper.layout import build_layout
 from zonepaper.scan.ingest import ingest
 from zonepaper.scan.marks import px_rect
-from zonepaper.scan.page import DIGIT_FIELDS, K, validate_digits
+from zonepaper.scan.page import K
 from zonepaper.scan.raster import find_files, read_pages
 from zonepaper.scan.register import align_page, register_page
-from zonepaper.scan.scoring import NAME_FIELDS, score
+from zonepaper.scan.scoring import score
 from zonepaper.simulate import simulate
 
 

@@ -37,9 +37,9 @@ from urllib.parse import urlencode
 from zonepaper.cycle import init_cycle
 from zonepaper.forms.batch import print_forms
 from zonepaper.review.accounts import add_user
-from zonepaper.scan.ingest import create_application
 from zonepaper.scan.page import FieldResult
 from zonepaper.store.database import write_transaction
+from zonepaper.store.records import create_read_application
 
 PASSWORD = "benchmark password"
 REVIEW_FIELDS = (("birth_date", "1995-03-14"), ("zip", "90012"), ("phone", "2135550147"),
@@ -56,7 +56,7 @@ def build_queue(root: Path, items: int, reviewers: int) -> Path:
         for serial in batch.serials:
             fields = tuple(FieldResult(name, value, "review", 0.5, {}, ("handwriting",), (100, 100, 400, 40))
                            for name, value in REVIEW_FIELDS)
-            create_application(db.conn, serial, fields, None, "2009-03-02")
+            create_read_application(db.conn, serial, fields, None, "2009-03-02")
     for i in range(reviewers):
         add_user(db.conn, f"reviewer{i + 1}", "reviewer", PASSWORD, "en")
     db.close()

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from zonepaper.cycle import Cycle
+from zonepaper.fields import possible
 from zonepaper.layout import build_layout
 from zonepaper.scan.boxes import BoxesReading, field_inks, read_digit_boxes
 from zonepaper.scan.digits import DigitGuess
 from zonepaper.scan.marks import px_rect
-from zonepaper.scan.page import K, allowed_digits, decide_digits, possible, sure_enough, unfamiliar_hand
+from zonepaper.scan.page import K, allowed_digits, decide_digits, sure_enough, unfamiliar_hand
 
 
 def guess(digit: int, p: float, runner_up: int, q: float) -> DigitGuess:

@@ -21,9 +21,9 @@ from zonepaper.draw.ceremony import freeze, replay, run, unfreeze
 from zonepaper.draw.seed import parse_seed
 from zonepaper.errors import ConflictError, InvalidInputError
 from zonepaper.forms.batch import print_forms
-from zonepaper.scan.ingest import create_application
 from zonepaper.scan.page import FieldResult
 from zonepaper.store.database import write_transaction
+from zonepaper.store.records import create_read_application
 
 RFC_SOURCES = ["9319", "2 5 12 8 10", "9 18 26 34 41 45"]
 DICE = [f"dice: {' '.join(str(random.Random(i).randint(1, 6)) for _ in range(5))}" for i in range(10)]
@@ -185,7 +185,7 @@ def ready(tmp_path: Path):
                       "sibling": "yes" if n % 4 == 0 else "no", "sibling_program": "1" if n % 4 == 0 else "",
                       "last_name": "PÉREZ", "birth_date": "1995-03-14"}
             status = "review" if n == 12 else "auto"
-            create_application(db.conn, serial, tuple(FieldResult(k, v, status if k == "last_name" else "auto", 1.0,
+            create_read_application(db.conn, serial, tuple(FieldResult(k, v, status if k == "last_name" else "auto", 1.0,
                                                                   {}, (), (0, 0, 1, 1)) for k, v in values.items()),
                                None, f"2009-03-{n % 5 + 1:02d}")
     db.close()

@@ -14,10 +14,10 @@ from zonepaper.cycle import init_cycle
 from zonepaper.draw.ceremony import freeze, run
 from zonepaper.forms.batch import print_forms
 from zonepaper.paper.bins import load_draw, program_order
-from zonepaper.scan.ingest import create_application
 from zonepaper.scan.page import FieldResult
 from zonepaper.serial import display_serial
 from zonepaper.store.database import write_transaction
+from zonepaper.store.records import create_read_application
 
 DICE = [f"dice: {' '.join(str(random.Random(i).randint(1, 6)) for _ in range(5))}" for i in range(10)]
 NAMES = ["PÉREZ", "NÚÑEZ", "GARCÍA", "LEE", "HERNÁNDEZ", "PARK", "LÓPEZ", "SMITH"]
@@ -35,7 +35,7 @@ def drawn_cycle(tmp_path: Path, mechanism: str, seats: int = 2):
         for n, serial in enumerate(batch.serials):
             values = {"grade": "9", "choices": ",".join(rng.sample(ids[:4], 3)), "zip": "90012",
                       "last_name": NAMES[n % len(NAMES)], "first_name": f"ANA {n}", "sibling": "no"}
-            create_application(db.conn, serial, tuple(FieldResult(k, v, "auto", 1.0, {}, (), (0, 0, 1, 1))
+            create_read_application(db.conn, serial, tuple(FieldResult(k, v, "auto", 1.0, {}, (), (0, 0, 1, 1))
                                                       for k, v in values.items()), None, f"2009-03-{n % 9 + 1:02d}")
     db.close()
     freeze(c, mechanism)

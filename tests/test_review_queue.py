@@ -17,10 +17,10 @@ from zonepaper.review import accounts, queue
 from zonepaper.review import quarantine as qu
 from zonepaper.review.queue import Decision, QueueError
 from zonepaper.review.values import BadValue, normalize_value
-from zonepaper.scan.ingest import create_application
 from zonepaper.scan.page import FieldResult
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import find_broken_events
+from zonepaper.store.records import create_read_application
 from zonepaper.store.state import changed_applications
 from zonepaper.zone import example_zone_text, parse_zone_text
 
@@ -44,7 +44,7 @@ def desk(tmp_path: Path):
     conn = db.conn
     with write_transaction(conn):
         for serial in batch.serials[:3]:
-            create_application(conn, serial, (fr("birth_date", "1995-03-14"), fr("zip", "90012"),
+            create_read_application(conn, serial, (fr("birth_date", "1995-03-14"), fr("zip", "90012"),
                                               fr("grade", "9", "auto")), None, "2009-03-02")
     users = {name: accounts.add_user(conn, name, role, "a good password")
              for name, role in (("ana", "coordinator"), ("bob", "reviewer"), ("cat", "reviewer"), ("aud", "auditor"))}

@@ -4,7 +4,7 @@ The CSV has one row per application and the same columns both ways, so an export
 back unchanged into a cycle that issued the same serials:
 
     serial, source, status, received_batch, received_form, flags,
-    then for every field (FIELD_NAMES): <field> and <field>_status,
+    then for every field (fields.CSV_FIELDS): <field> and <field>_status,
     then choice_1 ... choice_K (program ids in rank order) and choices_status.
 
 Dates are YYYY-MM-DD, flags are separated by ';', a status is auto, review or confirmed.
@@ -24,17 +24,14 @@ from typing import Any
 
 import sqlite_utils
 
-from zonepaper.draw.frozen import ensure_not_frozen
 from zonepaper.errors import ConflictError, InvalidInputError
+from zonepaper.fields import CSV_FIELDS
 from zonepaper.serial import is_valid_serial, normalize_serial
 from zonepaper.store.database import write_transaction
-from zonepaper.store.migrations import now_iso
-from zonepaper.store.state import record_application_event
+from zonepaper.store.freeze import ensure_not_frozen
+from zonepaper.store.records import Given, NewApplication, create_application
 from zonepaper.zone import Zone
 
-FIELD_NAMES = ("last_name", "first_name", "birth_date", "grade", "current_school", "address", "zip", "phone",
-               "guardian_name", "letter_language", "sibling", "sibling_program", "signature", "signature_date",
-               "received_date", "staff_initials")
 STATUSES = ("auto", "review", "confirmed")
 APP_STATUSES = ("complete", "review", "held")
 FORMAT_VERSION = 1
@@ -43,7 +40,7 @@ FORMAT_VERSION = 1
 def csv_columns(zone: Zone) -> list[str]:
     """The CSV header, in order."""
     cols = ["serial", "source", "status", "received_batch", "received_form", "flags"]
-    for name in FIELD_NAMES:
+    for name in CSV_FIELDS:
         cols += [name, f"{name}_status"]
     cols += [f"choice_{k}" for k in range(1, zone.max_choices + 1)] + ["choices_status"]
     return cols
@@ -74,7 +71,7 @@ def export_csv(db: sqlite_utils.Database, zone: Zone) -> str:
     for app in load_applications(db):
         row = [app["serial"], app["source"], app["status"], app["received_batch"], app["received_form"],
                ";".join(app["flags"])]
-        for name in FIELD_NAMES:
+        for name in CSV_FIELDS:
             f = app["fields"].get(name, {"value": "", "status": "review"})
             row += [f["value"], f["status"]]
         row += [app["choices"][k] if k < len(app["choices"]) else "" for k in range(zone.max_choices)]
@@ -122,7 +119,7 @@ def parse_csv(path: Path, zone: Zone, issued: set[str], existing: set[str]) -> l
         if row["status"] not in APP_STATUSES:
             raise _bad(line, "status", "must be complete, review or held", path)
         fields = {}
-        for name in FIELD_NAMES:
+        for name in CSV_FIELDS:
             status = row[f"{name}_status"]
             if status not in STATUSES:
                 raise _bad(line, f"{name}_status", "must be auto, review or confirmed", path)
@@ -159,12 +156,8 @@ def import_csv(db: sqlite_utils.Database, zone: Zone, path: Path, actor: str = "
 
 
 def _insert(conn: sqlite3.Connection, app: dict[str, Any], actor: str) -> None:
-    conn.execute(
-        "INSERT INTO applications (serial, source, status, received_batch, received_form, flags, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (app["serial"], app["source"], app["status"], app["received_batch"] or None, app["received_form"] or None,
-         json.dumps(app["flags"]), now_iso()))
-    values = [(app["serial"], name, f["value"], f["status"]) for name, f in app["fields"].items()]
-    values.append((app["serial"], "choices", ",".join(app["choices"]), app["choices_status"]))
-    conn.executemany("INSERT INTO fields (serial, name, value, status, confidence) VALUES (?, ?, ?, ?, NULL)", values)
-    record_application_event(conn, actor, "application.imported", app["serial"], {})
+    fields = [Given(name, f["value"], f["status"]) for name, f in app["fields"].items()]
+    fields.append(Given("choices", ",".join(app["choices"]), app["choices_status"]))
+    record = NewApplication(app["serial"], app["source"], app["received_batch"], app["received_form"],
+                            tuple(app["flags"]), app["status"])
+    create_application(conn, record, fields, None, actor, "application.imported", {})

@@ -13,9 +13,9 @@ from typing import Callable
 from zonepaper.cycle import Cycle, backup_cycle, init_cycle
 from zonepaper.draw.ceremony import freeze, replay, unfreeze
 from zonepaper.draw.ceremony import run as draw_run
-from zonepaper.draw.frozen import active_freeze
+from zonepaper.fields import REPLY_FIELDS
 from zonepaper.forms.batch import print_forms
-from zonepaper.layout import REPLY_FIELDS, build_layout
+from zonepaper.layout import build_layout
 from zonepaper.paper.assignments import assignment_rows, to_xlsx
 from zonepaper.paper.audit import write_audit_report
 from zonepaper.paper.bins import write_bins_pdf
@@ -24,6 +24,7 @@ from zonepaper.paper.waitlist import make_offers, offer_rows
 from zonepaper.scan.ingest import ingest
 from zonepaper.scan.report import scan_status
 from zonepaper.simulate import simulate, simulate_replies
+from zonepaper.store.freeze import active_freeze
 from zonepaper.text import say
 
 DEMO_FORMS = 300
@@ -178,7 +179,7 @@ def review_with_truth(cycle: Cycle, truth_paths: list[Path]) -> tuple[int, int]:
     Returns (fields decided, pages resolved)."""
     from zonepaper.review import accounts, queue
     from zonepaper.review import quarantine as qu
-    from zonepaper.scan.ingest import read_context
+    from zonepaper.scan.page import read_context
     from zonepaper.scan.scoring import truth_value
 
     truth = {}

@@ -1,7 +1,7 @@
 """Form geometry: THE single source of where every box, bubble, code and marker is.
 
 The printer draws from this object and the scanner reads from it; `zonepaper forms
-layout --json` publishes it. Units are PostScript points (1/72 inch), measured from
+layout --json` publishes it, with each field's schema (what it holds, from `fields`). Units are PostScript points (1/72 inch), measured from
 the top-left corner of the page, y growing downwards.
 """
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zonepaper.errors import InvalidInputError, LayoutDoesNotFitError
+from zonepaper.fields import BY_NAME, spec
 from zonepaper.text import translate
 from zonepaper.zone import Label, Zone
 
@@ -19,7 +20,6 @@ MM = 72 / 25.4
 
 PAPER_SIZES = {"letter": (612.0, 792.0), "a4": (595.28, 841.89)}
 
-REPLY_FIELDS = ("reply", "reply_signature")  # the reply slip's: a family's answer to its letter, after the draw
 MARKER_DICTIONARY = "DICT_4X4_50"
 MARKER_SIZE = 34.0  # 12 mm: measured to align reliably
 MARKER_INSET = 24.0  # from the paper edge, inside what office printers can print
@@ -120,6 +120,8 @@ class Field:
         if self.kind == "marker":
             out["marker_id"] = self.marker_id
             out["dictionary"] = MARKER_DICTIONARY
+        if self.name in BY_NAME:
+            out["schema"] = BY_NAME[self.name].to_json()
         return out
 
 
@@ -196,12 +198,13 @@ class _Builder:
     def deco(self, kind: str, rect: Rect, **params: Any) -> None:
         self.decorations.append(Decoration(kind, rect, params))
 
-    def boxes(self, name: str, x: float, y: float, groups: tuple[tuple[str, int], ...] | int, charset: str,
-              value: str, label: str = "above") -> float:
-        """Boxes field; groups = ((meaning, count), ...) or a plain count of boxes meaning `value`.
+    def boxes(self, name: str, x: float, y: float, groups: tuple[tuple[str, int], ...] | int,
+              label: str = "above") -> float:
+        """Boxes field; groups = ((meaning, count), ...) or a plain count of boxes meaning what the field holds.
 
-        Returns the x just after the last box.
+        Its character set and meaning come from the schema. Returns the x just after the last box.
         """
+        charset, value = spec(name).charset, spec(name).meaning
         group_list = groups if isinstance(groups, tuple) else ((value, groups),)
         rects, parts, cx, index = [], [], x, 0
         for gi, (meaning, count) in enumerate(group_list):
@@ -273,23 +276,23 @@ def build_layout(zone: Zone, paper: str = "letter") -> Layout:
 
     # 1. Student
     y = b.section("student", y)
-    x = b.boxes("last_name", left, y, 19, "letters", "name")
-    b.boxes("first_name", x + FIELD_GAP, y, int((right - x - FIELD_GAP) // BOX_W), "letters", "name")
+    x = b.boxes("last_name", left, y, 19)
+    b.boxes("first_name", x + FIELD_GAP, y, int((right - x - FIELD_GAP) // BOX_W))
     y += ROW_H
-    x = b.boxes("birth_date", left, y, DATE, "digits", "date")
+    x = b.boxes("birth_date", left, y, DATE)
     grade_opts = [(str(g), form_label("option.grade", grade=g)) for g in zone.grades]
     x = b.bubbles("grade", x + FIELD_GAP + 6, y, grade_opts, 44, label_w=100)
     x = max(x, left + 136 + FIELD_GAP + 110)
-    b.boxes("current_school", x, y, int((right - x) // BOX_W), "both", "text")
+    b.boxes("current_school", x, y, int((right - x) // BOX_W))
     y += ROW_H + HINT_H
 
     # 2. Home and family
     y = b.section("family", y)
-    x = b.boxes("address", left, y, 26, "both", "address")
-    b.boxes("zip", x + FIELD_GAP, y, 5, "digits", "zip")
+    x = b.boxes("address", left, y, 26)
+    b.boxes("zip", x + FIELD_GAP, y, 5)
     y += ROW_H
-    x = b.boxes("phone", left, y, (("area_code", 3), ("exchange", 3), ("line", 4)), "digits", "phone")
-    b.boxes("guardian_name", x + FIELD_GAP, y, int((right - x - FIELD_GAP) // BOX_W), "letters", "name")
+    x = b.boxes("phone", left, y, (("area_code", 3), ("exchange", 3), ("line", 4)))
+    b.boxes("guardian_name", x + FIELD_GAP, y, int((right - x - FIELD_GAP) // BOX_W))
     y += ROW_H + HINT_H
     langs = [("es", form_label("option.language_es")), ("en", form_label("option.language_en")),
              ("other", form_label("option.language_other"))]
@@ -297,7 +300,7 @@ def build_layout(zone: Zone, paper: str = "letter") -> Layout:
     x += FIELD_GAP + 10
     b.bubbles("sibling", x, y, [("yes", form_label("option.yes")), ("no", form_label("option.no"))], 44,
               label_w=right - x)
-    b.boxes("sibling_program", right - 2 * BOX_W, y, 2, "digits", "program_number", label="left")
+    b.boxes("sibling_program", right - 2 * BOX_W, y, 2, label="left")
     y += ROW_H
 
     # 3. Choices grid, then 4. signature; the office strip sits between the bottom markers.
@@ -314,12 +317,12 @@ def build_layout(zone: Zone, paper: str = "letter") -> Layout:
     sig = Rect(left, y + LABEL_H, 300, BOX_H)
     b.fields.append(Field("signature", "signature", "front", form_label("field.signature"), sig))
     b.deco("field_label", Rect(left, y, 300, LABEL_H), key="field.signature")
-    b.boxes("signature_date", sig.right + FIELD_GAP + 20, y, DATE, "digits", "date")
+    b.boxes("signature_date", sig.right + FIELD_GAP + 20, y, DATE)
 
     office_x = MARKER_INSET + MARKER_SIZE + 8
     b.deco("office", Rect(office_x, office_top - 6, width - 2 * office_x, MARKER_SIZE + 6))
-    x = b.boxes("received_date", office_x + 120, office_top - 4, DATE, "digits", "date")
-    b.boxes("staff_initials", x + FIELD_GAP + 6, office_top - 4, 3, "letters", "initials")
+    x = b.boxes("received_date", office_x + 120, office_top - 4, DATE)
+    b.boxes("staff_initials", x + FIELD_GAP + 6, office_top - 4, 3)
 
     back_qr = Rect(width - MARKER_INSET - MARKER_SIZE - 8 - 40, MARKER_INSET, 40, 40)
     b.fields.append(Field("back_code", "code", "back", form_label("field.back_qr"), back_qr))

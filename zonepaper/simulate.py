@@ -22,8 +22,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from zonepaper.cycle import Cycle
 from zonepaper.errors import InvalidInputError, MissingDependencyError
-from zonepaper.forms.document import FONT_DIRS, FONTS, write_forms_pdf
+from zonepaper.fields import DATE_FIELDS, FAMILY_DIGIT_FIELDS, LETTER_FIELDS, SINGLE_FIELDS, spec
+from zonepaper.forms.document import write_forms_pdf
 from zonepaper.layout import Field, Layout, Rect, build_layout
+from zonepaper.pdf import FONT_DIRS, FONTS
 from zonepaper.serial import BACK, FRONT, make_payload
 from zonepaper.zone import Zone
 
@@ -255,6 +257,8 @@ MARK_STYLES = (("solid", 0.5), ("check", 0.15), ("cross", 0.1), ("partial", 0.13
 # program in two ranks, no choice at all) always needs a person; about one form in forty has
 # one, which is what a target of 97 % of forms read without a person allows. Tests force
 # each mistake with `rates` to see where it goes.
+FAMILY_LETTER_FIELDS = tuple(n for n in LETTER_FIELDS if spec(n).written_by == "family")
+FAMILY_DATE_FIELDS = tuple(n for n in DATE_FIELDS if n in FAMILY_DIGIT_FIELDS)
 RATES = {"erasure": 0.05, "stray_mark": 0.05, "two_marks_one_rank": 0.012, "same_program_twice": 0.01,
          "empty_choices": 0.005, "missing_signature": 0.04, "touching_boxes": 0.3, "office_received": 0.4}
 
@@ -266,10 +270,10 @@ def fill_front(page: Image.Image, layout: Layout, zone: Zone, dpi: int, rng: np.
     pen = Pen(page, dpi, rng, fonts)
     truth.hand = Path(pen.font_path).stem
     touching = 0.12 if rng.random() < rates["touching_boxes"] else 0.0
-    for name in ("last_name", "first_name", "current_school", "address", "guardian_name"):
+    for name in FAMILY_LETTER_FIELDS:
         f = layout.field(name)
         values[name] = pen.write(f, values[name][: len(f.boxes)].rstrip(), touching)
-    for name in ("birth_date", "signature_date"):
+    for name in FAMILY_DATE_FIELDS:
         y, m, d = values[name].split("-")
         pen.write(layout.field(name), f"{m}{d}{y}", touching)
     pen.write(layout.field("zip"), values["zip"], touching)
@@ -280,9 +284,8 @@ def fill_front(page: Image.Image, layout: Layout, zone: Zone, dpi: int, rng: np.
         b = next(b for b in layout.field(field_name).bubbles if b.value == value)
         pen.mark(b.rect, mark_style)
 
-    bubble("grade", values["grade"])
-    bubble("letter_language", values["letter_language"])
-    bubble("sibling", values["sibling"])
+    for name in SINGLE_FIELDS:
+        bubble(name, values[name])
     if values["sibling_program"]:
         pen.write(layout.field("sibling_program"), f"{int(values['sibling_program']):02d}")
 

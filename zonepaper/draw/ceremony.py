@@ -18,13 +18,13 @@ from pathlib import Path
 from zonepaper import __version__
 from zonepaper.cycle import Cycle
 from zonepaper.draw import verify_draw as vd
-from zonepaper.draw.frozen import Freeze, active_freeze
 from zonepaper.draw.inputs import DrawInputs, build_inputs, unfinished
 from zonepaper.draw.seed import MIN_BITS, Seed, parse_seed
 from zonepaper.errors import ConflictError, InvalidInputError
-from zonepaper.paper.pdf import whole_file
+from zonepaper.pdf import register_fonts, whole_file
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
+from zonepaper.store.freeze import Freeze, active_freeze, lift_freeze, record_freeze
 from zonepaper.store.migrations import now_iso
 from zonepaper.text import translate
 
@@ -63,16 +63,13 @@ def freeze(cycle: Cycle, mechanism: str | None = None, allow_unreviewed: bool = 
             body = json.dumps({"settings": inputs.settings, "programs": inputs.programs,
                                "applicants": inputs.applicants}, ensure_ascii=False, sort_keys=True)
             at = now_iso()
-            freeze_id = conn.execute(
-                "INSERT INTO freezes (status, input_digest, inputs, mechanism, unreviewed_reason, created_at) "
-                "VALUES ('frozen', ?, ?, ?, ?, ?)",
-                (inputs.digest, body, mechanism, reason.strip() or None, at)).lastrowid
+            freeze_id = record_freeze(conn, inputs.digest, body, mechanism, reason.strip(), at)
             append_event(conn, actor, "draw.frozen", {
                 "freeze": freeze_id, "input_digest": inputs.digest, "mechanism": mechanism, "counts": inputs.counts,
                 "unreviewed": {"reason": reason.strip(), "review": sum(left.review.values()),
                                "quarantine": left.quarantine, "held": len(left.held)} if left.any else None},
                 subject=f"freeze:{freeze_id}")
-            result = Freeze(int(freeze_id), inputs.digest, mechanism, json.loads(body), at)
+            result = Freeze(freeze_id, inputs.digest, mechanism, json.loads(body), at)
             paths = write_receipt(cycle, result, inputs, reason.strip())
             conn.execute("UPDATE freezes SET receipt = ? WHERE id = ?", (str(paths[0]), freeze_id))
     finally:
@@ -81,6 +78,7 @@ def freeze(cycle: Cycle, mechanism: str | None = None, allow_unreviewed: bool = 
 
 
 def unfreeze(cycle: Cycle, reason: str, actor: str = "zonepaper") -> int:
+    """Lift the freeze in force, with the reason (recorded); returns its id."""
     if not reason.strip():
         raise InvalidInputError("draw.reason_needed", option="--reason")
     db = cycle.db()
@@ -89,8 +87,7 @@ def unfreeze(cycle: Cycle, reason: str, actor: str = "zonepaper") -> int:
             current = active_freeze(conn)
             if current is None:
                 raise ConflictError("draw.not_frozen")
-            conn.execute("UPDATE freezes SET status = 'unfrozen', unfreeze_reason = ? WHERE id = ?",
-                         (reason.strip(), current.id))
+            lift_freeze(conn, current.id, reason.strip())
             append_event(conn, actor, "draw.unfrozen", {"freeze": current.id, "reason": reason.strip()},
                          subject=f"freeze:{current.id}")
     finally:
@@ -117,8 +114,6 @@ def write_receipt(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str) -> l
     from reportlab.lib.pagesizes import letter
     from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.pdfgen.canvas import Canvas
-
-    from zonepaper.forms.document import register_fonts
 
     text = "\n\n".join("\n".join(receipt_lines(cycle, f, inputs, reason, lang)) for lang in ("es", "en")) + "\n"
     txt = cycle.root / "output" / f"freeze-{f.id}-receipt.txt"

@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from zonepaper.draw.verify_draw import input_digest
-from zonepaper.layout import REPLY_FIELDS
+from zonepaper.fields import REPLY_FIELDS
 from zonepaper.zone import Zone
 
 PRIORITY_EVIDENCE = ("sibling", "zip_code")

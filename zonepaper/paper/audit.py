@@ -9,7 +9,7 @@ from pathlib import Path
 
 from zonepaper.cycle import Cycle
 from zonepaper.paper.bins import load_draw
-from zonepaper.paper.pdf import write_story
+from zonepaper.pdf import register_fonts, write_story
 from zonepaper.text import both_languages, translate
 
 
@@ -31,8 +31,6 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     from reportlab.lib import colors
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
-
-    from zonepaper.forms.document import register_fonts
 
     register_fonts()
     zone = cycle.zone()

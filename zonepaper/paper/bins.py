@@ -17,7 +17,7 @@ from pathlib import Path
 
 from zonepaper.cycle import Cycle
 from zonepaper.errors import ConflictError
-from zonepaper.paper.pdf import write_story
+from zonepaper.pdf import register_fonts, write_story
 from zonepaper.serial import display_serial
 from zonepaper.text import both_languages, translate
 from zonepaper.zone import Zone
@@ -117,8 +117,6 @@ def write_bins_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None =
     from reportlab.lib import colors
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.platypus import PageBreak, Paragraph, Spacer, Table, TableStyle
-
-    from zonepaper.forms.document import register_fonts
 
     register_fonts()
     zone = cycle.zone()

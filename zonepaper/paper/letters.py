@@ -14,7 +14,7 @@ from pathlib import Path
 from zonepaper.cycle import Cycle
 from zonepaper.layout import SLIP_H, build_slip_layout
 from zonepaper.paper.bins import Draw, load_draw
-from zonepaper.paper.pdf import whole_file
+from zonepaper.pdf import GREY, LayoutPainter, register_fonts, whole_file
 from zonepaper.serial import REPLY, display_serial, make_payload
 from zonepaper.text import translate
 from zonepaper.zone import Zone
@@ -84,8 +84,6 @@ def write_letters_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | Non
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import Frame, Paragraph
 
-    from zonepaper.forms.document import GREY, FormPainter, register_fonts
-
     register_fonts()
     zone = cycle.zone()
     info = cycle.info()
@@ -102,7 +100,7 @@ def write_letters_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | Non
     with whole_file(out) as part:
         c = Canvas(str(part), pagesize=letter)
         c.setTitle(f"Letters, draw {draw.id}")
-        painter = FormPainter(c, slip, zone, cycle_id)
+        painter = LayoutPainter(c, slip, zone, cycle_id)
         page_h = letter[1]
         for serial in sorted(draw.results):
             family = who.get(serial, Family(serial, "es", "", "", "", ""))
@@ -120,8 +118,8 @@ def write_letters_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | Non
                     c.setFont("Sans", 7)
                     c.setFillColor(GREY)
                     c.drawString(20, SLIP_H + 3, "✂ " + translate("paper", "letter.cut", lang))
-                    painter._draw_front_static()
-                    painter._draw_serial(make_payload(secret, cycle_id, serial, REPLY))
+                    painter.draw_static()
+                    painter.draw_serial(make_payload(secret, cycle_id, serial, REPLY))
                     _draw_slip_text(painter, slip, zone, draw, family, lang)
                 else:
                     c.setFont("Sans", 8)
@@ -175,8 +173,6 @@ def write_offer_letters(cycle: Cycle, rows: list[dict], draw_id: int) -> Path:
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import Frame, Paragraph
-
-    from zonepaper.forms.document import register_fonts
 
     register_fonts()
     zone = cycle.zone()

@@ -12,6 +12,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from zonepaper.fields import REPLY_FIELDS, REVIEW_ORDER
 from zonepaper.layout import build_slip_layout
 from zonepaper.review import accounts, queue
 from zonepaper.review import quarantine as qu
@@ -127,8 +128,8 @@ def batch_page(h: Handler, user: User, _: dict) -> Reply:
     with h.app.readers.connection() as conn:
         counts = queue.field_counts(conn)
     waiting = [(n, c["review"] + (c["illegible"] if user.is_coordinator else 0)) for n, c in counts.items()]
-    waiting = sorted(((n, c) for n, c in waiting if c), key=lambda nc: queue.FIELD_ORDER.index(nc[0])
-                     if nc[0] in queue.FIELD_ORDER else 99)
+    waiting = sorted(((n, c) for n, c in waiting if c), key=lambda nc: REVIEW_ORDER.index(nc[0])
+                     if nc[0] in REVIEW_ORDER else 99)
     chosen = h.query.get("field", [waiting[0][0] if waiting else ""])[0]
     options = "".join(f'<option value="{e(n)}"{" selected" if n == chosen else ""}>{e(t(lang, f"field.{n}"))} ({c})'
                       f'</option>' for n, c in waiting)
@@ -160,7 +161,7 @@ def _int(value: Any, default: int = 0) -> int:
 @route("GET", "/api/items", "decide")
 def api_items(h: Handler, user: User, _: dict) -> Reply:
     field_name = h.query.get("field", [""])[0] or None
-    if field_name and field_name not in queue.FIELD_ORDER:
+    if field_name and field_name not in REVIEW_ORDER:
         return h.json({"error": t(h.lang, "error.not_found")}, 404)
     n = max(1, min(_int(h.query.get("n", ["1"])[0], 1), queue.BATCH_SIZE))
     items = h.app.writer.run(queue.claim_items, user, field_name, n)
@@ -355,8 +356,8 @@ def dashboard_numbers(conn) -> dict[str, Any]:
     rate = recent / 10.0
     left = totals["review"] + totals["illegible"]
     # answers on the letters' reply slips come after the draw: they are work, but they block nothing
-    replies = sum(counts.get(n, {}).get(k, 0) for n in queue.REPLY_FIELDS for k in ("review", "illegible"))
-    draw_fields = {k: totals[k] - sum(counts.get(n, {}).get(k, 0) for n in queue.REPLY_FIELDS)
+    replies = sum(counts.get(n, {}).get(k, 0) for n in REPLY_FIELDS for k in ("review", "illegible"))
+    draw_fields = {k: totals[k] - sum(counts.get(n, {}).get(k, 0) for n in REPLY_FIELDS)
                    for k in ("review", "illegible")}
     return {"applications": {k: apps.get(k, 0) for k in ("complete", "review", "held")}, "fields": totals,
             "by_field": counts, "quarantine": open_quarantine, "people": people, "rate": round(rate, 1),
@@ -396,8 +397,8 @@ def dashboard(h: Handler, user: User, _: dict) -> Reply:
         block_list += f'<li class="small">{e(t(lang, "dashboard.replies", count=d["replies"]))}</li>'
     by_field = "".join(f'<tr><th>{e(t(lang, f"field.{n}"))}</th><td>{c["review"]}</td><td>{c["illegible"]}</td>'
                        f'<td>{c["confirmed"]}</td><td>{c["auto"]}</td></tr>'
-                       for n, c in sorted(d["by_field"].items(), key=lambda nc: queue.FIELD_ORDER.index(nc[0])
-                                          if nc[0] in queue.FIELD_ORDER else 99))
+                       for n, c in sorted(d["by_field"].items(), key=lambda nc: REVIEW_ORDER.index(nc[0])
+                                          if nc[0] in REVIEW_ORDER else 99))
     head = "".join(f"<th>{e(t(lang, f'dashboard.{k}'))}</th>" for k in ("review", "illegible", "confirmed", "auto"))
     main = (f'<section id="dashboard" class="mode"><h1>{e(t(lang, "dashboard.title"))}</h1><div class="cards">'
             f'<div class="card"><h2>{e(t(lang, "dashboard.blocks"))}</h2><ul id="blocks">{block_list}</ul>'

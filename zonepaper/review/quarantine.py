@@ -28,14 +28,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from zonepaper.draw.frozen import ensure_not_frozen
 from zonepaper.forms.batch import reserve_serials
 from zonepaper.review.queue import QueueError, User, settled_status
-from zonepaper.scan.ingest import create_application
 from zonepaper.scan.page import FieldResult, K, ReadContext, read_fields
 from zonepaper.serial import is_valid_serial, normalize_serial
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
+from zonepaper.store.freeze import ensure_not_frozen
+from zonepaper.store.records import create_read_application
 from zonepaper.store.state import record_application_event
 
 ALIGNED_REASONS = ("serial_unreadable", "bad_check_digit", "other_cycle", "bad_tag", "not_issued", "duplicate",
@@ -157,13 +157,13 @@ def resolve(conn: sqlite3.Connection, user: User, r: Resolution, fields: tuple[F
                 raise QueueError("serial_not_issued")
             if conn.execute("SELECT 1 FROM applications WHERE serial = ?", (serial,)).fetchone():
                 raise QueueError("serial_taken")
-            create_application(conn, serial, fields or (), page.id, received, user.name,
+            create_read_application(conn, serial, fields or (), page.id, received, user.name,
                                note={"resolved": "serial_typed" if r.action == "serial" else "read_after_freeze"})
             outcome["serial"] = serial
         elif r.action in ("accept", "both"):
             _, (serial,) = reserve_serials(conn, 1, f"quarantine page {page.id}", "none", user.name, status="printed")
             flags = (f"copy_of:{page.serial}",) if r.action == "both" else (f"accepted:{page.reason}",)
-            create_application(conn, serial, fields or (), page.id, received, user.name, flags=flags,
+            create_read_application(conn, serial, fields or (), page.id, received, user.name, flags=flags,
                                note={"resolved": r.action, "reason": outcome["reason"]})
             outcome["serial"] = serial
         elif r.action == "use_this":

@@ -15,21 +15,19 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
-from zonepaper.draw.frozen import ensure_not_frozen
-from zonepaper.layout import REPLY_FIELDS, Layout
+from zonepaper.fields import REPLY_FIELDS, REVIEW_ORDER
+from zonepaper.layout import Layout
 from zonepaper.review.values import BadValue, field_kind, normalize_value
 from zonepaper.store.database import write_transaction
+from zonepaper.store.freeze import ensure_not_frozen
 from zonepaper.store.state import record_application_event
 from zonepaper.zone import Zone
 
 LEASE_SECONDS = 120.0
 BATCH_SIZE = 20
 ROLES = ("reviewer", "coordinator", "auditor")
-# Order of work: fields that decide the draw first, then the rest.
-FIELD_ORDER = ("choices", "birth_date", "zip", "sibling", "sibling_program", "grade", "received_date", "phone",
-               "last_name", "first_name", "letter_language", "signature", "signature_date", "guardian_name",
-               "address", "current_school", "staff_initials", "reply", "reply_signature")
-ORDER_SQL = "CASE f.name " + " ".join(f"WHEN '{n}' THEN {i}" for i, n in enumerate(FIELD_ORDER)) + " ELSE 99 END"
+# Order of work (the schema's): fields that decide the draw first, then the rest.
+ORDER_SQL = "CASE f.name " + " ".join(f"WHEN '{n}' THEN {i}" for i, n in enumerate(REVIEW_ORDER)) + " ELSE 99 END"
 
 
 @dataclass(frozen=True)

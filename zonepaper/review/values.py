@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from zonepaper.fields import BY_NAME, spec
 from zonepaper.layout import Layout, build_slip_layout
-from zonepaper.scan.page import DATE_FIELDS, DIGIT_FIELDS, LETTER_FIELDS, SINGLE_FIELDS
 from zonepaper.zone import Zone
 
 MAX_TEXT = 80
@@ -22,23 +22,13 @@ class BadValue(Exception):
 
 
 def field_kind(name: str) -> str:
-    """How the page shows a field: date, digits, text, choices, option or signature."""
-    if name in DATE_FIELDS:
-        return "date"
-    if name in DIGIT_FIELDS:
-        return "digits"
-    if name in LETTER_FIELDS:
-        return "text"
-    if name in SINGLE_FIELDS or name == "reply":
-        return "option"
-    if name == "reply_signature":
-        return "signature"
-    return name  # choices, signature
+    """How the page shows a field: date, digits, text, choices, option or signature (from the schema)."""
+    return BY_NAME[name].review_kind if name in BY_NAME else name
 
 
 def option_values(name: str, layout: Layout) -> list[str]:
     """What a bubbles field can hold (the letter's reply slip has its own layout)."""
-    field = build_slip_layout(layout.paper).field(name) if name == "reply" else layout.field(name)
+    field = build_slip_layout(layout.paper).field(name) if spec(name).sheet == "slip" else layout.field(name)
     return [b.value for b in field.bubbles]
 
 

@@ -33,7 +33,7 @@ from zonepaper.review import accounts
 from zonepaper.review.queue import Item, QueueError, User
 from zonepaper.review.values import option_values
 from zonepaper.review.writer import Readers, Writer
-from zonepaper.scan.ingest import read_context
+from zonepaper.scan.page import read_context
 from zonepaper.scan.page import K
 from zonepaper.text import LANGUAGES, load_catalog, translate
 

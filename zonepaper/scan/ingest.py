@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from zonepaper.cycle import Cycle, private_umask
-from zonepaper.draw.frozen import active_freeze
 from zonepaper.errors import InvalidInputError
-from zonepaper.layout import build_layout, build_slip_layout
-from zonepaper.scan.page import FieldResult, PageResult, ReadContext, quarantine, read_page
+from zonepaper.scan.page import PageResult, ReadContext, quarantine, read_context, read_page
 from zonepaper.scan.raster import RasterPage, UnreadableFile, count_pages, find_files, read_pages
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
+from zonepaper.store.freeze import active_freeze
 from zonepaper.store.migrations import now_iso
+from zonepaper.store.records import create_read_application, insert_fields
 from zonepaper.store.state import record_application_event
 
 PAGES_DIR = "pages"
@@ -252,7 +252,7 @@ def store_page(conn: sqlite3.Connection, cycle: Cycle, sha: str, result: PageRes
              image, now_iso())).lastrowid
         subject = f"page:{sha[:12]}:{result.index}"
         if kind == "front":
-            _create_application(conn, result, page_id, received)
+            create_read_application(conn, result.serial or "", result.fields, page_id, received)
         elif kind == "reply":
             _store_reply(conn, result, page_id)
         elif kind == "quarantined":
@@ -266,50 +266,10 @@ def store_page(conn: sqlite3.Connection, cycle: Cycle, sha: str, result: PageRes
     return kind, reason
 
 
-def _create_application(conn: sqlite3.Connection, result: PageResult, page_id: int, received: str) -> None:
-    create_application(conn, result.serial or "", result.fields, page_id, received)
-
-
-def create_application(conn: sqlite3.Connection, serial: str, fields: tuple[FieldResult, ...], page_id: int,
-                       received: str | None, actor: str = "zonepaper", flags: tuple[str, ...] = (),
-                       note: dict | None = None) -> None:
-    """Insert a scanned application and its fields (inside the caller's transaction), with its event."""
-    review = [f.name for f in fields if f.status == "review"]
-    by_name = {f.name: f for f in fields}
-    form_received = by_name.get("received_date")
-    received_form = form_received.value if form_received and form_received.status == "auto" and \
-        form_received.value else None
-    conn.execute(
-        "INSERT INTO applications (serial, source, status, received_batch, received_form, flags, created_at) "
-        "VALUES (?, 'scan', ?, ?, ?, ?, ?)",
-        (serial, "review" if review else "complete", received, received_form, json.dumps(list(flags)), now_iso()))
-    _insert_fields(conn, serial, fields, page_id)
-    record_application_event(conn, actor, "application.scanned", serial,
-                             {"page": page_id, "review": review, **(note or {}),
-                              "auto": sorted(f.name for f in fields if f.status == "auto")})
-
-
-def _insert_fields(conn: sqlite3.Connection, serial: str, fields: tuple[FieldResult, ...], page_id: int) -> None:
-    """Store what a page said: each field with its value, status, confidence, votes, reasons and box."""
-    conn.executemany(
-        "INSERT INTO fields (serial, name, value, status, confidence, votes, reasons, page_id, box) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(serial, f.name, f.value, f.status, f.confidence, json.dumps(f.votes, sort_keys=True),
-          json.dumps(list(f.reasons)), page_id, json.dumps(list(f.box))) for f in fields])
-
-
-def read_context(cycle: Cycle) -> ReadContext:
-    """What reading a page of this cycle needs: layout, zone, cycle id and secret."""
-    zone = cycle.zone()
-    info = cycle.info()
-    return ReadContext(build_layout(zone, "letter"), zone, info["cycle_id"], bytes.fromhex(info["secret"]),
-                       build_slip_layout("letter"))
-
-
 def _store_reply(conn: sqlite3.Connection, result: PageResult, page_id: int) -> None:
     """A family's answer to its assignment letter: two more fields of its application, and an event."""
     serial = result.serial or ""
-    _insert_fields(conn, serial, result.fields, page_id)
+    insert_fields(conn, serial, result.fields, page_id)
     answer = next(f for f in result.fields if f.name == "reply")
     record_application_event(conn, "zonepaper", "reply.scanned", serial,
                              {"page": page_id, "answer": answer.value, "status": answer.status})

@@ -7,13 +7,15 @@ process stores what it returns.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import zxingcpp
 
-from zonepaper.layout import Field, Layout
+from zonepaper.fields import (DATE_FIELDS, DIGIT_FIELDS, FAMILY_DIGIT_FIELDS, LETTER_FIELDS, SINGLE_FIELDS,
+                              may_stay_empty, possible, validate_digits)
+from zonepaper.layout import Field, Layout, build_layout, build_slip_layout
 from zonepaper.scan.boxes import BoxesReading, read_digit_boxes, read_letter_boxes
 from zonepaper.scan.marks import MarkReading, px_rect, read_choices, read_signature, read_single
 from zonepaper.scan.register import ALIGNED_DPI, align_page, register_page, rotation_of
@@ -21,14 +23,11 @@ from zonepaper.scan.tesseract import DIGITS
 from zonepaper.serial import BACK, FRONT, REPLY, Payload, is_valid_serial, parse_payload, verify_tag
 from zonepaper.zone import Zone
 
+if TYPE_CHECKING:
+    from zonepaper.cycle import Cycle
+
 K = ALIGNED_DPI / 72.0
 MAX_REGISTRATION_ERROR_PX = 6.0
-DIGIT_FIELDS = ("birth_date", "zip", "phone", "sibling_program", "signature_date", "received_date")
-DATE_FIELDS = ("birth_date", "signature_date", "received_date")
-FAMILY_DIGIT_FIELDS = tuple(n for n in DIGIT_FIELDS if n != "received_date")  # the office writes the received date
-LETTER_FIELDS = ("last_name", "first_name", "current_school", "address", "guardian_name", "staff_initials")
-SINGLE_FIELDS = ("grade", "letter_language", "sibling")
-MAY_BE_EMPTY = ("sibling_program", "received_date", "staff_initials")
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,14 @@ class PageResult:
     registration_error: float | None = None
     image: bytes | None = None  # JPEG: the aligned front, or the raw page when quarantined
     fields: tuple[FieldResult, ...] = field(default_factory=tuple)
+
+
+def read_context(cycle: "Cycle") -> ReadContext:
+    """What reading a page of this cycle needs: layout, zone, cycle id and secret."""
+    zone = cycle.zone()
+    info = cycle.info()
+    return ReadContext(build_layout(zone, "letter"), zone, info["cycle_id"], bytes.fromhex(info["secret"]),
+                       build_slip_layout("letter"))
 
 
 def _jpeg(image: np.ndarray, max_width: int = 1700) -> bytes:
@@ -213,8 +220,8 @@ def _from_marks(name: str, reading: MarkReading, f: Field) -> FieldResult:
 def decide_letters(name: str, reading: BoxesReading, f: Field) -> FieldResult:
     """Letters are only ever a first guess: a person confirms them (Tesseract reads hand-printing poorly)."""
     if reading.filled == 0:
-        status = "auto" if name in MAY_BE_EMPTY else "review"
-        reasons = () if name in MAY_BE_EMPTY else ("empty",)
+        status = "auto" if may_stay_empty(name, {}) else "review"
+        reasons = () if status == "auto" else ("empty",)
         return FieldResult(name, "", status, 1.0 if status == "auto" else 0.0, {}, reasons, _box(f))
     return FieldResult(name, reading.text, "review", round(reading.tesseract_confidence, 3),
                        {"tesseract": reading.text}, ("handwriting",), _box(f))
@@ -242,7 +249,7 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
              "probabilities_b": [round(g.probability, 6) if g else None for g in reading.networks[1]]}
     box = _box(f)
     if reading.filled == 0:
-        empty_ok = name in ("received_date",) or (name == "sibling_program" and sibling == "no")
+        empty_ok = may_stay_empty(name, {"sibling": sibling})
         return FieldResult(name, "", "auto" if empty_ok else "review", 1.0 if empty_ok else 0.0, votes,
                            () if empty_ok else ("empty",), box)
     digits = reading.text
@@ -288,33 +295,6 @@ def sure_enough(name: str, zone: Zone, box: int) -> float:
     return SURE if name == "phone" else SURE_WEAK_RULES
 
 
-def possible(name: str, digits: str, zone: Zone) -> bool:
-    """Whether anyone could have written this value at all: hard limits, far wider than validation's.
-
-    A date must exist, with a year nobody filling in the form could have written: a birth
-    date more than 70 years before the cycle (wide enough for a parent or a grandparent who
-    wrote their own), a form dated more than 3 years from it. A phone's area code and
-    exchange cannot start with 0 or 1; a program number must be a program. A value within
-    these limits but outside the plausible ones still goes to review (validate_digits).
-    """
-    start = zone.start_year
-    try:
-        if name in DATE_FIELDS:
-            if len(digits) != 8:
-                return False
-            year = int(digits[4:])
-            date(year, int(digits[:2]), int(digits[2:4]))
-            low, high = (start - 70, start) if name == "birth_date" else (start - 3, start + 3)
-            return low <= year <= high
-        if name == "phone":
-            return len(digits) == 10 and digits[0] not in "01" and digits[3] not in "01"
-        if name == "sibling_program":
-            return 1 <= int(digits) <= len(zone.programs)
-    except ValueError:
-        return False
-    return True
-
-
 def allowed_digits(name: str, text: str, zone: Zone) -> list[str]:
     """Per box of a read field (a space for an empty box), the digits that box could hold, the others as read."""
     out = []
@@ -322,35 +302,3 @@ def allowed_digits(name: str, text: str, zone: Zone) -> list[str]:
         out.append("".join(d for d in DIGITS if possible(name, (text[:i] + d + text[i + 1:]).replace(" ", ""), zone))
                    if text[i] != " " else "")
     return out
-
-
-def validate_digits(name: str, digits: str, zone: Zone, sibling: object) -> tuple[str, str | None]:
-    """(value as stored, problem or None). Dates become YYYY-MM-DD."""
-    start = zone.start_year
-    if name in DATE_FIELDS:
-        if len(digits) != 8:
-            return digits, "not_a_date"
-        try:
-            d = date(int(digits[4:]), int(digits[:2]), int(digits[2:4]))
-        except ValueError:
-            return digits, "not_a_date"
-        if name == "birth_date":
-            low, high = date(start - 17, 9, 1), date(start - 12, 9, 1)
-        else:
-            low, high = date(start - 1, 7, 1), date(start + 1, 6, 30)
-        return d.isoformat(), None if low <= d <= high else "date_out_of_range"
-    if name == "zip":
-        if len(digits) != 5:
-            return digits, "not_a_zip"
-        return digits, None if not zone.zip_codes or digits in zone.zip_codes else "zip_outside_zone"
-    if name == "phone":
-        if len(digits) != 10 or digits[0] in "01" or digits[3] in "01":
-            return digits, "not_a_phone"
-        return digits, None if not zone.area_codes or digits[:3] in zone.area_codes else "area_code_unknown"
-    if name == "sibling_program":
-        if not digits.isdigit() or not 1 <= int(digits) <= len(zone.programs):
-            return digits, "not_a_program"
-        if sibling != "yes":
-            return str(int(digits)), "sibling_not_marked"
-        return str(int(digits)), None
-    return digits, None

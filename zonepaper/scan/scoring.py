@@ -8,7 +8,6 @@ from pathlib import Path
 
 import sqlite_utils
 
-NAME_FIELDS = ("last_name", "first_name", "guardian_name")
 CHOICE_MISTAKES = {"empty_choices", "two_marks_one_rank", "same_program_twice"}
 EXPECTED_KIND = {"front": "front", "back": "back", "blank": "blank", "not_a_form": "quarantined",
                  "other_cycle": "quarantined"}
