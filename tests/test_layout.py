@@ -88,3 +88,27 @@ def test_layout_adapts_to_the_zone() -> None:
 
     with pytest.raises(LayoutDoesNotFitError):
         build_layout(zone_with(80, 5), "letter")
+
+
+def test_the_layout_and_the_schema_describe_the_same_fields(cycle: Cycle, capsys) -> None:
+    """Every field a person fills in is in zonepaper/fields.py, on the sheet the schema says, as the schema says."""
+    from zonepaper.fields import SCHEMA
+    from zonepaper.layout import build_slip_layout
+
+    sheets = {"form": build_layout(cycle.zone()), "slip": build_slip_layout()}
+    for sheet, layout in sheets.items():
+        readable = {f.name: f for f in layout.fields if f.kind in ("boxes", "bubbles", "signature")}
+        assert set(readable) == {s.name for s in SCHEMA if s.sheet == sheet}, sheet
+        for s in SCHEMA:
+            if s.sheet != sheet:
+                continue
+            f = readable[s.name]
+            assert f.kind == {"choices": "bubbles"}.get(s.kind, s.kind), s.name
+            assert (f.charset, f.value) == ((s.charset, s.meaning) if s.kind == "boxes" else (None, None)), s.name
+    assert cli("forms", "layout", "--json", "--cycle", str(cycle.root)) == 0
+    published = {f["name"]: f for f in json.loads(capsys.readouterr().out)["fields"]}
+    assert published["sibling_program"]["schema"] == {
+        "meaning": "program_number", "sheet": "form", "written_by": "family", "may_be_empty": True,
+        "empty_only_if": {"sibling": "no"}, "draw_input": True, "set_by": ["scan", "import", "review"]}
+    assert published["received_date"]["schema"]["written_by"] == "office"
+    assert "schema" not in published["marker_top_left"]

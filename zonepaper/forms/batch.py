@@ -8,7 +8,6 @@ reused; the PDF appears only when it is complete.
 from __future__ import annotations
 
 import os
-import sqlite3
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,10 +18,10 @@ from zonepaper.cycle import Cycle, private_umask
 from zonepaper.errors import ConflictError, InvalidInputError
 from zonepaper.forms.document import write_forms_pdf
 from zonepaper.layout import build_layout
-from zonepaper.serial import BACK, FRONT, MAX_SEQUENCE, make_payload, make_serial
+from zonepaper.serial import BACK, FRONT, make_payload
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
-from zonepaper.store.migrations import now_iso
+from zonepaper.store.serials import reserve_serials
 
 MAX_PER_RUN = 20000
 
@@ -46,28 +45,6 @@ def issue_serials(cycle: Cycle, count: int, label: str, paper: str, actor: str =
             return reserve_serials(conn, count, label, paper, actor)
     finally:
         db.close()
-
-
-def reserve_serials(conn: sqlite3.Connection, count: int, label: str, paper: str, actor: str,
-                    status: str = "printing") -> tuple[int, list[str]]:
-    """Inside the caller's transaction: a new batch of `count` serials (status 'printed' when no paper is made)."""
-    last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM serials").fetchone()[0]
-    if last + count > MAX_SEQUENCE:
-        raise InvalidInputError("forms.serials_exhausted", left=MAX_SEQUENCE - last)
-    at = now_iso()
-    batch_id = conn.execute(
-        "INSERT INTO batches (label, paper, count, status, created_at) VALUES (?, ?, ?, ?, ?)",
-        (label, paper, count, status, at),
-    ).lastrowid
-    serials = [make_serial(n) for n in range(last + 1, last + count + 1)]
-    conn.executemany(
-        "INSERT INTO serials (serial, number, batch_id, issued_at) VALUES (?, ?, ?, ?)",
-        [(s, last + 1 + i, batch_id, at) for i, s in enumerate(serials)],
-    )
-    append_event(conn, actor, "forms.issued", {"batch": batch_id, "label": label, "paper": paper,
-                                               "count": count, "first": serials[0], "last": serials[-1]},
-                 subject=f"batch:{batch_id}")
-    return int(batch_id), serials
 
 
 def _finish_batch(cycle: Cycle, batch_id: int, status: str, output: str | None, detail: str | None = None) -> None:

@@ -1,0 +1,36 @@
+"""Issuing serials: the cycle's register of every form number it handed out, never one twice.
+
+`forms print` issues them before it draws a PDF; a coordinator who lets in a form of another
+cycle (or one never printed) issues one for it from the review page.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from zonepaper.errors import InvalidInputError
+from zonepaper.serial import MAX_SEQUENCE, make_serial
+from zonepaper.store.events import append_event
+from zonepaper.store.migrations import now_iso
+
+
+def reserve_serials(conn: sqlite3.Connection, count: int, label: str, paper: str, actor: str,
+                    status: str = "printing") -> tuple[int, list[str]]:
+    """Inside the caller's transaction: a new batch of `count` serials (status 'printed' when no paper is made)."""
+    last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM serials").fetchone()[0]
+    if last + count > MAX_SEQUENCE:
+        raise InvalidInputError("forms.serials_exhausted", left=MAX_SEQUENCE - last)
+    at = now_iso()
+    batch_id = conn.execute(
+        "INSERT INTO batches (label, paper, count, status, created_at) VALUES (?, ?, ?, ?, ?)",
+        (label, paper, count, status, at),
+    ).lastrowid
+    serials = [make_serial(n) for n in range(last + 1, last + count + 1)]
+    conn.executemany(
+        "INSERT INTO serials (serial, number, batch_id, issued_at) VALUES (?, ?, ?, ?)",
+        [(s, last + 1 + i, batch_id, at) for i, s in enumerate(serials)],
+    )
+    append_event(conn, actor, "forms.issued", {"batch": batch_id, "label": label, "paper": paper,
+                                               "count": count, "first": serials[0], "last": serials[-1]},
+                 subject=f"batch:{batch_id}")
+    return int(batch_id), serials
