@@ -91,9 +91,9 @@ def test_json_export_is_the_documented_contract(cycle: Cycle, issued, tmp_path: 
 
 @pytest.mark.parametrize("change,line_hint", [
     ({"serial": "0000017"}, "check digit"),
-    ({"choice_2": "nowhere"}, "unknown program id"),
+    ({"choice_2": "nowhere"}, "unknown program 'nowhere'"),
     ({"choice_2": "civitas"}, "ranked twice"),
-    ({"zip_status": "maybe"}, "auto, review or confirmed"),
+    ({"zip_status": "maybe"}, "must be one of: auto, review, confirmed"),
 ])
 def test_a_bad_row_names_its_line_and_nothing_is_imported(cycle: Cycle, issued, tmp_path: Path, capsys,
                                                            change, line_hint) -> None:
@@ -121,3 +121,27 @@ def test_serials_must_be_issued_and_unused(cycle: Cycle, issued, tmp_path: Path,
     (tmp_path / "c.csv").write_text("serial,name\n1,2\n", encoding="utf-8")
     assert cli("applications", "import", str(tmp_path / "c.csv"), "--cycle", str(cycle.root)) == 2
     assert "expected columns" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change", [{"source": "desk"}, {"grade_status": "maybe"}, {"choice_2": "nowhere"},
+                                    {"serial": "000001-0"}])
+def test_a_bad_row_reads_in_spanish_with_no_english_in_it(cycle: Cycle, issued, tmp_path: Path, capsys,
+                                                         monkeypatch: pytest.MonkeyPatch, change) -> None:
+    """The office reads Spanish first: the reason a row is refused is translated too, not English inside Spanish."""
+    monkeypatch.setenv("ZONEPAPER_LANG", "es")
+    zone = cycle.zone()
+    row = desk_row(zone, issued[0])
+    row.update(change)
+    path = write_csv(tmp_path / "x.csv", zone, [row])
+    assert cli("applications", "import", str(path), "--cycle", str(cycle.root)) == 2
+    err = capsys.readouterr().err
+    assert "línea 2" in err and "No se importó nada" in err
+    for english in ("must be", "unknown", "not a valid", "line", "Fix", "check digit"):
+        assert english not in err, err
+
+
+def test_one_imported_application_is_singular(cycle: Cycle, issued, tmp_path: Path, capsys) -> None:
+    zone = cycle.zone()
+    path = write_csv(tmp_path / "one.csv", zone, [desk_row(zone, issued[0])])
+    assert cli("applications", "import", str(path), "--cycle", str(cycle.root)) == 0
+    assert "Imported 1 application from" in capsys.readouterr().out

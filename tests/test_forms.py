@@ -187,3 +187,11 @@ def test_zone_too_big_for_one_page_says_so(cycle: Cycle, capsys) -> None:
     err = capsys.readouterr().err
     assert "does not fit on one page" in err and "79 programs" in err
     assert cycle.db()["serials"].count == 0
+
+
+def test_one_form_is_singular_in_both_languages(cycle: Cycle, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("ZONEPAPER_LANG", "both")
+    assert cli("forms", "print", "--count", "1", "--cycle", str(cycle.root)) == 0
+    out = capsys.readouterr().out
+    assert "Done: 1 form (" in out and "Listo: 1 formulario (" in out
+    assert "1 forms" not in out and "1 formularios" not in out

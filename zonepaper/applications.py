@@ -30,6 +30,7 @@ from zonepaper.serial import is_valid_serial, normalize_serial
 from zonepaper.store.database import write_transaction
 from zonepaper.store.freeze import ensure_not_frozen
 from zonepaper.store.records import Given, NewApplication, create_application
+from zonepaper.text import Phrase
 from zonepaper.zone import Zone
 
 STATUSES = ("auto", "review", "confirmed")
@@ -86,7 +87,7 @@ def export_json(db: sqlite_utils.Database, cycle_id: str) -> str:
                        "applications": load_applications(db)}, ensure_ascii=False, indent=1)
 
 
-def _bad(line: int, column: str, problem: str, file: Path) -> InvalidInputError:
+def _bad(line: int, column: str, problem: Phrase, file: Path) -> InvalidInputError:
     return InvalidInputError("import.bad_row", file=str(file), line=line, column=column, problem=problem)
 
 
@@ -108,30 +109,30 @@ def parse_csv(path: Path, zone: Zone, issued: set[str], existing: set[str]) -> l
         line = reader.line_num
         serial = normalize_serial(row["serial"] or "")
         if not is_valid_serial(serial):
-            raise _bad(line, "serial", "not a valid serial (check digit)", path)
+            raise _bad(line, "serial", Phrase("import.problem.check_digit"), path)
         if serial not in issued:
-            raise _bad(line, "serial", "this cycle never issued that serial", path)
+            raise _bad(line, "serial", Phrase("import.problem.not_issued"), path)
         if serial in existing or serial in seen:
-            raise _bad(line, "serial", "an application with that serial already exists", path)
+            raise _bad(line, "serial", Phrase("import.problem.exists"), path)
         seen.add(serial)
         if row["source"] not in ("scan", "import"):
-            raise _bad(line, "source", "must be scan or import", path)
+            raise _bad(line, "source", Phrase("import.problem.one_of", {"allowed": "scan, import"}), path)
         if row["status"] not in APP_STATUSES:
-            raise _bad(line, "status", "must be complete, review or held", path)
+            raise _bad(line, "status", Phrase("import.problem.one_of", {"allowed": ", ".join(APP_STATUSES)}), path)
         fields = {}
         for name in CSV_FIELDS:
             status = row[f"{name}_status"]
             if status not in STATUSES:
-                raise _bad(line, f"{name}_status", "must be auto, review or confirmed", path)
+                raise _bad(line, f"{name}_status", Phrase("import.problem.one_of", {"allowed": ", ".join(STATUSES)}), path)
             fields[name] = {"value": row[name] or "", "status": status}
         choices = [row[f"choice_{k}"] for k in range(1, zone.max_choices + 1) if row[f"choice_{k}"]]
         for k, c in enumerate(choices, start=1):
             if c not in programs:
-                raise _bad(line, f"choice_{k}", f"unknown program id {c!r}", path)
+                raise _bad(line, f"choice_{k}", Phrase("import.problem.unknown_program", {"program": c}), path)
         if len(set(choices)) != len(choices):
-            raise _bad(line, "choice_1", "the same program is ranked twice", path)
+            raise _bad(line, "choice_1", Phrase("import.problem.ranked_twice"), path)
         if row["choices_status"] not in STATUSES:
-            raise _bad(line, "choices_status", "must be auto, review or confirmed", path)
+            raise _bad(line, "choices_status", Phrase("import.problem.one_of", {"allowed": ", ".join(STATUSES)}), path)
         rows.append({"serial": serial, "source": row["source"], "status": row["status"],
                      "received_batch": row["received_batch"], "received_form": row["received_form"],
                      "flags": [f for f in row["flags"].split(";") if f], "fields": fields, "choices": choices,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,10 +39,29 @@ def load_catalog(name: str) -> dict[str, dict[str, str]]:
     return flat
 
 
+@dataclass(frozen=True)
+class Phrase:
+    """A piece of a message that is itself translated: filled in, in the language of the message around it."""
+
+    key: str
+    params: dict[str, object] = field(default_factory=dict)
+    catalog: str = "messages"
+
+    def render(self, lang: str) -> str:
+        return translate(self.catalog, self.key, lang, **self.params)
+
+
 def translate(catalog: str, key: str, lang: str, /, **params: object) -> str:
-    """Return the text for key in lang, with {placeholders} filled in."""
-    entry = load_catalog(catalog)[key]
-    return entry[lang].format(**params)
+    """Return the text for key in lang, with {placeholders} filled in.
+
+    A parameter that is a Phrase is translated into the same language. When `count` is 1 and the
+    catalog has a `<key>_one` text, that one is used ("1 form", not "1 forms").
+    """
+    texts = load_catalog(catalog)
+    entry = texts.get(f"{key}_one") if params.get("count") == 1 else None
+    entry = entry or texts[key]
+    filled = {k: v.render(lang) if isinstance(v, Phrase) else v for k, v in params.items()}
+    return entry[lang].format(**filled)
 
 
 def both_languages(catalog: str, key: str, /, sep: str = " / ", **params: object) -> str:

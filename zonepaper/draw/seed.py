@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from zonepaper.draw.verify_draw import key_string
 from zonepaper.errors import InvalidInputError
+from zonepaper.text import Phrase
 
 MIN_BITS = 64.0
 
@@ -48,21 +49,21 @@ def parse_source(text: str) -> Source:
     kind_text, numbers_text = (label.strip().lower(), rest) if sep else ("", label)
     tokens = numbers_text.replace(",", " ").split()
     if not tokens or not all(t.isdigit() for t in tokens):
-        raise InvalidInputError("draw.bad_source", source=text, problem="numbers")
+        raise InvalidInputError("draw.bad_source", source=text, problem=Phrase("draw.source_problem.numbers"))
     numbers = tuple(int(t) for t in tokens)
     m = re.fullmatch(r"d(\d+)|dice|lottery\s+(\d+)|digits|", kind_text)
     if m is None:
-        raise InvalidInputError("draw.bad_source", source=text, problem="kind")
+        raise InvalidInputError("draw.bad_source", source=text, problem=Phrase("draw.source_problem.kind"))
     if kind_text == "dice" or m.group(1):
         faces = int(m.group(1) or 6)
         low, high = (0, 9) if faces == 10 else (1, faces)
         if faces < 2 or any(not low <= n <= high for n in numbers):
-            raise InvalidInputError("draw.bad_source", source=text, problem="range")
+            raise InvalidInputError("draw.bad_source", source=text, problem=Phrase("draw.source_problem.range"))
         return Source(text, "dice", faces, numbers)
     if m.group(2):
         faces = int(m.group(2))
         if any(not 1 <= n <= faces for n in numbers) or len(set(numbers)) != len(numbers):
-            raise InvalidInputError("draw.bad_source", source=text, problem="lottery")
+            raise InvalidInputError("draw.bad_source", source=text, problem=Phrase("draw.source_problem.lottery"))
         return Source(text, "lottery", faces, numbers)
     return Source(text, "digits", 10, numbers)
 
