@@ -172,3 +172,18 @@ def test_an_interrupted_command_says_how_to_carry_on(cycle: Cycle, capsys, monke
     monkeypatch.setattr(batch, "print_forms", interrupted)
     assert cli("forms", "print", "--count", "2", "--cycle", str(cycle.root)) == 130
     assert "run the same command again" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,hint", [
+    (["forms", "print"], "--count"),  # a required option left out
+    (["nosuch"], "nosuch"),  # a command that does not exist
+    (["scan", "ingest", "--workers", "two", "."], "--workers"),  # a number that is not one
+    (["draw", "run", "--no-such-option"], "--no-such-option"),
+])
+def test_wrong_usage_is_exit_1_with_a_fix_in_both_languages(tmp_path: Path, args: list[str], hint: str) -> None:
+    """A hurried user mistypes a command: the documented exit code 1, what is wrong, and where to look; no crash file."""
+    result = cli_subprocess(*args, env={"ZONEPAPER_LANG": "both"}, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert hint in result.stderr and "--help" in result.stderr
+    assert "La orden no está bien escrita" in result.stderr and "The command is not written right" in result.stderr
+    assert "unexpected" not in result.stderr and "Traceback" not in result.stderr

@@ -568,6 +568,15 @@ def _save_crash_report() -> str:
     return path
 
 
+# typer runs on click or, from 0.22, on its own copy of it: catch either one's exceptions.
+_TYPER_CLICK = getattr(typer, "_click", None)
+COMMAND_LINE_ERRORS = tuple({click.exceptions.ClickException, getattr(typer, "TyperException", click.ClickException)})
+USAGE_ERRORS = tuple({click.exceptions.UsageError,
+                      getattr(getattr(_TYPER_CLICK, "exceptions", None), "UsageError", click.exceptions.UsageError)})
+ABORTS = tuple({click.exceptions.Abort, typer.Abort})
+EXITS = tuple({click.exceptions.Exit, typer.Exit})
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code. Errors become a fix-it message, never a traceback."""
     try:
@@ -579,13 +588,20 @@ def run(argv: list[str] | None = None) -> int:
     except ZonepaperError as exc:
         typer.echo(exc.render(), err=True)
         return int(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (*ABORTS, KeyboardInterrupt):
         typer.echo(say("cli.interrupted"), err=True)
         return int(ExitCode.interrupted)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except COMMAND_LINE_ERRORS as exc:  # an unknown option, a missing argument: say so, and where to look
+        if getattr(exc, "ctx", None) is None and not isinstance(exc, USAGE_ERRORS):
+            exc.show()
+            return exc.exit_code
+        detail = exc.format_message().strip()
+        if detail:  # empty when the help was shown because no command was given
+            command = exc.ctx.command_path if getattr(exc, "ctx", None) else "zonepaper"
+            detail += "" if detail.endswith((".", "!", "?")) else "."
+            typer.echo(ZonepaperError("cli.usage", detail=detail, command=command).render(), err=True)
+        return int(ExitCode.usage)
+    except EXITS as exc:
         return exc.exit_code
     except Exception as exc:  # the last line of defence: a report file instead of a traceback
         path = _save_crash_report()
