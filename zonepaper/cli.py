@@ -54,7 +54,7 @@ def echo(text: str) -> None:
 
 
 @app.command("init", help=h("init"))
-def init_cmd(folder: Annotated[Path, typer.Argument()],
+def init_cmd(folder: Annotated[Path, typer.Argument(help=h("init_folder"))],
              example: Annotated[str, typer.Option(help=h("example"))] = "belmont") -> None:
     cycle = init_cycle(folder, example)
     echo(say("init.done", folder=str(folder), cycle_id=cycle.info()["cycle_id"], zone=str(cycle.zone_path)))
@@ -547,7 +547,7 @@ def waitlist_status_cmd(cycle: CycleOpt = None) -> None:
 
 
 @app.command("demo", help=h("demo"))
-def demo_cmd(folder: Annotated[Path, typer.Argument()] = Path("demo-cycle")) -> None:
+def demo_cmd(folder: Annotated[Path, typer.Argument(help=h("demo_folder"))] = Path("demo-cycle")) -> None:
     from zonepaper.demo import run_demo
 
     run_demo(folder, echo)

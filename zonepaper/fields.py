@@ -61,7 +61,7 @@ def _boxes(name: str, charset: str, meaning: str, **kw: Any) -> FieldSpec:
 SCHEMA: tuple[FieldSpec, ...] = (
     _boxes("last_name", "letters", "name", review_rank=8),
     _boxes("first_name", "letters", "name", review_rank=9),
-    _boxes("birth_date", "digits", "date", draw_input=True, review_rank=1),
+    _boxes("birth_date", "digits", "date", review_rank=1),
     FieldSpec("grade", "bubbles", "option", draw_input=True, review_rank=5),
     _boxes("current_school", "both", "text", review_rank=15),
     _boxes("address", "both", "address", review_rank=14),
@@ -182,3 +182,15 @@ def validate_digits(name: str, digits: str, zone: Zone, sibling: object) -> tupl
             return str(int(digits)), "sibling_not_marked"
         return str(int(digits)), None
     return digits, None
+
+
+def markdown_table() -> str:
+    """The schema as a Markdown table (docs/reference.md is generated from it)."""
+    rows = ["| field | sheet | kind | characters | holds | written by | empty is accepted | draw input | set by |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for f in SCHEMA:
+        empty = ("yes" + (f" (if {f.empty_only_if[0]} is {f.empty_only_if[1]})" if f.empty_only_if else "")
+                 if f.may_be_empty else "no")
+        rows.append(f"| `{f.name}` | {f.sheet} | {f.kind} | {f.charset or '—'} | {f.meaning} | {f.written_by} | "
+                    f"{empty} | {'yes' if f.draw_input else 'no'} | {', '.join(f.set_by)} |")
+    return "\n".join(rows) + "\n"
