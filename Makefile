@@ -1,6 +1,6 @@
 # The two commands of the quick start: `make demo` and `make test`.
 # Both set up what is missing first (scripts/setup.sh).
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup demo test test-fast docs bench clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -17,6 +17,9 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
+
+docs: setup  # rewrite the generated parts of docs/reference.md (commands, fields)
+	$(VENV)/bin/cog -r docs/reference.md
 
 bench: setup
 	$(PY) scripts/bench_forms.py

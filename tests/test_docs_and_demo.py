@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,37 +15,80 @@ from pdf2image import convert_from_path
 from zonepaper.serial import parse_payload
 
 ROOT = Path(__file__).parent.parent
-BUILT = {("init",), ("backup",), ("demo",), ("zone", "check"), ("forms", "print"), ("forms", "layout"),
-         ("simulate",), ("scan", "ingest"), ("scan", "status"), ("scan", "quarantine"),
-         ("applications", "import"), ("export", "applications"), ("users", "add"), ("users", "list"),
-         ("review", "serve"), ("verify",), ("draw", "freeze"), ("draw", "unfreeze"), ("draw", "run"),
-         ("draw", "replay"), ("draw", "rfc3797"), ("print", "bins"),
-         ("print", "audit-report"), ("export", "assignments"), ("print", "letters"),
-         ("waitlist", "status"), ("waitlist", "offer"), ("waitlist", "answer"),
-         ("waitlist", "withdraw")}
+DOCS = ("README.md", "docs/guide.md", "docs/guia.md", "docs/reference.md", "docs/ARCHITECTURE.md",
+        "docs/DEVELOPING.md")
 
 
-def readme_commands() -> list[list[str]]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+def cli_commands() -> dict[tuple[str, ...], set[str]]:
+    """Every command of the command line (as --help lists them) with the options it takes."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from docs_commands import _walk
+    finally:
+        sys.path.pop(0)
+    import typer.main
+
+    from zonepaper.cli import app
+
+    return {tuple(path): {o for p in command.params for o in [*p.opts, *p.secondary_opts] if o.startswith("--")}
+            | {"--help"} for path, command in _walk(typer.main.get_command(app), [])}
+
+
+def doc_commands(name: str) -> list[list[str]]:
+    """The `zonepaper ...` lines of a document's shell blocks, comments left out."""
+    text = (ROOT / name).read_text(encoding="utf-8")
     commands = []
-    for block in blocks:
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
         for line in block.splitlines():
-            line = line.split("#")[0].strip()
+            line = line.split(" #")[0].strip()
             if line.startswith("zonepaper "):
                 commands.append(line.split()[1:])
     return commands
 
 
-def test_every_command_in_the_readme_exists_with_its_options() -> None:
-    commands = readme_commands()
-    assert len(commands) >= 5
-    for words in commands:
-        path = tuple(w for w in words[:2] if re.fullmatch(r"[a-z][a-z0-9-]*", w))
-        path = next(p for p in (path, path[:1]) if p in BUILT)
-        help_text = cli_subprocess(*path, "--help").stdout
-        for option in (w.strip("[]") for w in words if w.strip("[").startswith("--")):
-            assert option in help_text, f"README uses {' '.join(words)} but {option} is not in --help"
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_command_in_the_docs_exists_with_its_options(doc: str) -> None:
+    known = cli_commands()
+    for words in doc_commands(doc):
+        path = next((tuple(words[:n]) for n in (2, 1) if tuple(words[:n]) in known), None)
+        assert path is not None, f"{doc} uses 'zonepaper {' '.join(words)}', which is not a command"
+        for option in (w.strip("[]").split("=")[0] for w in words if w.strip("[").startswith("--")):
+            assert option in known[path], f"{doc} uses {' '.join(words)} but {option} is not in its --help"
+
+
+def test_the_english_and_spanish_guides_name_the_same_commands() -> None:
+    english, spanish = doc_commands("docs/guide.md"), doc_commands("docs/guia.md")
+    assert len(english) >= 25
+    assert spanish == english
+    for name in ("docs/guide.md", "docs/guia.md"):  # every command a user runs is in both guides
+        text = (ROOT / name).read_text(encoding="utf-8")
+        missing = [" ".join(p) for p in cli_commands() if f"zonepaper {' '.join(p)}" not in text]
+        assert missing == [], f"{name} never mentions {missing}"
+    headings = [len(re.findall(r"^#+ ", (ROOT / n).read_text(encoding="utf-8"), re.M))
+                for n in ("docs/guide.md", "docs/guia.md")]
+    assert headings[0] == headings[1]
+
+
+def test_the_reference_is_generated_from_the_command_line_and_up_to_date() -> None:
+    """docs/reference.md's command list and field table are what cog writes from the code today."""
+    result = subprocess.run([sys.executable, "-m", "cogapp", "--check", "docs/reference.md"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr + "\nFix: run `make docs`."
+    text = (ROOT / "docs/reference.md").read_text(encoding="utf-8")
+    for path in cli_commands():
+        assert f"### `zonepaper {' '.join(path)}`" in text, path
+
+
+def test_the_docs_point_only_inside_the_project_and_the_readme_is_current() -> None:
+    for name in DOCS:
+        text = (ROOT / name).read_text(encoding="utf-8")
+        assert "../shared" not in text and "DESIGN.md" not in text, name
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
+            if not target.startswith("http"):
+                assert (ROOT / name).parent.joinpath(target).exists(), f"{name} links to missing {target}"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "Status" not in readme and "next steps" not in readme
+    assert len(readme) < 12_000  # the quick start and the workflow; the reference lives in docs/
 
 
 def test_readme_quick_start_is_the_two_make_targets() -> None:
