@@ -181,7 +181,7 @@ def test_an_interrupted_command_says_how_to_carry_on(cycle: Cycle, capsys, monke
     (["draw", "run", "--no-such-option"], "--no-such-option"),
 ])
 def test_wrong_usage_is_exit_1_with_a_fix_in_both_languages(tmp_path: Path, args: list[str], hint: str) -> None:
-    """A hurried user mistypes a command: the documented exit code 1, what is wrong, and where to look; no crash file."""
+    """A hurried user mistypes a command: exit code 1 as documented, what is wrong and where to look; no crash."""
     result = cli_subprocess(*args, env={"ZONEPAPER_LANG": "both"}, cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert hint in result.stderr and "--help" in result.stderr

@@ -185,9 +185,9 @@ def ready(tmp_path: Path):
                       "sibling": "yes" if n % 4 == 0 else "no", "sibling_program": "1" if n % 4 == 0 else "",
                       "last_name": "PÉREZ", "birth_date": "1995-03-14"}
             status = "review" if n == 12 else "auto"
-            create_read_application(db.conn, serial, tuple(FieldResult(k, v, status if k == "last_name" else "auto", 1.0,
-                                                                  {}, (), (0, 0, 1, 1)) for k, v in values.items()),
-                               None, f"2009-03-{n % 5 + 1:02d}")
+            fields = tuple(FieldResult(k, v, status if k == "last_name" else "auto", 1.0, {}, (), (0, 0, 1, 1))
+                           for k, v in values.items())
+            create_read_application(db.conn, serial, fields, None, f"2009-03-{n % 5 + 1:02d}")
     db.close()
     return c, batch.serials
 
@@ -333,3 +333,37 @@ def test_a_family_checks_its_lottery_number_with_the_documented_one_liners(ready
                    .replace("SERIAL", serial))
         got = subprocess.run(command, shell=True, capture_output=True, text=True).stdout.strip()
         assert got.split()[-1] == lottery, line
+
+
+def test_the_schema_says_truly_which_fields_the_draw_reads(ready) -> None:
+    """fields.draw_input is what build_inputs reads: changing such a field changes the inputs, any other does not."""
+    from zonepaper.draw.inputs import build_inputs
+    from zonepaper.fields import SCHEMA
+
+    c, serials = ready
+    zone, db, serial = c.zone(), c.db(), serials[0]
+    conn = db.conn
+
+    def put(name: str, value: str) -> None:
+        update = "UPDATE fields SET value = ? WHERE serial = ? AND name = ?"
+        if not conn.execute(update, (value, serial, name)).rowcount:
+            conn.execute("INSERT INTO fields (serial, name, value, status) VALUES (?, ?, ?, 'auto')",
+                         (serial, name, value))
+        if name == "received_date":  # the office's date reaches the draw through the application row
+            conn.execute("UPDATE applications SET received_form = ? WHERE serial = ?", (value, serial))
+
+    first = conn.execute("SELECT value FROM fields WHERE serial = ? AND name = 'choices'", (serial,)).fetchone()[0]
+    unranked = next(p for p in zone.programs if p.id not in first.split(","))
+    changes = {"choices": unranked.id, "grade": "10", "zip": "91001", "sibling": "no",
+               "sibling_program": str(unranked.number), "received_date": "2009-04-01"}
+    for f in (f for f in SCHEMA if f.sheet == "form"):
+        conn.execute("BEGIN")  # every draw input is in play: a sibling in the first choice, living in the zone
+        for name, value in {"sibling": "yes", "sibling_program": str(zone.program(first.split(",")[0]).number),
+                            "zip": "90012"}.items():
+            put(name, value)
+        before = build_inputs(conn, zone, "da").digest
+        put(f.name, changes.get(f.name, "SOMETHING ELSE"))
+        changed = build_inputs(conn, zone, "da").digest != before
+        conn.execute("ROLLBACK")
+        assert changed == f.draw_input, f"{f.name}: draw_input {f.draw_input}, yet a change changed inputs: {changed}"
+    db.close()

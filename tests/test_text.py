@@ -26,7 +26,7 @@ def test_every_text_is_in_both_languages_with_the_same_placeholders(catalog: str
     for key, entry in texts.items():
         assert all(entry.get(lang, "").strip() for lang in LANGUAGES), f"{catalog}: {key} lacks a language"
         es, en = (_placeholders(entry[lang]) for lang in LANGUAGES)
-        assert es == en or (catalog, key) in OWN_WORDS, f"{catalog}: {key} has {sorted(es)} in Spanish but {sorted(en)} in English"
+        assert es == en or (catalog, key) in OWN_WORDS, f"{catalog}: {key}: {sorted(es)} (es), {sorted(en)} (en)"
         if key.endswith("_one"):  # the singular of a text with {count}: the same placeholders but count
             plural = key.removesuffix("_one")
             assert plural in texts, f"{catalog}: {key} has no plural {plural}"

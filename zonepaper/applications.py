@@ -123,7 +123,8 @@ def parse_csv(path: Path, zone: Zone, issued: set[str], existing: set[str]) -> l
         for name in CSV_FIELDS:
             status = row[f"{name}_status"]
             if status not in STATUSES:
-                raise _bad(line, f"{name}_status", Phrase("import.problem.one_of", {"allowed": ", ".join(STATUSES)}), path)
+                raise _bad(line, f"{name}_status", Phrase("import.problem.one_of", {"allowed": ", ".join(STATUSES)}),
+                           path)
             fields[name] = {"value": row[name] or "", "status": status}
         choices = [row[f"choice_{k}"] for k in range(1, zone.max_choices + 1) if row[f"choice_{k}"]]
         for k, c in enumerate(choices, start=1):

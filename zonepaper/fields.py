@@ -26,7 +26,8 @@ class FieldSpec:
 
     name: str
     kind: str  # boxes | bubbles (one answer) | choices (the ranked grid) | signature
-    meaning: str  # name | text | address | date | zip | phone | program_number | initials | option | choices | signature
+    meaning: str  # name | text | address | date | zip | phone | program_number | initials | option | choices
+    #               | signature
     charset: str | None = None  # boxes only: digits | letters | both
     sheet: str = ON_FORM  # form | slip (the reply slip at the foot of a letter, read after the draw)
     written_by: str = "family"  # family | office

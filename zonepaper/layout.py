@@ -1,7 +1,8 @@
 """Form geometry: THE single source of where every box, bubble, code and marker is.
 
 The printer draws from this object and the scanner reads from it; `zonepaper forms
-layout --json` publishes it, with each field's schema (what it holds, from `fields`). Units are PostScript points (1/72 inch), measured from
+layout --json` publishes it, with each field's schema (what it holds, from `fields`).
+Units are PostScript points (1/72 inch), measured from
 the top-left corner of the page, y growing downwards.
 """
 
