@@ -349,8 +349,6 @@ def test_the_schema_says_truly_which_fields_the_draw_reads(ready) -> None:
         if not conn.execute(update, (value, serial, name)).rowcount:
             conn.execute("INSERT INTO fields (serial, name, value, status) VALUES (?, ?, ?, 'auto')",
                          (serial, name, value))
-        if name == "received_date":  # the office's date reaches the draw through the application row
-            conn.execute("UPDATE applications SET received_form = ? WHERE serial = ?", (value, serial))
 
     first = conn.execute("SELECT value FROM fields WHERE serial = ? AND name = 'choices'", (serial,)).fetchone()[0]
     unranked = next(p for p in zone.programs if p.id not in first.split(","))
@@ -366,4 +364,21 @@ def test_the_schema_says_truly_which_fields_the_draw_reads(ready) -> None:
         changed = build_inputs(conn, zone, "da").digest != before
         conn.execute("ROLLBACK")
         assert changed == f.draw_input, f"{f.name}: draw_input {f.draw_input}, yet a change changed inputs: {changed}"
+    db.close()
+
+
+def test_the_office_date_a_person_confirmed_is_when_the_form_was_received(ready) -> None:
+    """First come, first served: an office date read unsure counts only once a person has confirmed it."""
+    from zonepaper.draw.inputs import build_inputs
+
+    c, serials = ready
+    db = c.db()
+    conn, zone = db.conn, c.zone()
+    conn.execute("INSERT INTO fields (serial, name, value, status) VALUES (?, 'received_date', '2009-02-27', 'review')",
+                 (serials[3],))
+    received = {a["serial"]: a["received"] for a in build_inputs(conn, zone, "fcfs").applicants}
+    assert received[serials[3]] == "2009-03-04"  # the batch's date: nobody has looked at the office's yet
+    conn.execute("UPDATE fields SET status = 'confirmed' WHERE serial = ? AND name = 'received_date'", (serials[3],))
+    received = {a["serial"]: a["received"] for a in build_inputs(conn, zone, "fcfs").applicants}
+    assert received[serials[3]] == "2009-02-27"
     db.close()

@@ -67,8 +67,11 @@ def priority_groups(zone: Zone, values: dict[str, str], choices: list[str]) -> d
 def build_inputs(conn: sqlite3.Connection, zone: Zone, mechanism: str) -> DrawInputs:
     """Every application as the draw sees it, every program's seats, and the SHA-256 of it all."""
     fields: dict[str, dict[str, str]] = {}
-    for serial, name, value in conn.execute("SELECT serial, name, value FROM fields"):
+    office: dict[str, str] = {}  # the office's received date on the form, once the machine or a person is sure of it
+    for serial, name, value, status in conn.execute("SELECT serial, name, value, status FROM fields"):
         fields.setdefault(serial, {})[name] = value or ""
+        if name == "received_date" and value and status != "review":
+            office[serial] = value
     known = {p.id for p in zone.programs}
     applicants = []
     for serial, received_batch, received_form, created in conn.execute(
@@ -85,7 +88,7 @@ def build_inputs(conn: sqlite3.Connection, zone: Zone, mechanism: str) -> DrawIn
         elif any(c not in known for c in choices):
             reason = "unknown_program"
         applicants.append({"serial": serial, "grade": grade, "eligible": not reason, "reason": reason,
-                           "received": received_form or received_batch or created[:10],
+                           "received": office.get(serial) or received_form or received_batch or created[:10],
                            "choices": choices, "priorities": priority_groups(zone, values, choices)})
     programs = [{"program": p.id, "grade": int(g), "seats": int(s)} for p in zone.programs for g, s in p.seats.items()]
     settings = {"mechanism": mechanism, "priorities": [p.id for p in zone.priorities], "cycle": zone.cycle,
