@@ -145,3 +145,36 @@ def test_one_imported_application_is_singular(cycle: Cycle, issued, tmp_path: Pa
     path = write_csv(tmp_path / "one.csv", zone, [desk_row(zone, issued[0])])
     assert cli("applications", "import", str(path), "--cycle", str(cycle.root)) == 0
     assert "Imported 1 application from" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("column,value,hint", [
+    ("birth_date", "1995-02-30", "is not a date anyone could have written"),  # no February 30th
+    ("birth_date", "1895-03-14", "is not a date anyone could have written"),  # a year no family writes
+    ("signature_date", "03/02/2009", "is not a date YYYY-MM-DD"),
+    ("zip", "9002", "is not a 5-digit ZIP"),
+    ("phone", "1135550147", "phone number that can be dialled"),  # an area code cannot start with 1
+    ("sibling_program", "25", "is not a program's number (1 to 19)"),
+    ("grade", "13", "is not a possible answer (use: 9)"),
+    ("letter_language", "fr", "use: es / en / other"),
+    ("signature", "yes", "use: present / missing"),
+    ("last_name", "X" * 81, "longer than 80 characters"),
+])
+def test_an_imported_value_must_keep_its_fields_rules(cycle: Cycle, issued, tmp_path: Path, capsys, column: str,
+                                                      value: str, hint: str) -> None:
+    """A value marked 'confirmed' in a CSV is held to the same rules as one read or typed: none is stored."""
+    zone = cycle.zone()
+    path = write_csv(tmp_path / "x.csv", zone, [desk_row(zone, issued[0]), desk_row(zone, issued[1], **{column: value})])
+    assert cli("applications", "import", str(path), "--cycle", str(cycle.root)) == 2
+    err = capsys.readouterr().err
+    assert "line 3" in err and f"column '{column}'" in err and hint in err, err
+    assert cycle.db().conn.execute("SELECT count(*) FROM applications").fetchone()[0] == 0
+
+
+def test_a_value_still_in_review_imports_back_as_the_machine_read_it(cycle: Cycle, issued, tmp_path: Path) -> None:
+    """A birth date the reader could not make a date of (raw digits, in review) round-trips; a person decides."""
+    zone = cycle.zone()
+    path = write_csv(tmp_path / "r.csv", zone, [desk_row(zone, issued[0], birth_date="07737335",
+                                                         birth_date_status="review", status="review")])
+    assert cli("applications", "import", str(path), "--cycle", str(cycle.root)) == 0
+    row = cycle.db().conn.execute("SELECT value, status FROM fields WHERE name = 'birth_date'").fetchone()
+    assert row == ("07737335", "review")

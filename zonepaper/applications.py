@@ -25,7 +25,8 @@ from typing import Any
 import sqlite_utils
 
 from zonepaper.errors import ConflictError, InvalidInputError
-from zonepaper.fields import CSV_FIELDS
+from zonepaper.fields import CSV_FIELDS, MAX_TEXT, SIGNATURE_VALUES, SINGLE_FIELDS, stored_value_problem
+from zonepaper.layout import build_layout
 from zonepaper.serial import is_valid_serial, normalize_serial
 from zonepaper.store.database import write_transaction
 from zonepaper.store.freeze import ensure_not_frozen
@@ -104,6 +105,8 @@ def parse_csv(path: Path, zone: Zone, issued: set[str], existing: set[str]) -> l
         raise InvalidInputError("import.bad_header", file=str(path), missing=", ".join(missing) or "-",
                                 expected=", ".join(expected[:8]) + ", ...")
     programs = {p.id for p in zone.programs}
+    layout = build_layout(zone)
+    options = {name: tuple(b.value for b in layout.field(name).bubbles) for name in SINGLE_FIELDS}
     rows, seen = [], set()
     for row in reader:
         line = reader.line_num
@@ -125,7 +128,15 @@ def parse_csv(path: Path, zone: Zone, issued: set[str], existing: set[str]) -> l
             if status not in STATUSES:
                 raise _bad(line, f"{name}_status", Phrase("import.problem.one_of", {"allowed": ", ".join(STATUSES)}),
                            path)
-            fields[name] = {"value": row[name] or "", "status": status}
+            value = row[name] or ""
+            # A value accepted or confirmed keeps its field's rules, as one read or typed in review does; one
+            # still in review is the machine's reading, which a person will check (an export imports back).
+            problem = stored_value_problem(name, value, zone, options.get(name, ())) if status != "review" else None
+            if problem:
+                raise _bad(line, name, Phrase(f"import.problem.{problem}", {
+                    "value": value[:40], "allowed": " / ".join(options.get(name, SIGNATURE_VALUES)),
+                    "count": len(zone.programs), "max": MAX_TEXT}), path)
+            fields[name] = {"value": value, "status": status}
         choices = [row[f"choice_{k}"] for k in range(1, zone.max_choices + 1) if row[f"choice_{k}"]]
         for k, c in enumerate(choices, start=1):
             if c not in programs:

@@ -83,11 +83,13 @@ def forms_print_cmd(
     cycle: CycleOpt = None,
 ) -> None:
     from zonepaper.forms.batch import print_forms
+    from zonepaper.serial import display_serial
 
     with typer.progressbar(length=count, label=say("forms.progress"), file=sys.stderr) as bar:
         result = print_forms(resolve_cycle(cycle), count, batch, paper.lower(), out, lambda n: bar.update(1))
     echo(say("forms.printed", count=len(result.serials), batch=result.id, label=result.label,
-             first=result.serials[0], last=result.serials[-1], file=str(result.path)))
+             first=display_serial(result.serials[0]), last=display_serial(result.serials[-1]),
+             file=str(result.path)))
 
 
 @forms_app.command("layout", help=h("layout"))

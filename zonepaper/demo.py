@@ -23,6 +23,7 @@ from zonepaper.paper.letters import write_letters_pdf, write_offer_letters
 from zonepaper.paper.waitlist import make_offers, offer_rows
 from zonepaper.scan.ingest import ingest
 from zonepaper.scan.report import scan_status
+from zonepaper.serial import display_serial
 from zonepaper.simulate import simulate, simulate_replies
 from zonepaper.store.freeze import active_freeze
 from zonepaper.text import say
@@ -64,8 +65,8 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     run = len(list(cycle.output.glob("demo-forms-*.pdf"))) + 1
     batch = print_forms(cycle, DEMO_FORMS, say("demo.batch_label"), "letter",
                         cycle.output / f"demo-forms-{run:02d}.pdf")
-    echo(say("demo.printed", count=len(batch.serials), file=str(batch.path), first=batch.serials[0],
-             last=batch.serials[-1]))
+    echo(say("demo.printed", count=len(batch.serials), file=str(batch.path), first=display_serial(batch.serials[0]),
+             last=display_serial(batch.serials[-1])))
     echo(say("demo.layout", file=str(layout_path)))
 
     # Families return most forms over several days; each day's stack is scanned and ingested.

@@ -118,6 +118,34 @@ def may_stay_empty(name: str, answers: Mapping[str, object]) -> bool:
 # --- the rules: what a value must be ---------------------------------------------------------------
 
 BIRTH_YEARS_BACK = 70  # hard limit: a grandparent may write their own birth date
+MAX_TEXT = 80  # a name, an address or a school, as a person types it
+SIGNATURE_VALUES = ("present", "missing")
+
+
+def stored_value_problem(name: str, value: str, zone: Zone, options: tuple[str, ...] = ()) -> str | None:
+    """Why a value as stored (dates YYYY-MM-DD) cannot be this field's, or None; `options` are a bubble field's values.
+
+    The same hard limits the reader uses (`possible`): a real date in a year someone filling in the
+    form could write, a ZIP of 5 digits, a phone a person could dial, a program that exists.
+    """
+    f = spec(name)
+    if not value:
+        return None
+    if f.meaning == "date":
+        year, month, day = value[:4], value[5:7], value[8:]
+        if len(value) != 10 or value[4] + value[7] != "--" or not (year + month + day).isdigit():
+            return "not_a_date"
+        return None if possible(name, month + day + year, zone) else "impossible_date"
+    if f.meaning in ("zip", "phone", "program_number"):
+        length = {"zip": 5, "phone": 10}.get(f.meaning)
+        if not value.isdigit() or (length and len(value) != length) or not possible(name, value, zone):
+            return f"not_a_{f.meaning}"
+        return None
+    if f.kind == "bubbles":
+        return None if value in options else "not_an_option"
+    if f.kind == "signature":
+        return None if value in SIGNATURE_VALUES else "not_an_option"
+    return "too_long" if len(value) > MAX_TEXT else None
 
 
 def possible(name: str, digits: str, zone: Zone) -> bool:

@@ -6,11 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from zonepaper.fields import BY_NAME, spec
+from zonepaper.fields import BY_NAME, MAX_TEXT, SIGNATURE_VALUES, spec
 from zonepaper.layout import Layout, build_slip_layout
 from zonepaper.zone import Zone
 
-MAX_TEXT = 80
 
 
 @dataclass(frozen=True)
@@ -81,8 +80,8 @@ def normalize_value(name: str, text: str, zone: Zone, layout: Layout) -> str:
             raise BadValue("option", (("allowed", " / ".join(allowed)),))
         return text.lower()
     if kind == "signature":
-        if text.lower() not in ("present", "missing"):
-            raise BadValue("option", (("allowed", "present / missing"),))
+        if text.lower() not in SIGNATURE_VALUES:
+            raise BadValue("option", (("allowed", " / ".join(SIGNATURE_VALUES)),))
         return text.lower()
     if len(text) > MAX_TEXT:
         raise BadValue("too_long", (("max", str(MAX_TEXT)),))
