@@ -138,6 +138,20 @@ def test_backup_default_location_and_no_overwrite(cycle: Cycle, capsys) -> None:
     assert "already exists" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("out", ["usb-stick", "usb-stick/", "usb-stick/monday.zip"])
+def test_a_backup_to_a_stick_that_is_not_plugged_in_writes_nothing(cycle: Cycle, tmp_path: Path, capsys,
+                                                                   out: str) -> None:
+    """`backup --out /media/usb-stick/` with no stick: say so, and leave no 'usb-stick' file on the laptop."""
+    media = tmp_path / "media"
+    media.mkdir()
+    assert cli("backup", "--cycle", str(cycle.root), "--out", str(media / out)) == 2
+    assert "is the USB stick plugged in?" in capsys.readouterr().err
+    assert list(media.iterdir()) == []
+    (media / "usb-stick").mkdir()  # plugged in: the backup goes onto it
+    assert cli("backup", "--cycle", str(cycle.root), "--out", str(media / out)) == 0
+    assert len(list((media / "usb-stick").glob("*.zip"))) == 1
+
+
 def test_init_into_an_empty_folder_works_and_a_busy_one_is_refused(tmp_path: Path, capsys) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -187,3 +201,7 @@ def test_wrong_usage_is_exit_1_with_a_fix_in_both_languages(tmp_path: Path, args
     assert hint in result.stderr and "--help" in result.stderr
     assert "La orden no está bien escrita" in result.stderr and "The command is not written right" in result.stderr
     assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
+    spanish = result.stderr.splitlines()[0]
+    assert spanish.startswith("La orden no está bien escrita") and hint in spanish
+    for english in ("Missing", "No such", "Invalid value", "Input should", "is missing", "there is no"):
+        assert english not in spanish, spanish

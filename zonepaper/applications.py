@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlite_utils
 
-from zonepaper.errors import ConflictError, InvalidInputError
+from zonepaper.errors import ConflictError, InvalidInputError, file_problem
 from zonepaper.fields import CSV_FIELDS, MAX_TEXT, SIGNATURE_VALUES, SINGLE_FIELDS, stored_value_problem
 from zonepaper.layout import build_layout
 from zonepaper.serial import is_valid_serial, normalize_serial
@@ -97,7 +97,7 @@ def parse_csv(path: Path, zone: Zone, issued: set[str], existing: set[str]) -> l
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError("import.unreadable", file=str(path), reason=str(exc)) from None
+        raise InvalidInputError("import.unreadable", file=str(path), reason=file_problem(exc)) from None
     reader = csv.DictReader(io.StringIO(text))
     expected = csv_columns(zone)
     if reader.fieldnames is None or [c.strip() for c in reader.fieldnames] != expected:

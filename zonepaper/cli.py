@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -16,7 +17,7 @@ import typer
 
 from zonepaper.cycle import backup_cycle, init_cycle, private_umask, resolve_cycle
 from zonepaper.errors import ExitCode, ZonepaperError
-from zonepaper.text import say, user_languages
+from zonepaper.text import Phrase, say, user_languages
 
 
 def h(key: str) -> str:
@@ -336,14 +337,15 @@ SourcesFileOpt = Annotated[Optional[Path], typer.Option("--sources-file", help=h
 
 
 def _sources(source: list[str] | None, sources_file: Path | None) -> list[str]:
-    from zonepaper.errors import InvalidInputError
+    from zonepaper.errors import InvalidInputError, file_problem
 
     texts = list(source or [])
     if sources_file is not None:
         try:
             lines = sources_file.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInputError("import.unreadable", file=str(sources_file), reason=str(exc)) from None
+            raise InvalidInputError("cli.sources_unreadable", file=str(sources_file),
+                                    reason=file_problem(exc)) from None
         texts += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     return texts
 
@@ -455,6 +457,7 @@ def export_assignments_cmd(
 ) -> None:
     from zonepaper.errors import InvalidInputError
     from zonepaper.paper.assignments import assignment_rows, to_csv, to_xlsx
+    from zonepaper.pdf import whole_file
 
     if fmt not in ("csv", "xlsx"):
         raise InvalidInputError("export.bad_format", format=fmt)
@@ -469,10 +472,8 @@ def export_assignments_cmd(
         return
     out = out or c.root / "output" / f"assignments-draw-{draw_id}.xlsx"
     data = to_csv(rows).encode("utf-8") if fmt == "csv" else to_xlsx(rows)
-    with private_umask():
-        part = out.with_name(f".{out.name}.part")
+    with whole_file(out) as part:
         part.write_bytes(data)
-        os.replace(part, out)
     echo(say("export.done", file=str(out)))
 
 
@@ -579,6 +580,26 @@ ABORTS = tuple({click.exceptions.Abort, typer.Abort})
 EXITS = tuple({click.exceptions.Exit, typer.Exit})
 
 
+def _usage_detail(exc: Exception) -> Phrase | str:
+    """What is wrong with the command as typed, translated for the mistakes people make most."""
+    kind, param = type(exc).__name__, getattr(exc, "param", None)
+    name = (param.opts[0] if param.param_type_name == "option" else param.name.upper()) if param else ""
+    if kind == "MissingParameter" and name:
+        return Phrase("cli.missing_option" if name.startswith("-") else "cli.missing_argument", {"name": name})
+    if kind == "NoSuchOption":
+        near = getattr(exc, "possibilities", None) or ()
+        return Phrase("cli.no_such_option", {"name": exc.option_name,
+                                             "near": Phrase("cli.did_you_mean", {"names": ", ".join(sorted(near))})
+                                             if near else ""})
+    if kind == "BadParameter" and name:
+        return Phrase("cli.bad_value", {"name": name})
+    unknown = re.match(r"No such command '(.+?)'", exc.format_message())
+    if unknown:
+        return Phrase("cli.no_such_command", {"name": unknown[1]})
+    detail = exc.format_message().strip()
+    return detail if detail.endswith((".", "!", "?")) else detail + "."
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code. Errors become a fix-it message, never a traceback."""
     try:
@@ -597,11 +618,9 @@ def run(argv: list[str] | None = None) -> int:
         if getattr(exc, "ctx", None) is None and not isinstance(exc, USAGE_ERRORS):
             exc.show()
             return exc.exit_code
-        detail = exc.format_message().strip()
-        if detail:  # empty when the help was shown because no command was given
+        if exc.format_message().strip():  # empty when the help was shown because no command was given
             command = exc.ctx.command_path if getattr(exc, "ctx", None) else "zonepaper"
-            detail += "" if detail.endswith((".", "!", "?")) else "."
-            typer.echo(ZonepaperError("cli.usage", detail=detail, command=command).render(), err=True)
+            typer.echo(ZonepaperError("cli.usage", detail=_usage_detail(exc), command=command).render(), err=True)
         return int(ExitCode.usage)
     except EXITS as exc:
         return exc.exit_code

@@ -22,7 +22,7 @@ from typing import Iterator
 import sqlite_utils
 
 from zonepaper import __version__
-from zonepaper.errors import ConflictError, CycleNotFoundError
+from zonepaper.errors import ConflictError, CycleNotFoundError, InvalidInputError
 from zonepaper.store.database import connect, write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.migrations import now_iso
@@ -153,7 +153,12 @@ def backup_cycle(cycle: Cycle, out: Path | None = None) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     if out is None:
         out = cycle.root / BACKUP_DIR / f"zonepaper-backup-{stamp}.zip"
-    out = out.expanduser()
+    else:
+        out = out.expanduser()
+        # A folder that is not there is most often a USB stick that is not plugged in: never write
+        # the backup onto the laptop under that name instead.
+        if not out.is_dir() and (out.suffix.lower() != ".zip" or not out.parent.is_dir()):
+            raise InvalidInputError("backup.no_folder", folder=str(out if out.suffix.lower() != ".zip" else out.parent))
     if out.is_dir():
         out = out / f"zonepaper-backup-{stamp}.zip"
     if out.exists():

@@ -21,6 +21,7 @@ from zonepaper.paper.audit import write_audit_report
 from zonepaper.paper.bins import write_bins_pdf
 from zonepaper.paper.letters import write_letters_pdf, write_offer_letters
 from zonepaper.paper.waitlist import make_offers, offer_rows
+from zonepaper.pdf import whole_file
 from zonepaper.scan.ingest import ingest
 from zonepaper.scan.report import scan_status
 from zonepaper.serial import display_serial
@@ -155,7 +156,8 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     finally:
         db.close()
     office = cycle.output / f"assignments-draw-{outcome.draw_id}.xlsx"
-    office.write_bytes(to_xlsx(rows))
+    with whole_file(office) as part:  # children's names: readable by this user only, like every output
+        part.write_bytes(to_xlsx(rows))
     echo(say("demo.report", report=str(report), office=str(office)))
     backup = backup_cycle(cycle)
     echo(say("demo.backup", file=str(backup)))

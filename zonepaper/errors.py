@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from enum import IntEnum
 
-from zonepaper.text import LANGUAGES, translate, user_languages
+from zonepaper.text import LANGUAGES, Phrase, translate, user_languages
 
 
 class ExitCode(IntEnum):
@@ -41,6 +41,14 @@ class ZonepaperError(Exception):
         """The message for a person at a terminal: both languages (Spanish first) unless one is chosen."""
         langs = user_languages() if os.environ.get("ZONEPAPER_LANG") else LANGUAGES
         return "\n".join(self.message(lang) for lang in langs)
+
+
+def file_problem(exc: BaseException) -> Phrase | str:
+    """Why a file could not be read, in plain words of each language (the system's own words otherwise)."""
+    kinds = ((FileNotFoundError, "missing"), (IsADirectoryError, "folder"), (PermissionError, "forbidden"),
+             (UnicodeDecodeError, "not_text"))
+    key = next((k for cls, k in kinds if isinstance(exc, cls)), None)
+    return Phrase(f"file_problem.{key}") if key else str(exc)
 
 
 class ZoneFileError(ZonepaperError):

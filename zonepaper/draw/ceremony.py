@@ -20,7 +20,7 @@ from zonepaper.cycle import Cycle
 from zonepaper.draw import verify_draw as vd
 from zonepaper.draw.inputs import DrawInputs, build_inputs, unfinished
 from zonepaper.draw.seed import MIN_BITS, Seed, parse_seed
-from zonepaper.errors import ConflictError, InvalidInputError
+from zonepaper.errors import ConflictError, InvalidInputError, file_problem
 from zonepaper.pdf import register_fonts, whole_file
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
@@ -254,7 +254,7 @@ def replay(bundle: Path) -> list[str]:
     try:
         files = vd.read_bundle(bundle)
     except (OSError, KeyError, zipfile.BadZipFile) as exc:
-        raise InvalidInputError("draw.bad_bundle", file=str(bundle), reason=str(exc)) from None
+        raise InvalidInputError("draw.bad_bundle", file=str(bundle), reason=file_problem(exc)) from None
     try:
         return vd.check(files)
     except (KeyError, ValueError) as exc:

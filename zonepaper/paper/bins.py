@@ -49,7 +49,7 @@ def load_draw(conn: sqlite3.Connection, draw_id: int | None = None) -> Draw:
     row = conn.execute(sql + ("WHERE d.id = ?" if draw_id else "WHERE d.status = 'current' ORDER BY d.id DESC LIMIT 1"),
                        (draw_id,) if draw_id else ()).fetchone()
     if row is None:
-        raise ConflictError("paper.no_draw", draw=draw_id or "-")
+        raise ConflictError("paper.no_such_draw" if draw_id else "paper.no_draw", draw=draw_id or "")
     inputs = json.loads(row[4])
     results = {}
     for serial, grade, lottery, assigned, rank, reason, waitlist in conn.execute(
