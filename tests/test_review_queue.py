@@ -271,3 +271,16 @@ def test_users_add_asks_twice_and_serve_refuses_the_network_without_users(tmp_pa
                                 input="one password\nanother one\none password\none password\n")
     assert result.exit_code == 0, result.output
     assert [u.name for u in accounts.list_users(c.db().conn)] == ["eva"]
+
+
+@pytest.mark.parametrize("args,said", [(["eva", "--role", "boss"], "boss"), (["e va!"], "e va!")])
+def test_users_add_names_a_wrong_role_or_name_before_asking_for_a_password(tmp_path: Path, args, said) -> None:
+    """Nobody types a password twice only to hear that the role was mistyped."""
+    from typer.testing import CliRunner
+
+    from zonepaper.cli import app
+
+    c: Cycle = init_cycle(tmp_path / "c", "belmont")
+    result = CliRunner().invoke(app, ["users", "add", *args, "--cycle", str(c.root)], input="")
+    assert "assword" not in result.output and said in str(result.exception or result.output)
+    assert accounts.list_users(c.db().conn) == []

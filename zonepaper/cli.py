@@ -250,15 +250,16 @@ def users_add_cmd(
     cycle: CycleOpt = None,
 ) -> None:
     from zonepaper.errors import InvalidInputError
-    from zonepaper.review.accounts import add_user
+    from zonepaper.review.accounts import MIN_PASSWORD, add_user, check_new_user
 
     if language not in ("es", "en"):
         raise InvalidInputError("users.bad_language", language=language)
     c = resolve_cycle(cycle)
-    password = typer.prompt(say("users.password", sep=" / "), hide_input=True,
-                            confirmation_prompt=say("users.password_again", sep=" / "))
     db = c.db()
     try:
+        check_new_user(db.conn, name, role)  # a mistyped role is said before anyone types a password twice
+        password = typer.prompt(say("users.password", sep=" / ", min=MIN_PASSWORD), hide_input=True,
+                                confirmation_prompt=say("users.password_again", sep=" / "))
         user = add_user(db.conn, name, role, password, language)
     finally:
         db.close()

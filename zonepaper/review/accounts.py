@@ -38,14 +38,22 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
-def add_user(conn: sqlite3.Connection, name: str, role: str, password: str, language: str = "es",
-             actor: str = "zonepaper") -> User:
-    """Create a user; the event records who and which role, never the password."""
+def check_new_user(conn: sqlite3.Connection, name: str, role: str) -> str:
+    """The name as it will be stored, once it is known to be a good new name with a known role (before any password)."""
     name = name.strip()
     if not NAME_RE.fullmatch(name):
         raise InvalidInputError("users.bad_name", name=name[:60])
     if role not in ROLES:
         raise InvalidInputError("users.bad_role", role=role, roles=", ".join(ROLES))
+    if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+        raise ConflictError("users.exists", name=name)
+    return name
+
+
+def add_user(conn: sqlite3.Connection, name: str, role: str, password: str, language: str = "es",
+             actor: str = "zonepaper") -> User:
+    """Create a user; the event records who and which role, never the password."""
+    name = check_new_user(conn, name, role)
     if len(password) < MIN_PASSWORD:
         raise InvalidInputError("users.short_password", min=MIN_PASSWORD)
     with write_transaction(conn):
