@@ -148,7 +148,7 @@ def test_letters_match_the_draw_and_a_spanish_family_reads_spanish_first(tmp_pat
     db.close()
 
 
-def test_a_reply_slip_goes_through_ingest_and_records_the_answer(tmp_path: Path) -> None:
+def test_a_reply_slip_goes_through_ingest_and_records_the_answer(tmp_path: Path, capsys) -> None:
     from zonepaper.scan.ingest import ingest
     from zonepaper.simulate import simulate_replies
 
@@ -174,6 +174,13 @@ def test_a_reply_slip_goes_through_ingest_and_records_the_answer(tmp_path: Path)
     again = ingest(c, [tmp_path / "replies"], "2009-04-11")  # the same file again: nothing changes
     assert again.files_skipped == 1
     db.close()
+    capsys.readouterr()
+    assert cli("scan", "status", "--cycle", str(c.root)) == 0  # every page is counted, the slips too
+    out = capsys.readouterr().out
+    pages = re.search(r"Pages: (\d+) \((\d+) forms, (\d+) backs, (\d+) blank, (\d+) reply slips, (\d+) quarantined", out)
+    assert pages and int(pages[5]) == 6 and int(pages[1]) == sum(int(n) for n in pages.groups()[1:]), out
+    in_review = len(answers) - len(read_alone)
+    assert f"to review (of them {in_review} on reply slips)" in out
 
 
 def test_a_decline_makes_an_offer_and_an_accepted_offer_frees_the_earlier_seat(tmp_path: Path, capsys) -> None:

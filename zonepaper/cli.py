@@ -180,11 +180,11 @@ def scan_status_cmd(cycle: CycleOpt = None) -> None:
     db.close()
     k, a, f = st.pages_by_kind, st.applications_by_status, st.fields_by_status
     echo(say("scan.status_files", files=st.files, pages=st.pages, fronts=k.get("front", 0), backs=k.get("back", 0),
-             blanks=k.get("blank", 0), quarantined=k.get("quarantined", 0)))
+             blanks=k.get("blank", 0), replies=k.get("reply", 0), quarantined=k.get("quarantined", 0)))
     echo(say("scan.status_apps", applications=st.applications, complete=a.get("complete", 0),
              review=a.get("review", 0), held=a.get("held", 0), all_auto=st.forms_all_auto))
     echo(say("scan.status_fields", auto=f.get("auto", 0), review=f.get("review", 0),
-             confirmed=f.get("confirmed", 0)))
+             confirmed=f.get("confirmed", 0), replies=st.replies_in_review))
     for reason, count in sorted(st.quarantined_by_reason.items()):
         echo(say("scan.status_reason", reason=say(f"reason.{reason}"), count=count))
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from zonepaper.fields import LETTER_FIELDS, REPLY_FIELDS
+
 
 @dataclass(frozen=True)
 class ScanStatus:
@@ -14,8 +16,9 @@ class ScanStatus:
     pages_by_kind: dict[str, int]
     applications: int
     applications_by_status: dict[str, int]
-    forms_all_auto: int
+    forms_all_auto: int  # every field but the handwritten text (which a person always confirms) accepted alone
     fields_by_status: dict[str, int]
+    replies_in_review: int  # of the fields in review, the answers on letters' reply slips
     quarantined_by_reason: dict[str, int]
 
 
@@ -27,13 +30,17 @@ def scan_status(db: sqlite_utils.Database) -> ScanStatus:
     fields = dict(q("SELECT status, count(*) FROM fields GROUP BY status").fetchall())
     reasons = dict(q("SELECT reason, count(*) FROM pages WHERE kind = 'quarantined' AND resolution IS NULL "
                      "GROUP BY reason").fetchall())
+    text, replies = ", ".join("?" * len(LETTER_FIELDS)), ", ".join("?" * len(REPLY_FIELDS))
     all_auto = q("SELECT count(*) FROM applications a WHERE source = 'scan' AND NOT EXISTS "
-                 "(SELECT 1 FROM fields f WHERE f.serial = a.serial AND f.status != 'auto')").fetchone()[0]
+                 f"(SELECT 1 FROM fields f WHERE f.serial = a.serial AND f.status != 'auto' AND f.name NOT IN "
+                 f"({text}, {replies}))", (*LETTER_FIELDS, *REPLY_FIELDS)).fetchone()[0]
+    replies_in_review = q(f"SELECT count(*) FROM fields WHERE status = 'review' AND name IN ({replies})",
+                          REPLY_FIELDS).fetchone()[0]
     return ScanStatus(
         files=q("SELECT count(*) FROM files").fetchone()[0],
         pages=sum(kinds.values()), pages_by_kind=kinds,
         applications=sum(apps.values()), applications_by_status=apps, forms_all_auto=all_auto,
-        fields_by_status=fields, quarantined_by_reason=reasons,
+        fields_by_status=fields, replies_in_review=replies_in_review, quarantined_by_reason=reasons,
     )
 
 
