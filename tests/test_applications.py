@@ -163,7 +163,8 @@ def test_an_imported_value_must_keep_its_fields_rules(cycle: Cycle, issued, tmp_
                                                       value: str, hint: str) -> None:
     """A value marked 'confirmed' in a CSV is held to the same rules as one read or typed: none is stored."""
     zone = cycle.zone()
-    path = write_csv(tmp_path / "x.csv", zone, [desk_row(zone, issued[0]), desk_row(zone, issued[1], **{column: value})])
+    rows = [desk_row(zone, issued[0]), desk_row(zone, issued[1], **{column: value})]
+    path = write_csv(tmp_path / "x.csv", zone, rows)
     assert cli("applications", "import", str(path), "--cycle", str(cycle.root)) == 2
     err = capsys.readouterr().err
     assert "line 3" in err and f"column '{column}'" in err and hint in err, err

@@ -177,7 +177,8 @@ def test_a_reply_slip_goes_through_ingest_and_records_the_answer(tmp_path: Path,
     capsys.readouterr()
     assert cli("scan", "status", "--cycle", str(c.root)) == 0  # every page is counted, the slips too
     out = capsys.readouterr().out
-    pages = re.search(r"Pages: (\d+) \((\d+) forms, (\d+) backs, (\d+) blank, (\d+) reply slips, (\d+) quarantined", out)
+    pages = re.search(r"Pages: (\d+) \((\d+) forms, (\d+) backs, (\d+) blank, (\d+) reply slips, (\d+) quarantined",
+                      out)
     assert pages and int(pages[5]) == 6 and int(pages[1]) == sum(int(n) for n in pages.groups()[1:]), out
     in_review = len(answers) - len(read_alone)
     assert f"to review (of them {in_review} on reply slips)" in out
