@@ -83,3 +83,31 @@ def test_error_is_bilingual_by_default(cycle: Cycle, capsys, monkeypatch) -> Non
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2
     assert re.search(r"Solución", err[0]) and re.search(r"Fix", err[1])
+
+
+def _swap_first_two_programs(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    head, *programs = text.split("[[programs]]")
+    programs[0], programs[1] = programs[1], programs[0]
+    path.write_text("[[programs]]".join([head, *programs]), encoding="utf-8")
+
+
+def test_programs_reordered_after_printing_are_refused_by_every_reader(cycle: Cycle, capsys, tmp_path: Path) -> None:
+    """Forms already out number their programs in the printed order: a reordered zone.toml must not reread them."""
+    assert cli("forms", "print", "--count", "2", "--batch", "Fair", "--cycle", str(cycle.root)) == 0
+    zone_text = cycle.zone_path.read_text(encoding="utf-8")
+    (tmp_path / "scans").mkdir()
+    _swap_first_two_programs(cycle.zone_path)
+    capsys.readouterr()
+    assert cli("zone", "check", "--cycle", str(cycle.root)) == 2
+    err = capsys.readouterr().err
+    assert "batch 1 'Fair' (program 1: latpa -> lahsa)" in err and "Nothing was done" in err
+    assert cli("scan", "ingest", str(tmp_path / "scans"), "--cycle", str(cycle.root)) == 2
+    assert cli("forms", "print", "--count", "1", "--cycle", str(cycle.root)) == 2
+    assert cycle.db().conn.execute("SELECT count(*) FROM serials").fetchone() == (2,)
+    cycle.zone_path.write_text(zone_text.replace("seats = { 9 = 100 }", "seats = { 9 = 80 }", 1), encoding="utf-8")
+    assert cli("zone", "check", "--cycle", str(cycle.root)) == 0  # seats may change: the marks mean the same
+    assert cli("scan", "ingest", str(tmp_path / "scans"), "--cycle", str(cycle.root)) == 0
+    cycle.zone_path.write_text(zone_text.replace("max_choices = 5", "max_choices = 4"), encoding="utf-8")
+    assert cli("zone", "check", "--cycle", str(cycle.root)) == 2
+    assert "max_choices: 5 -> 4" in capsys.readouterr().err

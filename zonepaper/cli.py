@@ -70,7 +70,7 @@ def backup_cmd(cycle: CycleOpt = None,
 
 @zone_app.command("check", help=h("zone_check"))
 def zone_check_cmd(cycle: CycleOpt = None) -> None:
-    zone = resolve_cycle(cycle).zone()
+    zone = resolve_cycle(cycle).printed_zone()
     echo(say("zone_check.ok", file=str(zone.path), programs=len(zone.programs), campuses=len(zone.campuses),
              grades=", ".join(map(str, zone.grades)), choices=zone.max_choices, mechanism=zone.mechanism))
 

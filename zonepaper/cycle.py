@@ -7,6 +7,7 @@ its owner only.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import shutil
@@ -22,10 +23,12 @@ from typing import Iterator
 import sqlite_utils
 
 from zonepaper import __version__
-from zonepaper.errors import ConflictError, CycleNotFoundError, InvalidInputError
+from zonepaper.errors import ConflictError, CycleNotFoundError, InvalidInputError, ZoneFileError
+from zonepaper.layout import form_grid, grid_change
 from zonepaper.store.database import connect, write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.migrations import now_iso
+from zonepaper.store.serials import printed_grids
 from zonepaper.zone import Zone, example_zone_text, load_zone, parse_zone_text
 
 ZONE_FILE = "zone.toml"
@@ -61,6 +64,27 @@ class Cycle:
     def zone(self) -> Zone:
         """Load and check this cycle's zone.toml."""
         return load_zone(self.zone_path)
+
+    def printed_zone(self) -> Zone:
+        """The zone, once it is known to still mean what the forms already printed mean.
+
+        The printed choices grid numbers the programs in zone.toml's order: reordering, adding or
+        removing a program (or changing the ranks or grades) after printing would make a family's
+        marks read as other programs, silently. Reading, printing and `zone check` refuse that.
+        """
+        zone = self.zone()
+        now = form_grid(zone)
+        db = self.db()
+        try:
+            grids = printed_grids(db.conn)
+        finally:
+            db.close()
+        for batch_id, label, grid in grids:
+            change = grid_change(json.loads(grid), now)
+            if change:
+                raise ZoneFileError("zone.grid_changed", file=str(self.zone_path), batch=batch_id, label=label,
+                                    change=change)
+        return zone
 
     def db(self) -> sqlite_utils.Database:
         """Open this cycle's database."""

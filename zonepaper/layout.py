@@ -413,6 +413,28 @@ def _place_choices_grid(b: _Builder, zone: Zone, top: float, bottom_limit: float
     b.fields.append(Field("choices", "bubbles", "front", form_label("field.choices"), area, bubbles=tuple(bubbles)))
 
 
+def form_grid(zone: Zone) -> dict[str, Any]:
+    """What a printed form's marks mean: its grades, how many ranks, and each numbered program's id.
+
+    Forms already printed keep this meaning; a zone.toml edited later must keep it too.
+    """
+    return {"grades": [int(g) for g in zone.grades], "max_choices": zone.max_choices,
+            "programs": [[p.number, p.id] for p in zone.programs]}
+
+
+def grid_change(printed: dict[str, Any], now: dict[str, Any]) -> str | None:
+    """The first way `now` would make the marks of forms printed with `printed` mean something else, or None."""
+    if printed["max_choices"] != now["max_choices"]:
+        return f"max_choices: {printed['max_choices']} -> {now['max_choices']}"
+    if printed["grades"] != now["grades"]:
+        return f"grades: {printed['grades']} -> {now['grades']}"
+    was, has = dict(map(tuple, printed["programs"])), dict(map(tuple, now["programs"]))
+    for number in sorted(set(was) | set(has)):
+        if was.get(number) != has.get(number):
+            return f"program {number}: {was.get(number, '-')} -> {has.get(number, '-')}"
+    return None
+
+
 def rank_label(rank: int) -> Label:
     """'1.ª' / '1st' for the grid headings."""
     return form_label("choices.rank", rank=rank, ordinal=_ordinal_en(rank))

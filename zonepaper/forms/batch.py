@@ -7,6 +7,7 @@ reused; the PDF appears only when it is complete.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -17,11 +18,11 @@ from typing import Callable
 from zonepaper.cycle import Cycle, private_umask
 from zonepaper.errors import ConflictError, InvalidInputError
 from zonepaper.forms.document import write_forms_pdf
-from zonepaper.layout import build_layout
+from zonepaper.layout import build_layout, form_grid
 from zonepaper.serial import BACK, FRONT, make_payload
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
-from zonepaper.store.serials import reserve_serials
+from zonepaper.store.serials import record_grid, reserve_serials
 
 MAX_PER_RUN = 20000
 
@@ -37,12 +38,16 @@ class PrintedBatch:
     path: Path
 
 
-def issue_serials(cycle: Cycle, count: int, label: str, paper: str, actor: str = "zonepaper") -> tuple[int, list[str]]:
-    """Reserve `count` new serials under a new batch, in one transaction; returns (batch id, serials)."""
+def issue_serials(cycle: Cycle, count: int, label: str, paper: str, actor: str = "zonepaper",
+                  grid: dict | None = None) -> tuple[int, list[str]]:
+    """Reserve `count` new serials under a new batch, with what its forms' marks mean, in one transaction."""
     db = cycle.db()
     try:
         with write_transaction(db.conn) as conn:
-            return reserve_serials(conn, count, label, paper, actor)
+            batch_id, serials = reserve_serials(conn, count, label, paper, actor)
+            if grid is not None:
+                record_grid(conn, batch_id, json.dumps(grid, sort_keys=True))
+            return batch_id, serials
     finally:
         db.close()
 
@@ -65,14 +70,14 @@ def print_forms(cycle: Cycle, count: int, label: str | None = None, paper: str =
     """Issue `count` serials and write their forms (front and back) to one PDF."""
     if not 1 <= count <= MAX_PER_RUN:
         raise InvalidInputError("forms.bad_count", count=count, max=MAX_PER_RUN)
-    zone = cycle.zone()
+    zone = cycle.printed_zone()  # new forms must mean what those already printed mean
     layout = build_layout(zone, paper)  # a zone that does not fit fails here, before any serial is issued
     label = (label or "").strip() or datetime.now().strftime("%Y-%m-%d %H:%M")
     if out is not None and out.exists():
         raise ConflictError("forms.output_exists", file=str(out))
     info = cycle.info()
     secret, cycle_id = bytes.fromhex(info["secret"]), info["cycle_id"]
-    batch_id, serials = issue_serials(cycle, count, label, paper)
+    batch_id, serials = issue_serials(cycle, count, label, paper, grid=form_grid(zone))
     if out is None:
         out = cycle.output / f"forms-batch-{batch_id:03d}.pdf"
     out = out.expanduser()

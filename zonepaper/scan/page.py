@@ -66,8 +66,11 @@ class PageResult:
 
 
 def read_context(cycle: "Cycle") -> ReadContext:
-    """What reading a page of this cycle needs: layout, zone, cycle id and secret."""
-    zone = cycle.zone()
+    """What reading a page of this cycle needs: layout, zone, cycle id and secret.
+
+    The zone must still mean what the printed forms mean, or a family's marks would read as other programs.
+    """
+    zone = cycle.printed_zone()
     info = cycle.info()
     return ReadContext(build_layout(zone, "letter"), zone, info["cycle_id"], bytes.fromhex(info["secret"]),
                        build_slip_layout("letter"))

@@ -240,6 +240,16 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    (
+        7,
+        "what the marks of each printed batch of forms mean",
+        """
+        CREATE TABLE printed_grids (
+            batch_id INTEGER PRIMARY KEY REFERENCES batches(id),
+            grid TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -34,3 +34,14 @@ def reserve_serials(conn: sqlite3.Connection, count: int, label: str, paper: str
                                                "count": count, "first": serials[0], "last": serials[-1]},
                  subject=f"batch:{batch_id}")
     return int(batch_id), serials
+
+
+def record_grid(conn: sqlite3.Connection, batch_id: int, grid_json: str) -> None:
+    """What the marks on this batch's forms mean (its programs in order, ranks, grades), inside the caller's transaction."""
+    conn.execute("INSERT INTO printed_grids (batch_id, grid) VALUES (?, ?)", (batch_id, grid_json))
+
+
+def printed_grids(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
+    """(batch id, label, grid as JSON) of every batch of forms printed with its grid recorded, oldest first."""
+    return conn.execute("SELECT g.batch_id, b.label, g.grid FROM printed_grids g JOIN batches b ON b.id = g.batch_id "
+                        "WHERE b.status != 'failed' ORDER BY g.batch_id").fetchall()
