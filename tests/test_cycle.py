@@ -205,3 +205,13 @@ def test_wrong_usage_is_exit_1_with_a_fix_in_both_languages(tmp_path: Path, args
     assert spanish.startswith("La orden no está bien escrita") and hint in spanish
     for english in ("Missing", "No such", "Invalid value", "Input should", "is missing", "there is no"):
         assert english not in spanish, spanish
+
+
+@pytest.mark.parametrize("args", [[], ["scan"], ["scan", "ingest"], ["draw", "run"], ["init"]])
+def test_help_reads_in_spanish_without_english_headings(args: list[str]) -> None:
+    """--help in Spanish: the command's own text, and the headings typer adds, all translated."""
+    result = cli_subprocess(*args, "--help", env={"ZONEPAPER_LANG": "es", "COLUMNS": "120"})
+    assert result.returncode == 0, result.stderr
+    assert "Mostrar esta ayuda y salir." in result.stdout and "Opciones" in result.stdout
+    for english in ("Show this message", "Options", "Arguments", "Commands", "[required]", "[default"):
+        assert english not in result.stdout, english

@@ -25,6 +25,21 @@ def h(key: str) -> str:
     return say(f"help.{key}", sep=" / ")
 
 
+def _translate_help_panels() -> None:
+    """The headings typer prints in --help (Arguments, Options, Commands, [required], [default: ...]), translated."""
+    try:
+        import typer.rich_utils as panels
+    except ImportError:  # typer without rich prints plain help, with click's own words
+        return
+    for name, text in (("ARGUMENTS_PANEL_TITLE", h("panel_arguments")), ("OPTIONS_PANEL_TITLE", h("panel_options")),
+                       ("COMMANDS_PANEL_TITLE", h("panel_commands")),
+                       ("REQUIRED_LONG_STRING", f"[{h('panel_required')}]"),
+                       ("DEFAULT_STRING", f"[{h('panel_default')}: {{}}]")):  # typer fills in the default
+        if isinstance(getattr(panels, name, None), str):
+            setattr(panels, name, text)
+
+
+_translate_help_panels()
 app = typer.Typer(help=h("app"), no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 forms_app = typer.Typer(help=h("forms"), no_args_is_help=True)
 zone_app = typer.Typer(help=h("zone"), no_args_is_help=True)
@@ -599,6 +614,41 @@ def _usage_detail(exc: Exception) -> Phrase | str:
         return Phrase("cli.no_such_command", {"name": unknown[1]})
     detail = exc.format_message().strip()
     return detail if detail.endswith((".", "!", "?")) else detail + "."
+
+
+class _TranslatedHelp:
+    """A command whose --help option says what it does in the user's languages (click's text is English)."""
+
+    def get_help_option(self, ctx):  # noqa: ANN001, ANN201 - click's signature
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = h("help_option")
+        return option
+
+
+class _Command(_TranslatedHelp, typer.core.TyperCommand):
+    pass
+
+
+class _Group(_TranslatedHelp, typer.core.TyperGroup):
+    pass
+
+
+def _translate_help_option(typer_app: typer.Typer) -> None:
+    """Every command and group of the app (and of its sub-apps) uses the classes above."""
+    def mine(cls: type | None, default: type, ours: type) -> type:
+        return ours if not cls or cls is default else cls  # typer marks "not given" with a falsy placeholder
+
+    typer_app.info.cls = mine(typer_app.info.cls, typer.core.TyperGroup, _Group)
+    for command in typer_app.registered_commands:
+        command.cls = mine(command.cls, typer.core.TyperCommand, _Command)
+    for group in typer_app.registered_groups:
+        group.cls = mine(group.cls, typer.core.TyperGroup, _Group)
+        if group.typer_instance is not None:
+            _translate_help_option(group.typer_instance)
+
+
+_translate_help_option(app)
 
 
 def run(argv: list[str] | None = None) -> int:
