@@ -154,8 +154,11 @@ def program_popularity(zone: Zone, rng: np.random.Generator) -> np.ndarray:
 class Pen:
     """Draws hand-printing and marks onto a greyscale page, in pixels of `dpi`."""
 
-    def __init__(self, page: Image.Image, dpi: int, rng: np.random.Generator, fonts: list[str]) -> None:
-        self.page, self.k, self.rng = page, dpi / 72.0, rng
+    def __init__(self, page: Image.Image, dpi: int, rng: np.random.Generator, fonts: list[str],
+                 digits: Any = None) -> None:
+        self.page, self.k, self.rng, self.dpi = page, dpi / 72.0, rng, dpi
+        self.digits = digits  # real handwritten digits (scripts/pen_digits.py), or None: the font's
+        self.writer = digits.writer() if digits is not None else None  # one person, one pen, for this Pen
         self.font_path = str(rng.choice(fonts))
         self.ink = int(rng.integers(15, 70))
         self._fonts: dict[int, ImageFont.FreeTypeFont] = {}
@@ -171,6 +174,10 @@ class Pen:
     def char(self, ch: str, box: Rect, touching: bool = False) -> str:
         """Write one character in a box; returns what was really written (fonts without accents drop them)."""
         x, y, w, h = self.px(box)
+        if self.digits is not None and ch.isdigit():
+            alpha, dx, dy = self.digits.glyph(ch, w, h, self.dpi, self.writer)
+            self.stamp(Image.fromarray((alpha * 255).astype(np.uint8)), int(x + dx), int(y + dy), self.ink)
+            return ch
         size = int(h * self.rng.uniform(0.78, 1.0))
         font = self.font(size)
         if font.getbbox(ch) is None or font.getmask(ch).getbbox() is None:
@@ -265,9 +272,11 @@ RATES = {"erasure": 0.05, "stray_mark": 0.05, "two_marks_one_rank": 0.012, "same
 
 def fill_front(page: Image.Image, layout: Layout, zone: Zone, dpi: int, rng: np.random.Generator,
                fonts: list[str], values: dict[str, Any], choices: list[str], truth: PageTruth,
-               rates: dict[str, float] = RATES) -> None:
-    """Fill one front page in place and record what a reader should find in truth."""
-    pen = Pen(page, dpi, rng, fonts)
+               rates: dict[str, float] = RATES, digits: Any = None) -> None:
+    """Fill one front page in place and record what a reader should find in truth.
+
+    `digits`, when given, writes every digit with real handwriting instead of the page's font."""
+    pen = Pen(page, dpi, rng, fonts, digits)
     truth.hand = Path(pen.font_path).stem
     touching = 0.12 if rng.random() < rates["touching_boxes"] else 0.0
     for name in FAMILY_LETTER_FIELDS:
@@ -323,7 +332,7 @@ def fill_front(page: Image.Image, layout: Layout, zone: Zone, dpi: int, rng: np.
     else:
         pen.signature(layout.field("signature").rect)
     if rng.random() < rates["office_received"]:
-        staff = Pen(page, dpi, rng, fonts)
+        staff = Pen(page, dpi, rng, fonts, digits)
         received = date.fromisoformat(values["signature_date"]) + timedelta(days=int(rng.integers(1, 12)))
         values["received_date"] = _iso(received)
         staff.write(layout.field("received_date"), received.strftime("%m%d%Y"))
@@ -394,10 +403,13 @@ def _render_forms(layout: Layout, zone: Zone, cycle_id: str, secret: bytes, seri
 
 def simulate(cycle: Cycle, count: int, out: Path, seed: int = 1, dpi: int = 200,
              on_page: Callable[[int, int], None] | None = None,
-             rates: dict[str, float] | None = None) -> SimulationResult:
+             rates: dict[str, float] | None = None, digits: Any = None,
+             page_effect: Callable[[Image.Image, np.random.Generator], Image.Image] | None = None) -> SimulationResult:
     """Fill `count` issued forms, scan them, and write the scans and their truth.
 
-    `rates` overrides some of RATES (tests use it to force one kind of mistake)."""
+    `rates` overrides some of RATES (tests use it to force one kind of mistake). The benchmark
+    gives `digits` (real handwritten digits instead of the fonts' for every digit written) and
+    `page_effect` (what happens to each scanned page: a phone photo, 1-bit, colour, ...)."""
     rates = {**RATES, **(rates or {})}
     if dpi not in (150, 200, 300):
         raise InvalidInputError("simulate.bad_dpi", dpi=dpi)
@@ -425,7 +437,7 @@ def simulate(cycle: Cycle, count: int, out: Path, seed: int = 1, dpi: int = 200,
     for serial, blank in zip(serials, fronts):
         values, choices = make_family(rng, zone, popularity)
         truth = PageTruth(kind="front", serial=serial)
-        fill_front(blank, layout, zone, dpi, rng, fonts, values, choices, truth, rates)
+        fill_front(blank, layout, zone, dpi, rng, fonts, values, choices, truth, rates, digits)
         pages.append((blank, truth))
     # Hard pages beyond the forms themselves, at fixed small rates.
     extras: list[tuple[Image.Image, PageTruth]] = []
@@ -441,7 +453,7 @@ def simulate(cycle: Cycle, count: int, out: Path, seed: int = 1, dpi: int = 200,
     other = _render_forms(layout, zone, "OTHERCYC", other_secret, [serials[0]], dpi, with_back=True)
     values, choices = make_family(rng, zone, popularity)
     other_truth = PageTruth(kind="other_cycle", serial=serials[0], hard=["other_cycle"])
-    fill_front(other[0], layout, zone, dpi, rng, fonts, values, choices, other_truth)
+    fill_front(other[0], layout, zone, dpi, rng, fonts, values, choices, other_truth, digits=digits)
     extras.append((other[0], other_truth))
     backs = _render_forms(layout, zone, cycle_id, secret, serials[: max(1, count // 20)], dpi, with_back=True)[1::2]
     for s, back in zip(serials, backs):
@@ -451,10 +463,12 @@ def simulate(cycle: Cycle, count: int, out: Path, seed: int = 1, dpi: int = 200,
         pages.insert(int(rng.integers(0, len(pages) + 1)), extra)
 
     scanned: list[tuple[Image.Image, PageTruth]] = []
+    effect_rng = np.random.default_rng(seed + 1_000_003)  # its own stream: the pages stay those of this seed
     for i, (img, truth) in enumerate(pages):
         truth.rotation = 180 if rng.random() < 0.08 else 0
-        scanned.append((scan_effects(img, rng, truth.rotation == 180, photocopy=truth.copy == "photocopy",
-                                     blank=truth.kind == "blank"), truth))
+        page = scan_effects(img, rng, truth.rotation == 180, photocopy=truth.copy == "photocopy",
+                            blank=truth.kind == "blank")
+        scanned.append((page_effect(page, effect_rng) if page_effect else page, truth))
         if on_page:
             on_page(i + 1, len(pages))
     files = _write_scans(scanned, out, dpi, rng)
@@ -481,7 +495,9 @@ def _write_scans(scanned: list[tuple[Image.Image, PageTruth]], out: Path, dpi: i
     files, i, n = [], 0, 0
     while i < len(scanned):
         n += 1
-        kind = rng.choice(["pdf", "pdf", "pdf", "png", "jpg", "tiff"])
+        kind = str(rng.choice(["pdf", "pdf", "pdf", "png", "jpg", "tiff"]))
+        if kind == "jpg" and scanned[i][0].mode == "1":  # a black-and-white scan is never a JPEG
+            kind = "png"
         take = 1 if kind in ("png", "jpg") else int(rng.integers(3, 25))
         chunk = scanned[i: i + take]
         path = out / f"scan-{n:03d}.{kind}"
@@ -502,8 +518,9 @@ def _write_scans(scanned: list[tuple[Image.Image, PageTruth]], out: Path, dpi: i
 
 def _save_multi(images: list[Image.Image], path: Path, dpi: int, quality: int) -> None:
     if path.suffix.lower() == ".pdf":
-        # PIL embeds each greyscale page as a JPEG (DCTDecode), as scanners do.
-        images[0].save(path, save_all=True, append_images=images[1:], resolution=dpi, quality=quality)
+        # PIL embeds each greyscale page as a JPEG (DCTDecode), as scanners do; a 1-bit page as G4 fax.
+        extra = {"quality": quality} if images[0].mode != "1" else {}
+        images[0].save(path, save_all=True, append_images=images[1:], resolution=dpi, **extra)
     else:
         images[0].save(path, save_all=True, append_images=images[1:], compression="tiff_lzw", dpi=(dpi, dpi))
 

@@ -1,0 +1,82 @@
+"""The honest benchmark's pen: real digits written into the boxes as pen on paper, and the page conditions.
+
+The benchmark uses MNIST's held-out test digits (fetched by hand, not in CI); these tests give the
+same pen digits drawn from a font, so they check the pen and the conditions, not the reader.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from zonepaper.cycle import init_cycle
+from zonepaper.forms.batch import print_forms
+from zonepaper.pdf import FONT_DIRS, FONTS
+from zonepaper.scan.ingest import ingest
+from zonepaper.simulate import simulate
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "scripts"))
+from pen_digits import MM_PER_INCH, PAGE_CONDITIONS, PenDigits  # noqa: E402
+
+
+def font_digits() -> PenDigits:
+    """Ten MNIST-like 28x28 images per digit (white on black), from the form's own font, slightly varied."""
+    path = next(Path(d) / FONTS["Sans"] for d in FONT_DIRS if (Path(d) / FONTS["Sans"]).is_file())
+    font = ImageFont.truetype(str(path), 22)
+    images, labels = [], []
+    for digit in range(10):
+        for k in range(10):
+            img = Image.new("L", (28, 28), 0)
+            ImageDraw.Draw(img).text((7 + k % 3, 1), str(digit), font=font, fill=255)
+            images.append(np.asarray(img.rotate(k - 5), dtype=np.float32))
+            labels.append(digit)
+    return PenDigits(np.stack(images), np.array(labels), seed=3)
+
+
+def test_a_writer_keeps_one_pen_and_its_line_is_as_wide_as_the_pen() -> None:
+    pen = font_digits()
+    dpi = 200
+    for _ in range(5):
+        who = pen.writer()
+        assert 0.4 <= who.width_mm <= 1.2
+        widths = []
+        for ch in "0123456789":
+            alpha, dx, dy = pen.glyph(ch, 43, 57, dpi, who)
+            assert alpha.dtype == np.float32 and 0 <= alpha.min() and alpha.max() <= 1
+            ink = (alpha > 0.5).astype(np.uint8)
+            assert ink.sum() > 20, ch  # a digit, not a speck
+            depth = cv2.distanceTransform(ink, cv2.DIST_L2, 3)
+            widths.append(2 * np.percentile(depth[ink > 0], 90))
+            assert -30 < dx < 43 and -30 < dy < 57  # in or near its box
+        expected = who.width_mm * dpi / MM_PER_INCH
+        assert 0.5 * expected < np.median(widths) < 1.8 * expected + 2, (who, widths)
+    assert len(pen.used) == 50  # which digits were written is kept, for the benchmark's crops
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("condition", list(PAGE_CONDITIONS))
+def test_every_condition_is_read_as_a_form_with_pen_digits(tmp_path: Path, condition: str) -> None:
+    """Each way a page arrives (turned, colour, 150 dpi, 1-bit, a phone photo) still registers and is read."""
+    dpi, effect = PAGE_CONDITIONS[condition]
+    cycle = init_cycle(tmp_path / "cycle", "belmont")
+    print_forms(cycle, 6, "t")
+    sim = simulate(cycle, 3, tmp_path / "scans", seed=5, dpi=dpi, digits=font_digits(), page_effect=effect)
+    summary = ingest(cycle, [tmp_path / "scans"], "2009-03-14")
+    fronts = [p for p in sim.pages if p.kind == "front" and p.copy == "original"]
+    assert summary.kinds.get("front", 0) == len(fronts), summary.kinds
+    truth = {p.serial: p for p in fronts}
+    db = cycle.db()
+    rows = db.conn.execute("SELECT serial, value, status FROM fields WHERE name = 'zip'").fetchall()
+    assert {r[0] for r in rows} == set(truth)
+    for serial, value, status in rows:  # the digits written are the truth's, and whatever is accepted is right
+        assert status == "review" or value == truth[serial].fields["zip"], (serial, value)
+    if condition == "colour300":
+        first = sorted((tmp_path / "scans").glob("scan-*"))[0]
+        assert json.loads((tmp_path / "scans" / "truth.json").read_text())["dpi"] == 300 and first.stat().st_size
+    db.close()
