@@ -43,6 +43,19 @@ from torch import nn
 from zonepaper.scan.digits import MODEL_PATHS, normalize_digit
 
 
+def plain_reader(img: np.ndarray) -> np.ndarray:
+    """A reader digit (already normalised by ingest, here 0-255) back in the network's 0-1 range."""
+    return (img / 255).astype(np.float32)
+
+
+def shift(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A reader digit moved by a pixel or so and scaled a little: what a slightly different crop gives."""
+    m = cv2.getRotationMatrix2D((14, 14), float(rng.uniform(-4, 4)), float(rng.uniform(0.93, 1.07)))
+    m[:, 2] += rng.uniform(-1.2, 1.2, 2)
+    return (cv2.warpAffine(img.astype(np.float32), m, (28, 28), flags=cv2.INTER_LINEAR, borderValue=0) / 255
+            ).astype(np.float32)
+
+
 def augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random variation of one 28x28 digit (0-255), re-normalised as the reader does."""
     big = cv2.resize(img.astype(np.uint8), (56, 56), interpolation=cv2.INTER_LINEAR)
@@ -131,6 +144,8 @@ def font_digits(per_digit: int, rng: np.random.Generator) -> tuple[np.ndarray, n
 
 
 class DigitCNN(nn.Module):
+    """Member a: three 3x3 convolutions (32-64-64), then 128 units."""
+
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
@@ -145,6 +160,38 @@ class DigitCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
+class WideDigitCNN(nn.Module):
+    """Member b: another shape of network, so that its mistakes are less often the same as a's:
+    5x5 then 3x3 convolutions with batch normalisation (32-64-96), global average pooling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 32, 5, padding=2), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 96, 3, padding=1), nn.BatchNorm2d(96), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        )
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(96, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+ARCHITECTURES = {"cnn": DigitCNN, "wide": WideDigitCNN}
+
+
+def reader_digits(paths: list[Path], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Digits as the reader saw them in pen-written forms (scripts/reader_digits.py), 0-255, split 85/15:
+    the 15 % are never trained on and measure the network where it will be used."""
+    if not paths:
+        return (np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64)) * 2
+    x = np.concatenate([np.load(p)["x"] for p in paths]) * 255
+    y = np.concatenate([np.load(p)["y"] for p in paths])
+    order = np.random.default_rng(seed).permutation(len(x))
+    cut = int(len(x) * 0.85)
+    return x[order[:cut]], y[order[:cut]], x[order[cut:]], y[order[cut:]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Train the digit network.")
     parser.add_argument("--epochs", type=int, default=10)
@@ -154,6 +201,11 @@ def main() -> None:
     parser.add_argument("--font-digits", type=int, default=500, help="font-drawn examples of each digit")
     parser.add_argument("--out", type=Path, default=MODEL_PATHS[0],
                         help="digits-a.onnx is trained with --seed 20091, digits-b.onnx with --seed 777")
+    parser.add_argument("--arch", choices=tuple(ARCHITECTURES), default="cnn",
+                        help="cnn for digits-a, wide for digits-b: different shapes err less alike")
+    parser.add_argument("--limit", type=int, help="train on only this many MNIST digits (a quick check of the script)")
+    parser.add_argument("--reader", type=Path, action="append", default=[],
+                        help="digits as the reader saw them in pen-written forms (scripts/reader_digits.py), .npz")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -161,15 +213,21 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
 
     X, y, held_x, held_y = mnist_full(args.data)
+    X, y = X[: args.limit], y[: args.limit]
     test_x = torch.tensor(np.stack([plain(x) for x in held_x])[:, None])
     test_y = torch.tensor(held_y)
 
     font_x, font_y = font_digits(args.font_digits, rng)
-    train_x = np.concatenate([X, font_x])
-    train_y = np.concatenate([y, font_y])
+    read_x, read_y, read_held_x, read_held_y = reader_digits(args.reader, args.seed)
+    train_x = np.concatenate([X, font_x, read_x])
+    train_y = np.concatenate([y, font_y, read_y])
     train = np.arange(len(train_x))
+    reader_first = len(X) + len(font_x)  # the reader's digits are already as ingest sees them: lightly varied
+    held_reader_x = torch.tensor(np.stack([plain_reader(x) for x in read_held_x])[:, None]) if len(read_held_x) \
+        else None
+    held_reader_y = torch.tensor(read_held_y)
 
-    model = DigitCNN()
+    model = ARCHITECTURES[args.arch]()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=args.epochs * (len(train) // 64 + 1))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.0)
@@ -177,7 +235,8 @@ def main() -> None:
     for epoch in range(args.epochs):
         model.train()
         perm = rng.permutation(train)
-        batch_x = torch.tensor(np.stack([augment(train_x[i], rng) for i in perm])[:, None])
+        batch_x = torch.tensor(np.stack([augment(train_x[i], rng) if i < reader_first else shift(train_x[i], rng)
+                                         for i in perm])[:, None])
         batch_y = torch.tensor(train_y[perm])
         for s in range(0, len(perm), 64):
             opt.zero_grad()
@@ -188,8 +247,13 @@ def main() -> None:
         model.eval()
         with torch.no_grad():
             acc = (model(test_x).argmax(1) == test_y).float().mean().item()
-        print(f"epoch {epoch + 1:2d}: loss {loss.item():.3f}, held-out accuracy {acc:.3%}"
-              f" ({time.time() - start:.0f} s)")
+        reader_acc = ""
+        if held_reader_x is not None:
+            with torch.no_grad():
+                right = (model(held_reader_x).argmax(1) == held_reader_y).float().mean()
+                reader_acc = f", held-out reader digits {right:.3%}"
+        print(f"epoch {epoch + 1:2d}: loss {loss.item():.3f}, held-out accuracy {acc:.3%}{reader_acc}"
+              f" ({time.time() - start:.0f} s)", flush=True)
 
     model.eval()
     with torch.no_grad():
