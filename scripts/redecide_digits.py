@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Try acceptance rules for digit fields again on kept benchmark runs, without reading the pages again.
+
+Usage: .venv/bin/python scripts/redecide_digits.py KEPT_FOLDER [KEPT_FOLDER ...]
+
+A kept folder is what `bench_ingest.py --keep DIR` leaves (for --hand real, one folder per
+condition). Every digit field stored there keeps both networks' probabilities per box and the
+reasons it went to a person; this script applies each rule in RULES to them and prints, per
+rule, how many digit fields it accepts alone and how many of those are wrong, so that a bar is
+chosen on evidence. The first rule is the one ingest uses: its figures must equal the stored ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from zonepaper.cycle import Cycle
+from zonepaper.fields import DATE_FIELDS, DIGIT_FIELDS, FAMILY_DIGIT_FIELDS
+from zonepaper.scan.page import UNFAMILIAR_BELOW, UNFAMILIAR_COUNT, sure_enough
+
+OTHER_REASONS_BLOCK = True  # a field with any reason but an unsure digit stays with a person under every rule
+
+
+def _raw(votes: dict) -> list[float | None]:
+    """Per box, the two networks' average probability for the digit they both read (None: an empty box)."""
+    return [None if a is None else (a + b) / 2 for a, b in zip(votes["probabilities"], votes["probabilities_b"])]
+
+
+def rule_ingest(name, zone, raw, reasons, unfamiliar):  # noqa: ANN001 - the rule as ingest applies it
+    return not reasons
+
+
+def rule_raw(name, zone, raw, reasons, unfamiliar, date_bar=None, boost=0.0):  # noqa: ANN001
+    """The bar met by the probability before renormalising; optionally a bar of their own for dates."""
+    if any(r != "unsure_digit" for r in reasons) or "unsure_digit" in reasons:
+        return False
+    for i, p in enumerate(raw):
+        if p is None:
+            continue
+        needed = 0.995 if unfamiliar else sure_enough(name, zone, i)
+        if date_bar is not None and name in DATE_FIELDS:
+            needed = max(needed, date_bar)
+        if p < min(needed + boost, 0.9999):
+            return False
+    return True
+
+
+RULES = {
+    "ingest today": rule_ingest,
+    "raw bar": rule_raw,
+    "raw bar, dates 0.995": lambda *a: rule_raw(*a, date_bar=0.995),
+    "raw bar, dates 0.998": lambda *a: rule_raw(*a, date_bar=0.998),
+    "raw bar, dates 0.999": lambda *a: rule_raw(*a, date_bar=0.999),
+    "raw bar +0.005": lambda *a: rule_raw(*a, boost=0.005),
+    "raw bar +0.009": lambda *a: rule_raw(*a, boost=0.009),
+}
+
+
+def evaluate(folder: Path) -> dict[str, list[int]]:
+    """Per rule: [accepted alone, wrong among them, digit fields] over one kept run."""
+    cycle_dir = folder / "cycle"
+    truth = {(t["file"], t["page"]): t for t in json.loads((folder / "scans" / "truth.json").read_text())["pages"]}
+    cycle = Cycle(cycle_dir)
+    zone = cycle.zone()
+    db = cycle.db()
+    pages: dict[int, dict[str, tuple]] = {}
+    for page_id, fname, page, name, value, status, reasons, votes in db.conn.execute(
+            "SELECT p.id, f.original_name, p.page_index, fl.name, fl.value, fl.status, fl.reasons, fl.votes "
+            "FROM fields fl JOIN pages p ON p.id = fl.page_id JOIN files f ON f.sha256 = p.file_sha256 "
+            "WHERE p.kind = 'front'"):
+        if name in DIGIT_FIELDS:
+            pages.setdefault(page_id, {})[name] = (fname, page, value or "", status, json.loads(reasons),
+                                                    json.loads(votes))
+    db.close()
+    out = {r: [0, 0, 0] for r in RULES}
+    mismatch = 0
+    for fields in pages.values():
+        raw = {n: _raw(v[5]) if "probabilities" in v[5] else [] for n, v in fields.items()}
+        unsure = sum(1 for n in FAMILY_DIGIT_FIELDS for p in raw.get(n, []) if p is not None and p < UNFAMILIAR_BELOW)
+        unfamiliar = unsure >= UNFAMILIAR_COUNT
+        for name, (fname, page, value, status, reasons, votes) in fields.items():
+            t = truth[(fname, page)]
+            want = str(t["fields"].get(name, ""))
+            if t["copy"] != "original" or not want:
+                continue
+            for rule, decide in RULES.items():
+                auto = decide(name, zone, raw[name], reasons, unfamiliar and name in FAMILY_DIGIT_FIELDS)
+                out[rule][0] += auto
+                out[rule][1] += auto and value != want
+                out[rule][2] += 1
+            mismatch += rule_ingest(name, zone, raw[name], reasons, False) != (status == "auto")
+    if mismatch:
+        print(f"  warning: {mismatch} fields whose stored status the first rule does not reproduce")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", type=Path, nargs="+")
+    args = parser.parse_args()
+    runs = []
+    for top in args.folders:
+        runs += [p for p in sorted(top.rglob("truth.json")) if (p.parent.parent / "cycle").is_dir()]
+    total = {r: [0, 0, 0] for r in RULES}
+    for truth in runs:
+        folder = truth.parent.parent
+        res = evaluate(folder)
+        label = str(folder.relative_to(folder.parent.parent))
+        print(label + ": " + "; ".join(f"{r} {a}/{n} ({w} wrong)" for r, (a, w, n) in res.items()))
+        for r, v in res.items():
+            total[r] = [x + y for x, y in zip(total[r], v)]
+    print()
+    for r, (a, w, n) in total.items():
+        print(f"{r:24} accepted alone {100 * a / max(n, 1):5.1f} % of {n}, wrong {w}")
+
+
+if __name__ == "__main__":
+    main()
