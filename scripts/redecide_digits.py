@@ -20,9 +20,6 @@ from zonepaper.cycle import Cycle
 from zonepaper.fields import DATE_FIELDS, DIGIT_FIELDS, FAMILY_DIGIT_FIELDS
 from zonepaper.scan.page import UNFAMILIAR_BELOW, UNFAMILIAR_COUNT, sure_enough
 
-OTHER_REASONS_BLOCK = True  # a field with any reason but an unsure digit stays with a person under every rule
-
-
 def _raw(votes: dict) -> list[float | None]:
     """Per box, the two networks' average probability for the digit they both read (None: an empty box)."""
     return [None if a is None else (a + b) / 2 for a, b in zip(votes["probabilities"], votes["probabilities_b"])]
@@ -33,8 +30,10 @@ def rule_ingest(name, zone, raw, reasons, unfamiliar):  # noqa: ANN001 - the rul
 
 
 def rule_raw(name, zone, raw, reasons, unfamiliar, date_bar=None, boost=0.0):  # noqa: ANN001
-    """The bar met by the probability before renormalising; optionally a bar of their own for dates."""
-    if any(r != "unsure_digit" for r in reasons) or "unsure_digit" in reasons:
+    """The bar met by the probability before renormalising; optionally a bar of their own for dates.
+
+    A field that went to a person for any reason (an unsure digit included) stays with one."""
+    if reasons:
         return False
     for i, p in enumerate(raw):
         if p is None:
