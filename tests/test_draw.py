@@ -196,7 +196,8 @@ def test_freeze_refuses_unfinished_review_then_records_the_override(ready) -> No
     c, _ = ready
     with pytest.raises(ConflictError) as err:
         freeze(c)
-    assert "last_name 1" in err.value.render()
+    assert "Student's last name(s) 1" in err.value.message("en")
+    assert "Apellido(s) del estudiante 1" in err.value.message("es")  # the fields by their names on the form
     with pytest.raises(InvalidInputError):
         freeze(c, allow_unreviewed=True)
     f, inputs, (txt, pdf) = freeze(c, allow_unreviewed=True, reason="one name unreadable, family called")

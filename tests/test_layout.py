@@ -112,3 +112,12 @@ def test_the_layout_and_the_schema_describe_the_same_fields(cycle: Cycle, capsys
         "empty_only_if": {"sibling": "no"}, "draw_input": True, "set_by": ["scan", "import", "review"]}
     assert published["received_date"]["schema"]["written_by"] == "office"
     assert "schema" not in published["marker_top_left"]
+
+
+def test_every_field_has_its_name_on_the_form_in_both_languages() -> None:
+    """Messages name fields as the form does (draw freeze lists what is in review by those names)."""
+    from zonepaper.fields import SCHEMA
+    from zonepaper.text import load_catalog
+
+    labels = load_catalog("form")
+    assert [f.name for f in SCHEMA if f"field.{f.name}" not in labels] == []

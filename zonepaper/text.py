@@ -51,16 +51,27 @@ class Phrase:
         return translate(self.catalog, self.key, lang, **self.params)
 
 
+@dataclass(frozen=True)
+class Listing:
+    """Translated names, each with a number ("Fecha de nacimiento 3, Código postal 1"), in the message's language."""
+
+    items: tuple[tuple[str, object], ...]  # (key in the catalog, what follows it)
+    catalog: str = "form"
+
+    def render(self, lang: str) -> str:
+        return ", ".join(f"{translate(self.catalog, key, lang)} {n}" for key, n in self.items) or "-"
+
+
 def translate(catalog: str, key: str, lang: str, /, **params: object) -> str:
     """Return the text for key in lang, with {placeholders} filled in.
 
-    A parameter that is a Phrase is translated into the same language. When `count` is 1 and the
+    A parameter that is a Phrase or a Listing is translated into the same language. When `count` is 1 and the
     catalog has a `<key>_one` text, that one is used ("1 form", not "1 forms").
     """
     texts = load_catalog(catalog)
     entry = texts.get(f"{key}_one") if params.get("count") == 1 else None
     entry = entry or texts[key]
-    filled = {k: v.render(lang) if isinstance(v, Phrase) else v for k, v in params.items()}
+    filled = {k: v.render(lang) if isinstance(v, (Phrase, Listing)) else v for k, v in params.items()}
     return entry[lang].format(**filled)
 
 

@@ -26,7 +26,7 @@ from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.freeze import Freeze, active_freeze, lift_freeze, record_freeze
 from zonepaper.store.migrations import now_iso
-from zonepaper.text import translate
+from zonepaper.text import Listing, translate
 
 VERIFIER = Path(vd.__file__)
 
@@ -56,7 +56,7 @@ def freeze(cycle: Cycle, mechanism: str | None = None, allow_unreviewed: bool = 
             left = unfinished(conn)
             if left.any and not allow_unreviewed:
                 raise ConflictError("draw.unfinished", review=sum(left.review.values()),
-                                    fields=", ".join(f"{k} {v}" for k, v in sorted(left.review.items())) or "-",
+                                    fields=Listing(tuple((f"field.{k}", v) for k, v in sorted(left.review.items()))),
                                     quarantine=left.quarantine, held=len(left.held),
                                     serials=", ".join(left.held[:10]) or "-")
             inputs = build_inputs(conn, zone, mechanism)
