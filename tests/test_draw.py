@@ -42,6 +42,8 @@ def test_rfc3797_worked_example_exactly(capsys) -> None:
     out = capsys.readouterr().out
     assert "9319./2.5.8.10.12./9.18.26.34.41.45./" in out
     assert re.findall(r"Selection \d+: (\d+)", out) == [str(p) for p, _ in picks]
+    assert cli("draw", "rfc3797", *args, "--pool", "5", "--count", "9") == 2  # 9 different numbers of 5: refused
+    assert "no more than --pool" in capsys.readouterr().err
 
 
 def test_sources_entropy_and_mistakes() -> None:

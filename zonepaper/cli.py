@@ -414,7 +414,7 @@ def draw_rfc3797_cmd(
     from zonepaper.draw.verify_draw import rfc3797_select
     from zonepaper.errors import InvalidInputError
 
-    if pool < 1 or count < 1:
+    if pool < 1 or count < 1 or count > pool:  # picks are without replacement: never more than the pool
         raise InvalidInputError("draw.bad_pool", pool=pool, count=count)
     seed = parse_seed(_sources(source, sources_file))
     echo(say("draw.entropy", count=len(seed.sources), bits=f"{seed.bits:.1f}", min=int(MIN_BITS), key=seed.key_string))
