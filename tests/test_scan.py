@@ -273,6 +273,10 @@ def test_simulation_is_deterministic_and_never_invents_serials(scanned, tmp_path
     assert {p.serial for p in sim.pages if p.serial} <= issued
     assert cli("simulate", "--count", "500", "--out", str(tmp_path / "x"), "--cycle", str(cycle.root)) == 2
     assert "never invents serials" in capsys.readouterr().err
+    truth = (tmp_path / "again" / "truth.json").read_bytes()
+    assert cli("simulate", "--count", "2", "--out", str(tmp_path / "again"), "--cycle", str(cycle.root)) == 5
+    assert "another simulation is there" in capsys.readouterr().err
+    assert (tmp_path / "again" / "truth.json").read_bytes() == truth  # the first simulation is untouched
 
 
 def test_percentile_of_pixels_is_numpys() -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from zonepaper.cycle import Cycle
-from zonepaper.errors import InvalidInputError, MissingDependencyError
+from zonepaper.errors import ConflictError, InvalidInputError, MissingDependencyError
 from zonepaper.fields import DATE_FIELDS, FAMILY_DIGIT_FIELDS, LETTER_FIELDS, SINGLE_FIELDS, spec
 from zonepaper.forms.document import write_forms_pdf
 from zonepaper.layout import Field, Layout, Rect, build_layout
@@ -415,6 +415,9 @@ def simulate(cycle: Cycle, count: int, out: Path, seed: int = 1, dpi: int = 200,
         raise InvalidInputError("simulate.bad_dpi", dpi=dpi)
     if count < 1:
         raise InvalidInputError("simulate.bad_count", count=count)
+    truth_file = (out / "truth.json") if not out.suffix else out
+    if truth_file.exists():  # another simulation's scans and truth are there: never mix or overwrite them
+        raise ConflictError("simulate.out_exists", file=str(truth_file))
     zone = cycle.zone()
     layout = build_layout(zone, "letter")
     info = cycle.info()
