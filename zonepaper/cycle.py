@@ -181,8 +181,9 @@ def backup_cycle(cycle: Cycle, out: Path | None = None) -> Path:
         out = out.expanduser()
         # A folder that is not there is most often a USB stick that is not plugged in: never write
         # the backup onto the laptop under that name instead.
-        if not out.is_dir() and (out.suffix.lower() != ".zip" or not out.parent.is_dir()):
-            raise InvalidInputError("backup.no_folder", folder=str(out if out.suffix.lower() != ".zip" else out.parent))
+        folder = out.parent if out.suffix.lower() == ".zip" else out
+        if not out.is_dir() and not folder.is_dir():
+            raise InvalidInputError("backup.no_folder", folder=str(folder))
     if out.is_dir():
         out = out / f"zonepaper-backup-{stamp}.zip"
     if out.exists():

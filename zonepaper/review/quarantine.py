@@ -158,13 +158,13 @@ def resolve(conn: sqlite3.Connection, user: User, r: Resolution, fields: tuple[F
             if conn.execute("SELECT 1 FROM applications WHERE serial = ?", (serial,)).fetchone():
                 raise QueueError("serial_taken")
             create_read_application(conn, serial, fields or (), page.id, received, user.name,
-                               note={"resolved": "serial_typed" if r.action == "serial" else "read_after_freeze"})
+                                    note={"resolved": "serial_typed" if r.action == "serial" else "read_after_freeze"})
             outcome["serial"] = serial
         elif r.action in ("accept", "both"):
             _, (serial,) = reserve_serials(conn, 1, f"quarantine page {page.id}", "none", user.name, status="printed")
             flags = (f"copy_of:{page.serial}",) if r.action == "both" else (f"accepted:{page.reason}",)
             create_read_application(conn, serial, fields or (), page.id, received, user.name, flags=flags,
-                               note={"resolved": r.action, "reason": outcome["reason"]})
+                                    note={"resolved": r.action, "reason": outcome["reason"]})
             outcome["serial"] = serial
         elif r.action == "use_this":
             _replace_fields(conn, page.serial or "", fields or (), page.id)

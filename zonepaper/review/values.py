@@ -11,7 +11,6 @@ from zonepaper.layout import Layout, build_slip_layout
 from zonepaper.zone import Zone
 
 
-
 @dataclass(frozen=True)
 class BadValue(Exception):
     """A typed value that cannot be stored: a message key under [web.bad] and its parameters."""

@@ -33,8 +33,7 @@ from zonepaper.review import accounts
 from zonepaper.review.queue import Item, QueueError, User
 from zonepaper.review.values import option_values
 from zonepaper.review.writer import Readers, Writer
-from zonepaper.scan.page import read_context
-from zonepaper.scan.page import K
+from zonepaper.scan.page import K, read_context
 from zonepaper.text import LANGUAGES, load_catalog, translate
 
 STATIC = Path(__file__).parent / "static"
