@@ -177,7 +177,26 @@ class WideDigitCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
-ARCHITECTURES = {"cnn": DigitCNN, "wide": WideDigitCNN}
+class DeepDigitCNN(nn.Module):
+    """A deeper member: two 3x3 convolutions at each of three scales (32-64-128) with batch
+    normalisation, then 128 units; about four times the work of member a."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+        def block(cin: int, cout: int) -> list[nn.Module]:
+            return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
+                    nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2)]
+
+        self.features = nn.Sequential(*block(1, 32), *block(32, 64), *block(64, 128))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(128 * 3 * 3, 128), nn.ReLU(),
+                                        nn.Dropout(0.3), nn.Linear(128, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+ARCHITECTURES = {"cnn": DigitCNN, "wide": WideDigitCNN, "deep": DeepDigitCNN}
 
 
 def reader_digits(paths: list[Path], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -204,6 +223,8 @@ def main() -> None:
     parser.add_argument("--arch", choices=tuple(ARCHITECTURES), default="cnn",
                         help="cnn for digits-a, wide for digits-b: different shapes err less alike")
     parser.add_argument("--limit", type=int, help="train on only this many MNIST digits (a quick check of the script)")
+    parser.add_argument("--reader-repeat", type=int, default=1,
+                        help="show each reader digit this many times per epoch (they are the domain read)")
     parser.add_argument("--reader", type=Path, action="append", default=[],
                         help="digits as the reader saw them in pen-written forms (scripts/reader_digits.py), .npz")
     args = parser.parse_args()
@@ -221,7 +242,8 @@ def main() -> None:
     read_x, read_y, read_held_x, read_held_y = reader_digits(args.reader, args.seed)
     train_x = np.concatenate([X, font_x, read_x])
     train_y = np.concatenate([y, font_y, read_y])
-    train = np.arange(len(train_x))
+    reader_at = len(X) + len(font_x)
+    train = np.concatenate([np.arange(len(train_x))] + [np.arange(reader_at, len(train_x))] * (args.reader_repeat - 1))
     reader_first = len(X) + len(font_x)  # the reader's digits are already as ingest sees them: lightly varied
     held_reader_x = torch.tensor(np.stack([plain_reader(x) for x in read_held_x])[:, None]) if len(read_held_x) \
         else None

@@ -61,6 +61,8 @@ print_app = typer.Typer(help=h("print_group"), no_args_is_help=True)
 app.add_typer(print_app, name="print")
 waitlist_app = typer.Typer(help=h("waitlist"), no_args_is_help=True)
 app.add_typer(waitlist_app, name="waitlist")
+models_app = typer.Typer(help=h("models"), no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 CycleOpt = Annotated[Optional[Path], typer.Option("--cycle", help=h("cycle"), show_default=False)]
 
@@ -563,6 +565,49 @@ def waitlist_status_cmd(cycle: CycleOpt = None) -> None:
     for st in states:
         nxt = st.next_in_line or "-"
         echo(f"{st.program:16s} {st.seats:5d} {st.holding:6d} {st.offered:6d} {st.declined:6d}  {nxt}")
+
+
+def _counting_bar(label: str):  # noqa: ANN202 - a progress bar and the step that moves it
+    bar = typer.progressbar(length=1, label=label, file=sys.stderr, show_pos=True)
+
+    def step(done: int, total: int) -> None:
+        bar.length = max(total, 1)
+        bar.update(done - bar.pos)
+
+    return bar, step
+
+
+@models_app.command("adapt", help=h("models_adapt"))
+def models_adapt_cmd(cycle: CycleOpt = None) -> None:
+    from zonepaper.scan.adapt import adapt
+
+    bar, step = _counting_bar(say("models.progress"))
+    with bar:
+        report = adapt(resolve_cycle(cycle), "zonepaper", progress=step)
+    c, a = report.committed, report.adapted
+    echo(say("models.learnt", digits=report.digits, forms=report.forms))
+    echo(say("models.held_out", fields=c.fields, digits=c.digits, committed=c.accepted, committed_wrong=c.wrong,
+             committed_sure=c.sure_wrong, adapted=a.accepted, adapted_wrong=a.wrong, changed=a.changed,
+             adapted_sure=a.sure_wrong))
+    echo(say("models.switched" if report.switched else "models.kept", reader=report.reader))
+
+
+@models_app.command("reset", help=h("models_reset"))
+def models_reset_cmd(cycle: CycleOpt = None) -> None:
+    from zonepaper.scan.adapt import reset
+
+    echo(say("models.reset_done", reader=reset(resolve_cycle(cycle), "zonepaper")))
+
+
+@scan_app.command("rescan-review", help=h("rescan_review"))
+def scan_rescan_review_cmd(cycle: CycleOpt = None) -> None:
+    from zonepaper.scan.adapt import rescan_review
+
+    bar, step = _counting_bar(say("scan.rescan_progress"))
+    with bar:
+        report = rescan_review(resolve_cycle(cycle), "zonepaper", progress=step)
+    echo(say("scan.rescan_done", forms=report.forms, fields=report.fields, accepted=report.accepted,
+             reader=report.reader))
 
 
 @app.command("demo", help=h("demo"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from zonepaper.zone import Zone
 
@@ -211,6 +211,24 @@ def validate_digits(name: str, digits: str, zone: Zone, sibling: object) -> tupl
             return str(int(digits)), "sibling_not_marked"
         return str(int(digits)), None
     return digits, None
+
+
+def written_digits(name: str, value: str, inked: Sequence[bool]) -> str | None:
+    """The digit in each box of a digits field (a space for a box without ink) for a stored value:
+    a date's MMDDYYYY, program 3 written as "03" or as "3" in the first box. None when the value
+    cannot have been written in boxes inked that way. The inverse of validate_digits."""
+    if spec(name).meaning == "date":
+        parts = value.split("-")
+        digits = parts[1] + parts[2] + parts[0] if len(parts) == 3 else ""
+    else:
+        digits = value
+    filled = sum(1 for i in inked if i)
+    if spec(name).meaning == "program_number":
+        digits = digits.zfill(filled)
+    if not digits.isdigit() or len(digits) != filled:
+        return None
+    it = iter(digits)
+    return "".join(next(it) if i else " " for i in inked)
 
 
 def markdown_table() -> str:

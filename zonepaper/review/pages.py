@@ -12,13 +12,15 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from zonepaper.fields import REPLY_FIELDS, REVIEW_ORDER
+from zonepaper.errors import StoreError
+from zonepaper.fields import DIGIT_FIELDS, REPLY_FIELDS, REVIEW_ORDER
 from zonepaper.layout import build_slip_layout
 from zonepaper.review import accounts, queue
 from zonepaper.review import quarantine as qu
 from zonepaper.review.queue import Decision, QueueError, User
 from zonepaper.review.web import COOKIE, PRE_COOKIE, Handler, Reply, e, route, t
 from zonepaper.scan.page import K
+from zonepaper.store.readers import ADAPT_AFTER_DIGITS, COMMITTED, confirmed_digits, current_reader
 from zonepaper.text import LANGUAGES
 
 
@@ -359,7 +361,14 @@ def dashboard_numbers(conn) -> dict[str, Any]:
     replies = sum(counts.get(n, {}).get(k, 0) for n in REPLY_FIELDS for k in ("review", "illegible"))
     draw_fields = {k: totals[k] - sum(counts.get(n, {}).get(k, 0) for n in REPLY_FIELDS)
                    for k in ("review", "illegible")}
+    try:
+        reader = current_reader(conn).reader
+    except StoreError:
+        reader = "tampered"
+    digits = confirmed_digits(conn, DIGIT_FIELDS)
     return {"applications": {k: apps.get(k, 0) for k in ("complete", "review", "held")}, "fields": totals,
+            "reader": {"in_use": reader, "confirmed_digits": digits,
+                       "offer_adapt": digits >= ADAPT_AFTER_DIGITS and reader == COMMITTED},
             "by_field": counts, "quarantine": open_quarantine, "people": people, "rate": round(rate, 1),
             "minutes_left": round(left / rate) if rate else None, "replies": replies,
             "blocks": {"review": draw_fields["review"], "illegible": draw_fields["illegible"],
@@ -400,12 +409,18 @@ def dashboard(h: Handler, user: User, _: dict) -> Reply:
                        for n, c in sorted(d["by_field"].items(), key=lambda nc: REVIEW_ORDER.index(nc[0])
                                           if nc[0] in REVIEW_ORDER else 99))
     head = "".join(f"<th>{e(t(lang, f'dashboard.{k}'))}</th>" for k in ("review", "illegible", "confirmed", "auto"))
+    r = d["reader"]
+    in_use = "reader_committed" if r["in_use"] == COMMITTED else \
+        "reader_tampered" if r["in_use"] == "tampered" else "reader_adapted"
+    reader = f'<p id="reader" class="small">{e(t(lang, f"dashboard.{in_use}", reader=r["in_use"]))} ' + \
+        e(t(lang, "dashboard.reader_offer" if r["offer_adapt"] else "dashboard.reader_digits",
+            count=r["confirmed_digits"], need=ADAPT_AFTER_DIGITS)) + "</p>"
     main = (f'<section id="dashboard" class="mode"><h1>{e(t(lang, "dashboard.title"))}</h1><div class="cards">'
             f'<div class="card"><h2>{e(t(lang, "dashboard.blocks"))}</h2><ul id="blocks">{block_list}</ul>'
             f'<p>{e(t(lang, "dashboard.rate", rate=d["rate"]))} {e(eta)}</p></div>'
             f'<div class="card"><h2>{e(t(lang, "dashboard.applications"))}</h2><table>{apps}</table></div>'
             f'<div class="card"><h2>{e(t(lang, "dashboard.fields"))}</h2><table>{fields}<tr><th>'
-            f'{e(t(lang, "dashboard.quarantine"))}</th><td>{d["quarantine"]}</td></tr></table></div>'
+            f'{e(t(lang, "dashboard.quarantine"))}</th><td>{d["quarantine"]}</td></tr></table>{reader}</div>'
             f'<div class="card"><h2>{e(t(lang, "dashboard.per_reviewer"))}</h2><table><tr><th></th>'
             f'<th>{e(t(lang, "dashboard.decisions"))}</th><th>{e(t(lang, "dashboard.last_10"))}</th></tr>{people}'
             f'</table></div></div><h2>{e(t(lang, "dashboard.by_field"))}</h2><table class="by-field"><tr><th></th>'

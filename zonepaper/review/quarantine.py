@@ -28,13 +28,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from zonepaper.review.queue import QueueError, User, settled_status
+from zonepaper.review.queue import QueueError, User
 from zonepaper.scan.page import FieldResult, K, ReadContext, read_fields
 from zonepaper.serial import is_valid_serial, normalize_serial
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.freeze import ensure_not_frozen
-from zonepaper.store.records import create_read_application
+from zonepaper.store.records import create_read_application, settled_status
 from zonepaper.store.serials import reserve_serials
 from zonepaper.store.state import record_application_event
 

@@ -20,6 +20,7 @@ from zonepaper.layout import Layout
 from zonepaper.review.values import BadValue, field_kind, normalize_value
 from zonepaper.store.database import write_transaction
 from zonepaper.store.freeze import ensure_not_frozen
+from zonepaper.store.records import settle_application
 from zonepaper.store.state import record_application_event
 from zonepaper.zone import Zone
 
@@ -208,26 +209,12 @@ def _apply(conn: sqlite3.Connection, user: User, d: Decision, zone: Zone, layout
     if changed != 1:
         raise QueueError("conflict", item=d.item_id)
     conn.execute("DELETE FROM skips WHERE item = ?", (key(item.id),))
-    _settle_application(conn, item.serial)
+    settle_application(conn, item.serial)
     record_application_event(conn, user.name, "review.illegible" if d.action == "illegible" else "review.decided",
                              item.serial, {"item": item.id, "field": item.name, "old": item.value,
                                            "new": new_value, "old_status": item.status, "new_status": new_status,
                                            "changed": new_value != item.value})
     return get_item(conn, item.id)  # type: ignore[return-value]
-
-
-def settled_status(conn: sqlite3.Connection, serial: str) -> str:
-    """'review' while any field of the application waits for a person, else 'complete'."""
-    open_fields = conn.execute("SELECT count(*) FROM fields WHERE serial = ? AND status = 'review'",
-                               (serial,)).fetchone()[0]
-    return "review" if open_fields else "complete"
-
-
-def _settle_application(conn: sqlite3.Connection, serial: str) -> None:
-    """An application whose last field is decided is complete (a held one stays held)."""
-    status = settled_status(conn, serial)
-    conn.execute("UPDATE applications SET status = ?, version = version + 1 WHERE serial = ? AND status != 'held' "
-                 "AND status != ?", (status, serial, status))
 
 
 def reopen_last(conn: sqlite3.Connection, user: User, before: int | None = None,

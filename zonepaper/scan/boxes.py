@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from zonepaper.layout import Field
-from zonepaper.scan.digits import DigitGuess, digit_nets, normalize_digit
+from zonepaper.scan.digits import COMMITTED, DigitGuess, Reader, digit_nets, normalize_digit
 from zonepaper.scan.marks import percentile, px_rect
 from zonepaper.scan.tesseract import DIGITS, LETTERS, tesseract_reader
 
@@ -193,6 +193,7 @@ class BoxesReading:
     tesseract_confidence: float
     blanks: tuple[bool, ...]
     cut: tuple[bool, ...] = ()  # per box: part of the character may be cut off (see field_inks)
+    reader: str = COMMITTED  # which last layers the networks read with (digits.Reader)
 
     @property
     def filled(self) -> int:
@@ -207,25 +208,48 @@ class BoxesReading:
         return tuple(None if boxes[0] is None else DigitGuess.average(boxes) for boxes in zip(*self.networks))
 
 
-def read_digit_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:
-    """Every reader on a digits field: each network per box, Tesseract on the whole line."""
+@dataclass(frozen=True)
+class DigitCrops:
+    """A digits field taken out of the page, before any network reads it: per box the
+    normalised character (None when empty), the same character read wider when it was split
+    from its neighbour's, whether it may be cut, and Tesseract's reading of the whole line."""
+
+    normalised: tuple[np.ndarray | None, ...]
+    again: tuple[np.ndarray | None, ...]
+    cut: tuple[bool, ...]
+    tesseract: str
+    tesseract_confidence: float
+
+
+def digit_crops(page: np.ndarray, f: Field, k: float) -> DigitCrops:
     inks, cut, wides = field_inks(page, f, k)
     normalised = [normalize_digit(ink) if ink is not None else None for ink in inks]
     again = [normalize_digit(w) if w is not None and n is not None else None for w, n in zip(wides, normalised)]
-    present = [n for n in normalised if n is not None]
+    tess, conf = ("", 0.0)
+    if any(n is not None for n in normalised):
+        tess, conf = tesseract_reader().read_line(line_image(inks), DIGITS)
+    return DigitCrops(tuple(normalised), tuple(again), tuple(cut), tess.replace(" ", ""), conf)
+
+
+def read_crops(crops: DigitCrops, reader: Reader = Reader()) -> BoxesReading:
+    """Each network on every box (with the reader's last layers), Tesseract's line as it was read."""
+    present = [n for n in crops.normalised if n is not None]
     networks = []
-    for net in digit_nets():
-        it = iter(net.read(present + [a for a in again if a is not None]))
-        first = [next(it) if n is not None else None for n in normalised]
-        second = [next(it) if a is not None else None for a in again]
+    for i, net in enumerate(digit_nets()):
+        it = iter(net.read(present + [a for a in crops.again if a is not None],
+                           reader.heads[i] if reader.heads else None))
+        first = [next(it) if n is not None else None for n in crops.normalised]
+        second = [next(it) if a is not None else None for a in crops.again]
         # A character split from its neighbour counts as read the same as its two readings averaged.
         networks.append(tuple(g if w is None else DigitGuess.average([g, w]) for g, w in zip(first, second)))
     text = "".join(g.digit if g else " " for g in networks[0])
-    tess, conf = ("", 0.0)
-    if present:
-        tess, conf = tesseract_reader().read_line(line_image(inks), DIGITS)
-    return BoxesReading(text, tuple(networks), tess.replace(" ", ""), conf, tuple(i is None for i in inks),
-                        tuple(cut))
+    return BoxesReading(text, tuple(networks), crops.tesseract, crops.tesseract_confidence,
+                        tuple(n is None for n in crops.normalised), crops.cut, reader.id)
+
+
+def read_digit_boxes(page: np.ndarray, f: Field, k: float, reader: Reader = Reader()) -> BoxesReading:
+    """Every reader on a digits field: each network per box, Tesseract on the whole line."""
+    return read_crops(digit_crops(page, f, k), reader)
 
 
 def read_letter_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:

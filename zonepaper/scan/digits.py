@@ -10,6 +10,7 @@ the MNIST way, by `normalize_digit`, which training uses too.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from zonepaper.store.readers import COMMITTED, StoredReader
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 MODEL_PATHS = (MODELS_DIR / "digits-a.onnx", MODELS_DIR / "digits-b.onnx")
@@ -77,22 +80,88 @@ class DigitGuess:
         return self.probability / sum(self.probabilities[int(d)] for d in allowed)
 
 
-class DigitNet:
-    """The committed ONNX digit network, loaded once per process."""
+@dataclass(frozen=True)
+class Head:
+    """A network's last layer: logits = features @ weights.T + bias (10 digits)."""
 
-    def __init__(self, path: Path) -> None:
-        self.net = cv2.dnn.readNetFromONNX(str(path))
+    weights: np.ndarray  # (10, features)
+    bias: np.ndarray  # (10,)
 
-    def read(self, digits: list[np.ndarray]) -> list[DigitGuess]:
-        """Classify normalised 28x28 digits in one batch."""
-        if not digits:
-            return []
-        batch = np.stack(digits)[:, None, :, :].astype(np.float32)
-        self.net.setInput(batch)
-        logits = self.net.forward().reshape(len(digits), 10).astype(np.float64)
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        logits = features.astype(np.float64) @ self.weights.T.astype(np.float64) + self.bias.astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
+        return probs / probs.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Which last layer each network reads with: the committed ones, or a cycle's adapted ones
+    (`zonepaper models adapt`); the id is stored with every digit reading."""
+
+    id: str = COMMITTED
+    heads: tuple[Head, ...] | None = None  # one per network; None: the committed last layers
+
+    @staticmethod
+    def stored(stored: StoredReader) -> Reader:
+        """The reader a cycle switched to (store.readers), its last layers read back from their bytes."""
+        if stored.heads is None:
+            return Reader()
+        size = int.from_bytes(stored.heads[:4], "big")
+        shapes = json.loads(stored.heads[4: 4 + size])
+        values = np.frombuffer(stored.heads[4 + size:], dtype="<f4")
+        heads, at = [], 0
+        for rows, cols in shapes:
+            weights = values[at: at + rows * cols].reshape(rows, cols)
+            heads.append(Head(weights, values[at + rows * cols: at + rows * cols + rows]))
+            at += rows * cols + rows
+        return Reader(stored.reader, tuple(heads))
+
+
+def heads_bytes(heads: tuple[Head, ...]) -> bytes:
+    """Last layers as the bytes the store keeps: their shapes (JSON), then little-endian float32 values."""
+    shapes = json.dumps([list(h.weights.shape) for h in heads]).encode()
+    values = b"".join(np.concatenate([h.weights.reshape(-1), h.bias.reshape(-1)]).astype("<f4").tobytes()
+                      for h in heads)
+    return len(shapes).to_bytes(4, "big") + shapes + values
+
+
+class DigitNet:
+    """A committed ONNX digit network, loaded once per process.
+
+    It is run up to its last layer (the features a cycle's adapted last layer reads too); the
+    last layer is applied here, with numpy, so that the same features serve either head."""
+
+    def __init__(self, path: Path) -> None:
+        self.net = cv2.dnn.readNetFromONNX(str(path), cv2.dnn.ENGINE_CLASSIC)  # the classic engine gives features
+        names = self.net.getLayerNames()
+        for i in range(len(names) - 1, 0, -1):
+            try:
+                weights, bias = self.net.getParam(names[i], 0), self.net.getParam(names[i], 1)
+            except cv2.error:
+                continue
+            if weights.ndim == 2 and weights.shape[0] == 10:
+                self.feature_layer, self.head = names[i - 1], Head(weights.copy(), bias.reshape(-1).copy())
+                break
+        else:
+            raise ValueError(f"{path.name}: no last layer of 10 digits")
+
+    @property
+    def width(self) -> int:
+        return int(self.head.weights.shape[1])
+
+    def features(self, digits: list[np.ndarray]) -> np.ndarray:
+        """The features the last layer reads, for normalised 28x28 digits, in one batch."""
+        if not digits:
+            return np.zeros((0, self.width), np.float32)
+        self.net.setInput(np.stack(digits)[:, None, :, :].astype(np.float32))
+        return self.net.forward(self.feature_layer).reshape(len(digits), -1)
+
+    def read(self, digits: list[np.ndarray], head: Head | None = None) -> list[DigitGuess]:
+        """Classify normalised 28x28 digits in one batch, with this network's own last layer or `head`."""
+        if not digits:
+            return []
+        probs = (head or self.head).probabilities(self.features(digits))
         return [DigitGuess(tuple(float(x) for x in p)) for p in probs]
 
 

@@ -17,10 +17,12 @@ from zonepaper.fields import (DATE_FIELDS, DIGIT_FIELDS, FAMILY_DIGIT_FIELDS, LE
                               may_stay_empty, possible, validate_digits)
 from zonepaper.layout import Field, Layout, build_layout, build_slip_layout
 from zonepaper.scan.boxes import BoxesReading, read_digit_boxes, read_letter_boxes
+from zonepaper.scan.digits import Reader
 from zonepaper.scan.marks import MarkReading, px_rect, read_choices, read_signature, read_single
 from zonepaper.scan.register import ALIGNED_DPI, align_page, register_page, rotation_of
 from zonepaper.scan.tesseract import DIGITS
 from zonepaper.serial import BACK, FRONT, REPLY, Payload, is_valid_serial, parse_payload, verify_tag
+from zonepaper.store.readers import current_reader
 from zonepaper.zone import Zone
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ class ReadContext:
     cycle_id: str
     secret: bytes
     slip: Layout | None = None  # the reply slip of the assignment letters
+    reader: Reader = Reader()  # the digit networks' last layers: committed, or adapted to this cycle
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,13 @@ def read_context(cycle: "Cycle") -> ReadContext:
     """
     zone = cycle.printed_zone()
     info = cycle.info()
+    db = cycle.db()
+    try:
+        reader = Reader.stored(current_reader(db.conn))
+    finally:
+        db.close()
     return ReadContext(build_layout(zone, "letter"), zone, info["cycle_id"], bytes.fromhex(info["secret"]),
-                       build_slip_layout("letter"))
+                       build_slip_layout("letter"), reader)
 
 
 def _jpeg(image: np.ndarray, max_width: int = 1700) -> bytes:
@@ -203,11 +211,8 @@ def read_fields(aligned: np.ndarray, ctx: ReadContext) -> tuple[FieldResult, ...
     out.append(_from_marks("choices", choices, layout.field("choices")))
     out.append(_from_marks("signature", read_signature(aligned, layout.field("signature"), K),
                            layout.field("signature")))
-    digits = {name: read_digit_boxes(aligned, layout.field(name), K) for name in DIGIT_FIELDS}
-    unfamiliar = unfamiliar_hand(digits)
-    for name, reading in digits.items():
-        out.append(decide_digits(name, reading, layout.field(name), zone, singles["sibling"].value,
-                                 unfamiliar and name in FAMILY_DIGIT_FIELDS))
+    digits = {name: read_digit_boxes(aligned, layout.field(name), K, ctx.reader) for name in DIGIT_FIELDS}
+    out.extend(decide_page_digits(digits, layout, zone, singles["sibling"].value).values())
     for name in LETTER_FIELDS:
         f = layout.field(name)
         out.append(decide_letters(name, read_letter_boxes(aligned, f, K), f))
@@ -230,6 +235,14 @@ def decide_letters(name: str, reading: BoxesReading, f: Field) -> FieldResult:
                        {"tesseract": reading.text}, ("handwriting",), _box(f))
 
 
+def decide_page_digits(readings: dict[str, BoxesReading], layout: Layout, zone: Zone,
+                       sibling: object) -> dict[str, FieldResult]:
+    """Decide every digits field of one page (whether the hand is unfamiliar depends on all of them)."""
+    unfamiliar = unfamiliar_hand(readings)
+    return {name: decide_digits(name, reading, layout.field(name), zone, sibling,
+                                unfamiliar and name in FAMILY_DIGIT_FIELDS) for name, reading in readings.items()}
+
+
 def unfamiliar_hand(readings: dict[str, BoxesReading]) -> bool:
     """Whether the family's digits on this page are in a hand the networks do not know.
 
@@ -249,7 +262,8 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     votes = {"network": reading.text.replace(" ", "?"), "tesseract": reading.tesseract,
              "probabilities": [round(g.probability, 6) if g else None for g in reading.networks[0]],
              "network_b": reading.network_text(1).replace(" ", "?"),
-             "probabilities_b": [round(g.probability, 6) if g else None for g in reading.networks[1]]}
+             "probabilities_b": [round(g.probability, 6) if g else None for g in reading.networks[1]],
+             "reader": reading.reader}
     box = _box(f)
     if reading.filled == 0:
         empty_ok = may_stay_empty(name, {"sibling": sibling})

@@ -250,6 +250,21 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    (
+        8,
+        "the digit reader in use: the committed networks, or last layers adapted to the cycle's handwriting",
+        """
+        CREATE TABLE digit_readers (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            reader TEXT NOT NULL,
+            heads BLOB,
+            figures TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL
+        );
+        CREATE TRIGGER digit_readers_append_only_update BEFORE UPDATE ON digit_readers
+        BEGIN SELECT RAISE(ABORT, 'the digit readers are append-only'); END;
+        """,
+    ),
 ]
 
 

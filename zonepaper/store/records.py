@@ -91,3 +91,17 @@ def create_read_application(conn: sqlite3.Connection, serial: str, fields: tuple
                        "application.scanned",
                        {"page": page_id, "review": [f.name for f in fields if f.status == "review"], **(note or {}),
                         "auto": sorted(f.name for f in fields if f.status == "auto")})
+
+
+def settled_status(conn: sqlite3.Connection, serial: str) -> str:
+    """'review' while any field of the application waits for a person, else 'complete'."""
+    open_fields = conn.execute("SELECT count(*) FROM fields WHERE serial = ? AND status = 'review'",
+                               (serial,)).fetchone()[0]
+    return "review" if open_fields else "complete"
+
+
+def settle_application(conn: sqlite3.Connection, serial: str) -> None:
+    """An application whose last field is decided is complete (a held one stays held)."""
+    status = settled_status(conn, serial)
+    conn.execute("UPDATE applications SET status = ?, version = version + 1 WHERE serial = ? AND status != 'held' "
+                 "AND status != ?", (status, serial, status))
