@@ -246,7 +246,7 @@ def test_screenshots_of_each_mode(site, tmp_path: Path) -> None:
     for name, url, selector in (("field", "/field", "#card:not([hidden]), #empty:not([hidden])"),
                                 ("batch", "/batch?field=birth_date", ".cell, #empty:not([hidden])"),
                                 ("form", "/form/1", "svg.sheet"), ("quarantine", "/quarantine", "h1"),
-                                ("dashboard", "/dashboard", "#blocks")):
+                                ("dashboard", "/dashboard", "#blocks"), ("blanks", "/blanks", "h1")):
         page.goto(base + url)
         page.wait_for_selector(selector)
         page.wait_for_timeout(300)
@@ -254,6 +254,23 @@ def test_screenshots_of_each_mode(site, tmp_path: Path) -> None:
         assert (out / f"review-{name}.png").stat().st_size > 10_000
     page.context.close()
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_the_pages_taken_as_blank_can_be_looked_at_from_the_dashboard(site) -> None:
+    cycle, base, browser = site
+    blanks = query(cycle, "SELECT count(*) FROM pages WHERE kind = 'blank'")[0][0]
+    assert blanks >= 1  # the simulation scans a blank sheet
+    page = login(browser, base, "bob")
+    page.goto(base + "/dashboard")
+    link = page.locator("a[href='/blanks']")
+    assert link.locator("xpath=../../td").inner_text() == str(blanks)
+    assert "original reader" in page.locator("#reader").inner_text()
+    link.click()
+    page.wait_for_selector(".blanks figure")
+    assert page.locator(".blanks figure").count() == blanks
+    widths = page.eval_on_selector_all(".blanks img", "imgs => imgs.map(i => i.complete && i.naturalWidth)")
+    assert widths and all(w == 400 for w in widths)  # each thumbnail is there to see
+    page.context.close()
 
 
 def test_choices_are_corrected_by_clicking_the_grid(site) -> None:

@@ -130,6 +130,7 @@ def test_status_and_quarantine_commands(scanned, capsys) -> None:
     assert cli("scan", "status", "--cycle", str(cycle.root)) == 0
     out = capsys.readouterr().out
     assert f"Applications: {FORMS} " in out and "another cycle: 1" in out
+    assert "1 page was taken as blank: look at it on the review page" in out
     assert cli("scan", "quarantine", "--cycle", str(cycle.root)) == 0
     out = capsys.readouterr().out
     assert "not a form of this zone" in out and "photocopy" in out
@@ -288,3 +289,48 @@ def test_percentile_of_pixels_is_numpys() -> None:
         pixels = (rng.integers(0, 256, shape) if i % 2 else rng.choice([20, 200, 231], shape)).astype(np.uint8)
         for q in (0, 75, 90, 100):
             assert percentile(pixels, q) == pytest.approx(float(np.percentile(pixels, q)), abs=1e-9)
+
+
+def _a_front(scanned) -> np.ndarray:
+    from zonepaper.scan.raster import read_pages
+
+    _, sim, _, _, root = scanned
+    first = next(p for p in sim.pages if p.kind == "front" and p.copy == "original" and not p.hard)
+    return next(p.image for p in read_pages(root / "scans" / first.file) if p.index == first.page)
+
+
+def test_a_page_is_blank_only_when_it_is_a_light_sheet_with_nothing_on_it(scanned, tmp_path: Path) -> None:
+    _, _, pristine, _, _ = scanned
+    cycle = Cycle(tmp_path / "c")
+    shutil.copytree(pristine, cycle.root)
+    form = _a_front(scanned)
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    # a form photographed small on dark cloth, out of focus so that its markers are not found
+    cloth = rng.normal(45, 12, form.shape).clip(0, 255).astype(np.uint8)
+    small = cv2.GaussianBlur(cv2.resize(form, None, fx=0.45, fy=0.45, interpolation=cv2.INTER_AREA), (0, 0), 6)
+    y, x = (form.shape[0] - small.shape[0]) // 2, (form.shape[1] - small.shape[1]) // 2
+    cloth[y: y + small.shape[0], x: x + small.shape[1]] = small
+    cv2.imwrite(str(folder / "on-cloth.png"), cloth)
+    cv2.imwrite(str(folder / "inverted.png"), 255 - form)  # a scan stored white on black
+    dark = rng.normal(60, 10, form.shape).clip(0, 255).astype(np.uint8)  # the lid left open: almost black
+    cv2.imwrite(str(folder / "dark.png"), dark)
+    white = rng.normal(243, 4, form.shape).clip(0, 255).astype(np.uint8)  # a blank sheet, with scanner noise
+    white[rng.random(form.shape) < 0.0005] = 30  # and a few specks of dust
+    cv2.imwrite(str(folder / "white.png"), white)
+    sixteen = (form.astype(np.uint16) * 257)  # a 16-bit greyscale scan of the form
+    Image.fromarray(sixteen).save(folder / "sixteen.png")
+    ingest(cycle, [folder], None)
+    rows = dict(cycle.db().conn.execute(
+        "SELECT f.original_name, p.kind || ':' || coalesce(p.reason, '') FROM pages p "
+        "JOIN files f ON f.sha256 = p.file_sha256").fetchall())
+    assert rows["on-cloth.png"] == "quarantined:not_a_form"
+    assert rows["inverted.png"].split(":")[0] in ("front", "quarantined")
+    assert rows["dark.png"] == "quarantined:not_a_form"
+    assert rows["white.png"] == "blank:"
+    assert rows["sixteen.png"] == "front:"  # read, not clipped to white and called blank
+    image = cycle.db().conn.execute("SELECT p.image FROM pages p JOIN files f ON f.sha256 = p.file_sha256 "
+                                    "WHERE f.original_name = 'white.png'").fetchone()[0]
+    thumb = cv2.imread(str(cycle.root / image), cv2.IMREAD_GRAYSCALE)
+    assert thumb is not None and thumb.shape[1] == 400  # a person can look at what was called blank

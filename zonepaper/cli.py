@@ -204,6 +204,8 @@ def scan_status_cmd(cycle: CycleOpt = None) -> None:
              confirmed=f.get("confirmed", 0), replies=st.replies_in_review))
     for reason, count in sorted(st.quarantined_by_reason.items()):
         echo(say("scan.status_reason", reason=say(f"reason.{reason}"), count=count))
+    if k.get("blank"):
+        echo(say("scan.status_blanks", count=k["blank"]))
 
 
 @scan_app.command("quarantine", help=h("scan_quarantine"))

@@ -342,6 +342,30 @@ def api_quarantine(h: Handler, user: User, _: dict) -> Reply:
     return h.json({"ok": True, "resolution": outcome})
 
 
+BLANKS_SHOWN = 120
+
+
+@route("GET", "/blanks")
+def blank_pages(h: Handler, user: User, _: dict) -> Reply:
+    """Thumbnails of the pages called blank, newest first: a person checks that none was a form."""
+    lang = h.lang
+    with h.app.readers.connection() as conn:
+        total = conn.execute("SELECT count(*) FROM pages WHERE kind = 'blank'").fetchone()[0]
+        rows = conn.execute("SELECT p.id, p.page_index, f.original_name, p.image FROM pages p JOIN files f ON "
+                            "f.sha256 = p.file_sha256 WHERE p.kind = 'blank' ORDER BY p.id DESC LIMIT ?",
+                            (BLANKS_SHOWN,)).fetchall()
+    tiles = "".join(
+        f'<figure class="blank">' + (f'<img src="/img/page/{pid}" alt="" loading="lazy" width="200">' if image else
+                                     f'<span>{e(t(lang, "blanks.no_image"))}</span>') +
+        f'<figcaption>{e(t(lang, "quarantine.page", page=index + 1, file=name))}</figcaption></figure>'
+        for pid, index, name, image in rows)
+    body = f'<div class="blanks">{tiles}</div>' if rows else f'<p class="done">{e(t(lang, "blanks.none"))}</p>'
+    more = f'<p>{e(t(lang, "blanks.more", shown=len(rows), count=total))}</p>' if total > len(rows) else ""
+    main = (f'<section class="mode"><h1>{e(t(lang, "blanks.title"))}</h1><p>{e(t(lang, "blanks.intro"))}</p>'
+            f'{more}{body}</section>')
+    return h.page(user, "nav.dashboard", main)
+
+
 # --- dashboard ------------------------------------------------------------------------------------
 def dashboard_numbers(conn) -> dict[str, Any]:
     """Counts by status, per reviewer, the recent rate and the estimate, what blocks the draw."""
@@ -350,6 +374,7 @@ def dashboard_numbers(conn) -> dict[str, Any]:
     totals = {k: sum(c[k] for c in counts.values()) for k in ("auto", "confirmed", "review", "illegible")}
     open_quarantine = conn.execute("SELECT count(*) FROM pages WHERE kind = 'quarantined' AND resolution IS NULL"
                                    ).fetchone()[0]
+    blanks = conn.execute("SELECT count(*) FROM pages WHERE kind = 'blank'").fetchone()[0]
     since = (datetime.now(timezone.utc) - timedelta(minutes=10)).isoformat(timespec="seconds")
     people = [{"name": name, "decisions": n, "recent": recent} for name, n, recent in conn.execute(
         "SELECT actor, count(*), sum(at >= ?) FROM events WHERE kind IN ('review.decided', 'review.illegible') "
@@ -369,7 +394,7 @@ def dashboard_numbers(conn) -> dict[str, Any]:
     return {"applications": {k: apps.get(k, 0) for k in ("complete", "review", "held")}, "fields": totals,
             "reader": {"in_use": reader, "confirmed_digits": digits,
                        "offer_adapt": digits >= ADAPT_AFTER_DIGITS and reader == COMMITTED},
-            "by_field": counts, "quarantine": open_quarantine, "people": people, "rate": round(rate, 1),
+            "by_field": counts, "quarantine": open_quarantine, "blanks": blanks, "people": people, "rate": round(rate, 1),
             "minutes_left": round(left / rate) if rate else None, "replies": replies,
             "blocks": {"review": draw_fields["review"], "illegible": draw_fields["illegible"],
                        "quarantine": open_quarantine, "held": apps.get("held", 0)}}
@@ -420,7 +445,9 @@ def dashboard(h: Handler, user: User, _: dict) -> Reply:
             f'<p>{e(t(lang, "dashboard.rate", rate=d["rate"]))} {e(eta)}</p></div>'
             f'<div class="card"><h2>{e(t(lang, "dashboard.applications"))}</h2><table>{apps}</table></div>'
             f'<div class="card"><h2>{e(t(lang, "dashboard.fields"))}</h2><table>{fields}<tr><th>'
-            f'{e(t(lang, "dashboard.quarantine"))}</th><td>{d["quarantine"]}</td></tr></table>{reader}</div>'
+            f'{e(t(lang, "dashboard.quarantine"))}</th><td>{d["quarantine"]}</td></tr><tr><th>'
+            f'<a href="/blanks">{e(t(lang, "dashboard.blanks"))}</a></th><td>{d["blanks"]}</td></tr></table>{reader}'
+            f'</div>'
             f'<div class="card"><h2>{e(t(lang, "dashboard.per_reviewer"))}</h2><table><tr><th></th>'
             f'<th>{e(t(lang, "dashboard.decisions"))}</th><th>{e(t(lang, "dashboard.last_10"))}</th></tr>{people}'
             f'</table></div></div><h2>{e(t(lang, "dashboard.by_field"))}</h2><table class="by-field"><tr><th></th>'

@@ -84,6 +84,9 @@ def read_context(cycle: "Cycle") -> ReadContext:
                        build_slip_layout("letter"), reader)
 
 
+BLANK_THUMBNAIL = 400  # px wide: what is kept of a page called blank, to look at
+
+
 def _jpeg(image: np.ndarray, max_width: int = 1700) -> bytes:
     if image.shape[1] > max_width:
         scale = max_width / image.shape[1]
@@ -100,12 +103,29 @@ def _codes(image: np.ndarray) -> list[str]:
     return texts
 
 
-def _ink_share(image: np.ndarray) -> float:
-    """Share of pixels clearly darker than the paper, away from the edges (scanner bed, shadows)."""
+PAPER_LEVEL = 150  # a blank sheet's paper is at least this light (0-255); a dark table or cloth is not
+PAPER_SHARE = 0.97  # of the page away from its edges, this much is paper on a blank sheet
+INK_SHARE = 0.002  # and clearly darker than that paper, less than this
+
+
+def looks_blank(image: np.ndarray) -> bool:
+    """Whether a page is a light sheet with (almost) nothing on it.
+
+    The paper is found first: nearly all of the page away from its edges (scanner bed,
+    shadows) must be light and of one level. A photo of a sheet lying on a dark table, an
+    image stored white on black or a mostly dark page is never blank, whatever is on it: a
+    form whose markers were not found must reach a person, not vanish as "blank".
+    """
     h, w = image.shape
     sample = image[h // 10: h - h // 10: 2, w // 10: w - w // 10: 2]
+    if sample.size == 0:
+        return False
     paper = float(np.median(sample))
-    return float((sample < paper - 60).mean())
+    if paper < PAPER_LEVEL:
+        return False
+    if float((np.abs(sample.astype(np.int16) - paper) <= 40).mean()) < PAPER_SHARE:
+        return False
+    return float((sample < paper - 60).mean()) < INK_SHARE
 
 
 def quarantine(index: int, reason: str, detail: str, image: np.ndarray | None = None, **extra) -> PageResult:
@@ -175,8 +195,8 @@ def _unregistered(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult:
         return quarantine(index, "markers_not_found", serial, gray, serial=serial)
     if payloads:
         return quarantine(index, check_payload(payloads[0], ctx) or "not_a_form", payloads[0].serial, gray)
-    if _ink_share(gray) < 0.002:
-        return PageResult(index, "blank")
+    if looks_blank(gray):
+        return PageResult(index, "blank", image=_jpeg(gray, BLANK_THUMBNAIL))  # kept so that a person can check
     return quarantine(index, "not_a_form", "", gray)
 
 

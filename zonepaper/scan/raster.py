@@ -65,9 +65,19 @@ def read_pages(path: Path, skip: set[int] = frozenset()) -> Iterator[RasterPage]
         with Image.open(path) as img:
             for i, frame in enumerate(ImageSequence.Iterator(img)):
                 if i not in skip:
-                    yield RasterPage(i, np.array(frame.convert("L")))
+                    yield RasterPage(i, grey(frame))
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise UnreadableFile(str(exc) or type(exc).__name__) from None
+
+
+def grey(frame: Image.Image) -> np.ndarray:
+    """One image frame as 8-bit grey. Pillow's own conversion clips 16- and 32-bit grey at 255,
+    which turns a 16-bit scan of a form into a white page: those are scaled instead."""
+    if frame.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        values = np.asarray(frame, dtype=np.float64)
+        top = 65535.0 if frame.mode.startswith("I;16") or values.max() > 255 else 255.0
+        return np.clip(values * (255.0 / top), 0, 255).round().astype(np.uint8)
+    return np.array(frame.convert("L"))
 
 
 def _run(cmd: list[str]) -> str:
