@@ -57,7 +57,7 @@ def baseline(cycle: Cycle, scans: Path, truth_path: Path) -> dict:
     res = {"pages": 0, "seconds": 0.0, "fronts": 0, "serials": 0, "digits": 0, "digits_auto": 0,
            "digits_auto_wrong": 0, "names": 0, "names_right": 0}
     start = time.perf_counter()
-    for path in find_files([scans]):
+    for path in find_files([scans])[0]:
         for page in read_pages(path):
             res["pages"] += 1
             t = truth[(path.name, page.index)]

@@ -25,22 +25,31 @@ def _raw(votes: dict) -> list[float | None]:
     return [None if a is None else (a + b) / 2 for a, b in zip(votes["probabilities"], votes["probabilities_b"])]
 
 
-def rule_ingest(name, zone, raw, reasons, unfamiliar):  # noqa: ANN001 - the rule as ingest applies it
+def rule_ingest(name, zone, raw, reasons, unfamiliar, votes=None):  # noqa: ANN001 - the rule as ingest applies it
     return not reasons
 
 
-def rule_raw(name, zone, raw, reasons, unfamiliar, date_bar=None, boost=0.0):  # noqa: ANN001
-    """The bar met by the probability before renormalising; optionally a bar of their own for dates.
+def rule_raw(name, zone, raw, reasons, unfamiliar, date_bar=None, boost=0.0, month_day=None,  # noqa: ANN001
+             votes=None, third=False):
+    """The bar met by the probability before renormalising; optionally a bar of their own for dates,
+    or for a date's month and day digits only; optionally Tesseract, when it read as many digits,
+    must not read any of them otherwise.
 
     A field that went to a person for any reason (an unsure digit included) stays with one."""
     if reasons:
         return False
+    if third and votes is not None:
+        tess, read = votes.get("tesseract", ""), votes.get("network", "").replace("?", "")
+        if len(tess) == len(read) and tess != read:
+            return False
     for i, p in enumerate(raw):
         if p is None:
             continue
         needed = 0.995 if unfamiliar else sure_enough(name, zone, i)
         if date_bar is not None and name in DATE_FIELDS:
             needed = max(needed, date_bar)
+        if month_day is not None and name in DATE_FIELDS and i < 4:
+            needed = max(needed, month_day)
         if p < min(needed + boost, 0.9999):
             return False
     return True
@@ -49,12 +58,20 @@ def rule_raw(name, zone, raw, reasons, unfamiliar, date_bar=None, boost=0.0):  #
 RULES = {
     "ingest today": rule_ingest,
     "raw bar": rule_raw,
-    "raw bar, dates 0.995": lambda *a: rule_raw(*a, date_bar=0.995),
-    "raw bar, dates 0.998": lambda *a: rule_raw(*a, date_bar=0.998),
-    "raw bar, dates 0.999": lambda *a: rule_raw(*a, date_bar=0.999),
-    "raw bar +0.005": lambda *a: rule_raw(*a, boost=0.005),
-    "raw bar +0.009": lambda *a: rule_raw(*a, boost=0.009),
+    "raw bar, dates 0.995": lambda *a, **k: rule_raw(*a, date_bar=0.995, **k),
+    "raw bar, dates 0.998": lambda *a, **k: rule_raw(*a, date_bar=0.998, **k),
+    "raw bar, dates 0.999": lambda *a, **k: rule_raw(*a, date_bar=0.999, **k),
+    "raw bar +0.005": lambda *a, **k: rule_raw(*a, boost=0.005, **k),
+    "raw bar +0.009": lambda *a, **k: rule_raw(*a, boost=0.009, **k),
+    "raw bar, month/day 0.99": lambda *a, **k: rule_raw(*a, month_day=0.99, **k),
+    "raw bar, month/day 0.995": lambda *a, **k: rule_raw(*a, month_day=0.995, **k),
+    "raw bar, month/day 0.998": lambda *a, **k: rule_raw(*a, month_day=0.998, **k),
+    "raw bar, Tesseract disagrees": lambda *a, **k: rule_raw(*a, third=True, **k),
+    "raw bar, month/day 0.995, Tess.": lambda *a, **k: rule_raw(*a, month_day=0.995, third=True, **k),
 }
+
+
+SHOWN: list[str] = []  # --show: the rule whose wrong values are listed
 
 
 def evaluate(folder: Path) -> dict[str, list[int]]:
@@ -85,9 +102,13 @@ def evaluate(folder: Path) -> dict[str, list[int]]:
             if t["copy"] != "original" or not want:
                 continue
             for rule, decide in RULES.items():
-                auto = decide(name, zone, raw[name], reasons, unfamiliar and name in FAMILY_DIGIT_FIELDS)
+                auto = decide(name, zone, raw[name], reasons, unfamiliar and name in FAMILY_DIGIT_FIELDS,
+                              votes=votes)
                 out[rule][0] += auto
                 out[rule][1] += auto and value != want
+                if auto and value != want and rule in SHOWN:
+                    print(f"  {rule}: {folder.name} {fname}#{page + 1} {name}: accepted {value!r}, truth {want!r}; "
+                          f"raw {[round(p, 4) if p else p for p in raw[name]]}, tesseract {votes.get('tesseract')!r}")
                 out[rule][2] += 1
             mismatch += rule_ingest(name, zone, raw[name], reasons, False) != (status == "auto")
     if mismatch:
@@ -98,7 +119,9 @@ def evaluate(folder: Path) -> dict[str, list[int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", type=Path, nargs="+")
+    parser.add_argument("--show", action="append", default=[], help="list the wrong values this rule accepts")
     args = parser.parse_args()
+    SHOWN.extend(args.show)
     runs = []
     for top in args.folders:
         runs += [p for p in sorted(top.rglob("truth.json")) if (p.parent.parent / "cycle").is_dir()]

@@ -49,14 +49,6 @@ def test_the_weaker_a_fields_rules_the_surer_its_digits(cycle: Cycle) -> None:
     assert sure_enough("zip", dataclasses.replace(zone, zip_codes=()), 0) == 0.995  # any 5 digits would pass
 
 
-def test_share_among_the_allowed_digits() -> None:
-    g = guess(9, 0.95, 3, 0.04)
-    assert g.digit == "9" and g.probability == pytest.approx(0.95)
-    assert g.share_among("0123456789") == pytest.approx(0.95)
-    assert g.share_among("19") == pytest.approx(0.95 / (0.95 + 0.00125))
-    assert g.share_among("3") == 0.0  # the read digit is impossible here: not sure at all
-
-
 def _reading(text: str, a: list[DigitGuess], b: list[DigitGuess]) -> BoxesReading:
     return BoxesReading(text, (tuple(a), tuple(b)), text, 50.0, tuple(c == " " for c in text),
                         tuple(False for _ in text))
@@ -72,7 +64,15 @@ def test_a_curled_nine_is_sure_in_a_year_but_not_in_a_zip(cycle: Cycle) -> None:
     nine = guess(9, 0.97, 3, 0.025)
     year = [guess(int(c), 0.9999, (int(c) + 1) % 10, 0.00005) for c in "021519"] + [nine, guess(5, 0.9999, 6, 0.00005)]
     birth = decide_digits("birth_date", _reading("02151995", year, year), layout.field("birth_date"), zone, "no")
-    assert birth.status == "auto" and birth.value == "1995-02-15"  # nobody filling in the form was born in 1935
+    # nobody filling in the form was born in 1935, but leaving the impossible 3 out does not make the 9 sure
+    assert birth.status == "review" and birth.value == "1995-02-15" and "unsure_digit" in birth.reasons
+    surer = year[:6] + [guess(9, 0.985, 3, 0.012), year[7]]
+    birth = decide_digits("birth_date", _reading("02151995", surer, surer), layout.field("birth_date"), zone, "no")
+    assert birth.status == "auto"  # sure enough over all ten digits
+    impossible = year[:6] + [guess(3, 0.99, 9, 0.008), year[7]]  # sure of a 3: a birth year 1935
+    birth = decide_digits("birth_date", _reading("02151935", impossible, impossible), layout.field("birth_date"),
+                          zone, "no")
+    assert birth.status == "review" and "unsure_digit" in birth.reasons
     zip_code = [guess(int(c), 0.9999, 1, 0.00005) for c in "9005"] + [nine]
     z = decide_digits("zip", _reading("90059", zip_code, zip_code), layout.field("zip"), zone, "no")
     assert z.status == "review" and "unsure_digit" in z.reasons  # 90053 is a ZIP as good as 90059

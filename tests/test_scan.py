@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import sqlite3
@@ -334,3 +335,68 @@ def test_a_page_is_blank_only_when_it_is_a_light_sheet_with_nothing_on_it(scanne
                                     "WHERE f.original_name = 'white.png'").fetchone()[0]
     thumb = cv2.imread(str(cycle.root / image), cv2.IMREAD_GRAYSCALE)
     assert thumb is not None and thumb.shape[1] == 400  # a person can look at what was called blank
+
+
+def _png_header_only(path: Path, width: int, height: int) -> None:
+    """A PNG that says it is width x height (grey) and holds no pixels: what a decoder would have to allocate."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+
+
+def test_pages_too_large_to_be_forms_are_quarantined_and_the_batch_goes_on(scanned, tmp_path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    _, _, pristine, _, _ = scanned
+    cycle = Cycle(tmp_path / "c")
+    shutil.copytree(pristine, cycle.root)
+    folder = tmp_path / "big"
+    folder.mkdir()
+    _png_header_only(folder / "a-bomb.png", 20000, 20000)  # Pillow itself refuses this one
+    _png_header_only(folder / "b-large.png", 9500, 9500)  # Pillow would decode this one: 90 million pixels
+    pdf = canvas.Canvas(str(folder / "c-poster.pdf"), pagesize=(200 * 72, 200 * 72))  # 200 x 200 inches
+    pdf.drawString(100, 100, "a poster")
+    pdf.showPage()
+    pdf.save()
+    cv2.imwrite(str(folder / "d-form.png"), _a_front(scanned))
+    summary = ingest(cycle, [folder], None)
+    rows = dict(cycle.db().conn.execute(
+        "SELECT f.original_name, p.kind || ':' || coalesce(p.reason, '') FROM pages p "
+        "JOIN files f ON f.sha256 = p.file_sha256").fetchall())
+    assert rows == {"a-bomb.png": "quarantined:page_too_large", "b-large.png": "quarantined:page_too_large",
+                    "c-poster.pdf": "quarantined:page_too_large", "d-form.png": "front:"}
+    assert summary.pages == 4
+    again = ingest(cycle, [folder], None)  # and every run after goes through them too
+    assert again.files_skipped == 4
+
+
+def test_other_image_kinds_are_read_odd_names_are_kept_and_what_is_not_read_is_named(
+        scanned, tmp_path: Path, capsys) -> None:
+    _, _, pristine, _, _ = scanned
+    cycle = Cycle(tmp_path / "c")
+    shutil.copytree(pristine, cycle.root)
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    form = _a_front(scanned)
+    Image.fromarray(form).save(folder / "form.bmp")
+    Image.fromarray(form).save(folder / "form.webp", quality=90)
+    latin1 = os.fsdecode(folder.as_posix().encode() + b"/formulario-\xe9.png")  # named by an old Windows scanner
+    Image.fromarray(form).save(latin1, format="PNG")
+    (folder / "photo.heic").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(100))
+    (folder / "notes.docx").write_bytes(b"PK\x03\x04")
+    assert cli("scan", "ingest", str(folder), "--cycle", str(cycle.root)) == 0
+    out = capsys.readouterr().out
+    assert "2 files in the folders were not read because they are not scans" in out
+    assert "notes.docx" in out and "photo.heic" in out
+    rows = sorted(cycle.db().conn.execute(
+        "SELECT f.original_name, p.kind FROM pages p JOIN files f ON f.sha256 = p.file_sha256").fetchall())
+    # the three are one sheet: the first is a form, the others the same form again
+    assert [name for name, _ in rows] == ["form.bmp", "form.webp", "formulario-\\xe9.png"]
+    assert sorted(kind for _, kind in rows) == ["front", "quarantined", "quarantined"]
+    reasons = {r[0] for r in cycle.db().conn.execute("SELECT reason FROM pages WHERE kind = 'quarantined'")}
+    assert reasons == {"duplicate"}

@@ -156,6 +156,9 @@ def simulate_cmd(
              truth=str(result.truth_path)))
 
 
+NAMES_SHOWN = 10  # file names listed in a summary; the rest are counted
+
+
 @scan_app.command("ingest", help=h("ingest"))
 def scan_ingest_cmd(
     paths: Annotated[list[Path], typer.Argument(help=h("ingest_paths"))],
@@ -185,6 +188,11 @@ def scan_ingest_cmd(
              fronts=summary.kinds.get("front", 0), backs=summary.kinds.get("back", 0),
              blanks=summary.kinds.get("blank", 0), quarantined=summary.kinds.get("quarantined", 0),
              applications=summary.applications))
+    if summary.not_read:
+        shown = ", ".join(summary.not_read[:NAMES_SHOWN])
+        more = len(summary.not_read) - NAMES_SHOWN
+        echo(say("scan.not_read", count=len(summary.not_read), files=shown + (say("scan.and_more", count=more)
+                                                                              if more > 0 else "")))
     echo(say("scan.next"))
 
 

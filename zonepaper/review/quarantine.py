@@ -42,6 +42,7 @@ ALIGNED_REASONS = ("serial_unreadable", "bad_check_digit", "other_cycle", "bad_t
                    "after_freeze")
 ACTIONS = {
     "unreadable_file": ("rescan", "not_a_form"),
+    "page_too_large": ("rescan", "not_a_form"),
     "markers_not_found": ("rescan", "not_a_form"),
     "not_a_form": ("not_a_form", "rescan"),
     "read_error": ("rescan", "not_a_form"),

@@ -47,6 +47,7 @@ class IngestSummary:
     quarantined: dict[str, int] = field(default_factory=dict)
     applications: int = 0
     seconds: float = 0.0
+    not_read: list[str] = field(default_factory=list)  # files in the folders that are not scans
 
     def count(self, stored_kind: str, reason: str | None) -> None:
         self.pages += 1
@@ -68,6 +69,12 @@ def parse_received(text: str | None) -> str:
         raise InvalidInputError("scan.bad_received", value=text) from None
 
 
+def display_name(path: Path) -> str:
+    """A file's name as it can be stored and shown: bytes that are not UTF-8 (a name written by
+    another system) are kept as \\x escapes instead of stopping the batch."""
+    return os.fsencode(path.name).decode("utf-8", "backslashreplace")
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -78,7 +85,8 @@ def file_sha256(path: Path) -> str:
 
 def store_original(cycle: Cycle, path: Path, sha: str) -> Path:
     """Keep the original file under originals/, named by its content; returns where it is."""
-    target = cycle.originals / sha[:2] / f"{sha}{path.suffix.lower()}"
+    suffix = os.fsencode(path.suffix).decode("ascii", "ignore").lower()  # what the reader goes by
+    target = cycle.originals / sha[:2] / f"{sha}{suffix}"
     if target.is_file():
         return target
     with private_umask():
@@ -113,6 +121,8 @@ def _read_in_worker(page: RasterPage) -> PageResult:
 
 def _read_safely(page: RasterPage, ctx: ReadContext) -> PageResult:
     """A page that makes the reader fail is quarantined with the error, never a crash of the batch."""
+    if page.image is None:
+        return quarantine(page.index, page.problem or "unreadable_file", "")
     try:
         return read_page(page.index, page.image, ctx)
     except Exception as exc:  # one bad page must not stop the other pages
@@ -128,8 +138,8 @@ def ingest(cycle: Cycle, paths: list[Path], received: str | None = None, workers
             raise InvalidInputError("scan.path_missing", path=str(p))
     received_at = parse_received(received)
     ctx = read_context(cycle)
-    files = find_files(paths)
-    summary = IngestSummary(files_seen=len(files))
+    files, other = find_files(paths)
+    summary = IngestSummary(files_seen=len(files), not_read=[display_name(p) for p in other])
     start = time.perf_counter()
     db = cycle.db()
     conn = db.conn
@@ -194,8 +204,9 @@ def _begin_file(conn: sqlite3.Connection, sha: str, path: Path, stored: Path, cy
             conn.execute(
                 "INSERT INTO files (sha256, original_name, stored_as, size, received_batch, status, started_at) "
                 "VALUES (?, ?, ?, ?, ?, 'ingesting', ?)",
-                (sha, path.name, stored.relative_to(cycle.root).as_posix(), stored.stat().st_size, received, now_iso()))
-            append_event(conn, "zonepaper", "scan.file_received", {"sha256": sha, "name": path.name,
+                (sha, display_name(path), stored.relative_to(cycle.root).as_posix(), stored.stat().st_size, received,
+                 now_iso()))
+            append_event(conn, "zonepaper", "scan.file_received", {"sha256": sha, "name": display_name(path),
                                                                    "received": received}, subject=f"file:{sha[:12]}")
 
 

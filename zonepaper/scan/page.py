@@ -293,15 +293,20 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     reasons: list[str] = []
     if reading.filled != len(reading.blanks) and not (name == "sibling_program" and reading.filled == 1):
         reasons.append("incomplete")
-    # Measured (scripts/bench_ingest.py): the two networks agreeing on every digit, with their
-    # average probability at or above sure_enough() of what is left to the digits the box can
-    # hold, and the field's own rules passing, accepted nothing wrong. Tesseract's agreement was
-    # not reliable evidence on hand-printing (it misread the same glyphs), so it is only a vote.
+    # A digit is sure when the two networks' average probability for it reaches sure_enough(),
+    # counted over all ten digits, and the box can hold it. The digits the field's rules make
+    # impossible here (month 13, year 1395) are no evidence for a value the form can hold, but
+    # leaving them out must never make a doubtful digit sure: a month 03 read as 02 at 0.9755
+    # reached 0.983 once the impossible 00 was left out, and passed (real handwriting,
+    # scripts/bench_ingest.py --hand real). The field's own rules must pass too. Tesseract,
+    # when it read as many digits and read one otherwise, was measured as a third reader there
+    # and caught none of the wrong values accepted: it is only a vote (see sure_enough).
     allowed = allowed_digits(name, digits, zone)
-    shares = [(g.share_among(allowed[i]), SURE_UNFAMILIAR_HAND if unfamiliar else sure_enough(name, zone, i))
-              for i, g in enumerate(reading.ensemble) if g is not None]
-    low = min((share for share, _ in shares), default=1.0)
-    if any(share < needed for share, needed in shares):
+    sure = [(g.probability if g.digit in allowed[i] else 0.0,
+             SURE_UNFAMILIAR_HAND if unfamiliar else sure_enough(name, zone, i))
+            for i, g in enumerate(reading.ensemble) if g is not None]
+    low = min((p for p, _ in sure), default=1.0)
+    if any(p < needed for p, needed in sure):
         reasons.append("unsure_digit")
     if any(reading.network_text(i) != digits for i in range(1, len(reading.networks))):
         reasons.append("readers_disagree")

@@ -1,9 +1,11 @@
-"""From scanned files to greyscale page images: PDF (embedded JPEGs taken out directly), PNG, JPEG, TIFF."""
+"""From scanned files to greyscale page images: PDF (embedded JPEGs taken out directly), PNG, JPEG, TIFF,
+and the other image files Pillow reads (BMP, WebP, GIF)."""
 
 from __future__ import annotations
 
 import subprocess
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -12,8 +14,14 @@ import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 RASTER_DPI = 200
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 SUFFIXES = IMAGE_SUFFIXES | {".pdf"}
+# A Letter page at 600 dpi is 34 million pixels, A3 at 600 dpi 70 million. Anything larger is not
+# a scanned form, and decoding it (a 20000 x 20000 PNG, a PDF page of 200 x 200 inches) would
+# take gigabytes: such a page is quarantined before it is decoded.
+MAX_PAGE_PIXELS = 80_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PAGE_PIXELS  # Pillow refuses to decode more, whatever asks it
+warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # a page that large is quarantined, not read
 
 
 class UnreadableFile(Exception):
@@ -23,19 +31,27 @@ class UnreadableFile(Exception):
 @dataclass(frozen=True)
 class RasterPage:
     index: int
-    image: np.ndarray  # uint8 greyscale
+    image: np.ndarray | None  # uint8 greyscale; None when the page cannot be a form (see problem)
+    problem: str | None = None  # a quarantine reason: page_too_large
 
 
-def find_files(paths: list[Path]) -> list[Path]:
-    """Files to ingest: the files named, and every scan file inside the folders named (recursively), sorted."""
+def too_large(width: float, height: float) -> bool:
+    return width * height > MAX_PAGE_PIXELS
+
+
+def find_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Files to ingest: the files named, and every scan file inside the folders named (recursively),
+    sorted; and the other files in those folders, which are not read (hidden files left out)."""
     found: list[Path] = []
+    other: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                                and not p.name.startswith(".")))
+            for p in sorted(path.rglob("*")):
+                if p.is_file() and not p.name.startswith("."):
+                    (found if p.suffix.lower() in SUFFIXES else other).append(p)
         else:
             found.append(path)
-    return found
+    return found, other
 
 
 def count_pages(path: Path) -> int:
@@ -49,8 +65,10 @@ def count_pages(path: Path) -> int:
     try:
         with Image.open(path) as img:
             return getattr(img, "n_frames", 1)
-    except (UnidentifiedImageError, OSError) as exc:
-        raise UnreadableFile(str(exc)) from None
+    except Image.DecompressionBombError:
+        return 1  # read_pages says the page is too large
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise UnreadableFile(str(exc) or type(exc).__name__) from None
 
 
 def read_pages(path: Path, skip: set[int] = frozenset()) -> Iterator[RasterPage]:
@@ -64,8 +82,15 @@ def read_pages(path: Path, skip: set[int] = frozenset()) -> Iterator[RasterPage]
     try:
         with Image.open(path) as img:
             for i, frame in enumerate(ImageSequence.Iterator(img)):
-                if i not in skip:
+                if i in skip:
+                    continue
+                if too_large(*frame.size):
+                    yield RasterPage(i, None, "page_too_large")
+                else:
                     yield RasterPage(i, grey(frame))
+    except Image.DecompressionBombError:
+        if 0 not in skip:
+            yield RasterPage(0, None, "page_too_large")
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise UnreadableFile(str(exc) or type(exc).__name__) from None
 
@@ -100,11 +125,17 @@ def _pdf_pages(path: Path, skip: set[int]) -> Iterator[RasterPage]:
         per_page.setdefault(int(row[0]), []).append(row)
     direct = len(per_page) == pages and all(len(v) == 1 and v[0][8] == "jpeg" and v[0][2] == "image"
                                             for v in per_page.values())
+    sizes = _page_sizes(path, pages)
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(pages):
             if i in skip:
                 continue
-            if direct:
+            width, height = sizes.get(i, (0.0, 0.0))
+            embedded = per_page.get(i + 1, [[]])[0]
+            if too_large(width / 72 * RASTER_DPI, height / 72 * RASTER_DPI) or (
+                    direct and too_large(float(embedded[3]), float(embedded[4]))):
+                yield RasterPage(i, None, "page_too_large")
+            elif direct:
                 prefix = Path(tmp) / f"p{i}"
                 _run(["pdfimages", "-j", "-f", str(i + 1), "-l", str(i + 1), str(path), str(prefix)])
                 out = sorted(Path(tmp).glob(f"p{i}-*"))
@@ -114,6 +145,19 @@ def _pdf_pages(path: Path, skip: set[int]) -> Iterator[RasterPage]:
                     f.unlink()
             else:
                 yield RasterPage(i, _render_pdf_page(path, i))
+
+
+def _page_sizes(path: Path, pages: int) -> dict[int, tuple[float, float]]:
+    """Each page's size in points, from pdfinfo (before anything is rendered)."""
+    out: dict[int, tuple[float, float]] = {}
+    for line in _run(["pdfinfo", "-f", "1", "-l", str(max(pages, 1)), str(path)]).splitlines():
+        parts = line.split()
+        if len(parts) >= 6 and parts[0] == "Page" and parts[2] == "size:":
+            try:
+                out[int(parts[1]) - 1] = (float(parts[3]), float(parts[5]))
+            except ValueError:
+                continue
+    return out
 
 
 def _render_pdf_page(path: Path, index: int) -> np.ndarray:
