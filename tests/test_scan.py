@@ -400,3 +400,76 @@ def test_other_image_kinds_are_read_odd_names_are_kept_and_what_is_not_read_is_n
     assert sorted(kind for _, kind in rows) == ["front", "quarantined", "quarantined"]
     reasons = {r[0] for r in cycle.db().conn.execute("SELECT reason FROM pages WHERE kind = 'quarantined'")}
     assert reasons == {"duplicate"}
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of a process's children, from /proc."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                out.append((int(stat.parent.name), cmdline))
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+@pytest.mark.slow
+def test_a_killed_worker_stops_the_run_with_a_message_and_the_rerun_completes(scanned, tmp_path: Path) -> None:
+    clean, _, pristine, _, root = scanned
+    cycle = Cycle(tmp_path / "c")
+    shutil.copytree(pristine, cycle.root)
+    exe = Path(sys.executable).parent / "zonepaper"
+    cmd = [str(exe), "scan", "ingest", str(root / "scans"), "--received", "2009-03-14", "--workers", "2",
+           "--cycle", str(cycle.root)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "ZONEPAPER_LANG": "en"})
+    deadline = time.time() + 120
+    workers: list[int] = []
+    while time.time() < deadline and not workers:
+        time.sleep(0.3)
+        try:
+            n = sqlite3.connect(cycle.db_path, timeout=5).execute("SELECT count(*) FROM pages").fetchone()[0]
+        except sqlite3.OperationalError:
+            continue
+        if n >= 3:
+            workers = [pid for pid, line in _children(proc.pid) if "spawn_main" in line]
+    assert workers, "no worker process found"
+    os.kill(workers[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=60)  # it stops, it does not wait forever
+    assert proc.returncode == 5, err
+    assert "A reading process stopped suddenly" in err and "run the same command again" in err
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert table_dump(cycle.db_path) == table_dump(clean.db_path)
+
+
+def test_a_second_ingest_into_the_same_cycle_is_told_another_is_running(scanned, tmp_path: Path, capsys) -> None:
+    from zonepaper.scan.ingest import ingest_lock
+
+    _, _, pristine, _, root = scanned
+    cycle = Cycle(tmp_path / "c")
+    shutil.copytree(pristine, cycle.root)
+    with ingest_lock(cycle):
+        assert cli("scan", "ingest", str(root / "scans"), "--cycle", str(cycle.root)) == 5
+        assert "Another 'zonepaper scan ingest' is reading into this cycle" in capsys.readouterr().err
+    assert sqlite3.connect(cycle.db_path).execute("SELECT count(*) FROM pages").fetchone()[0] == 0
+    with ingest_lock(cycle):  # the lock was let go: it can be taken again
+        pass
+
+
+def test_a_missing_program_stops_ingest_before_any_file_is_marked_read(scanned, tmp_path: Path, monkeypatch,
+                                                                        capsys) -> None:
+    import zonepaper.scan.ingest as ing
+
+    _, _, pristine, _, root = scanned
+    cycle = Cycle(tmp_path / "c")
+    shutil.copytree(pristine, cycle.root)
+    real_which = shutil.which
+    monkeypatch.setattr(ing.shutil, "which", lambda name: None if name == "pdfimages" else real_which(name))
+    assert cli("scan", "ingest", str(root / "scans"), "--cycle", str(cycle.root)) == 7
+    err = capsys.readouterr().err
+    assert "The program pdfimages (package poppler-utils) is missing" in err and "nothing was read" in err
+    assert sqlite3.connect(cycle.db_path).execute("SELECT count(*) FROM files").fetchone()[0] == 0

@@ -9,6 +9,7 @@ database exactly once. A file already done is skipped whole.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import multiprocessing
@@ -17,15 +18,20 @@ import shutil
 import sqlite3
 import tempfile
 import time
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from zonepaper.cycle import Cycle, private_umask
-from zonepaper.errors import InvalidInputError
+from zonepaper.errors import ConflictError, InvalidInputError, MissingDependencyError, ZonepaperError
 from zonepaper.scan.page import PageResult, ReadContext, quarantine, read_context, read_page
 from zonepaper.scan.raster import RasterPage, UnreadableFile, count_pages, find_files, read_pages
+from zonepaper.scan.tesseract import missing_tesseract
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.freeze import active_freeze
@@ -34,6 +40,41 @@ from zonepaper.store.records import create_read_application, insert_fields
 from zonepaper.store.state import record_application_event
 
 PAGES_DIR = "pages"
+LOCK_FILE = ".ingest.lock"
+POPPLER = ("pdfinfo", "pdfimages", "pdftoppm")
+IN_FLIGHT = 4  # pages handed to each worker ahead of the writer: memory stays bounded
+
+
+class WorkerDied(ZonepaperError):
+    """A reading process stopped (killed, out of memory): the run stops, what was stored stays."""
+
+    exit_code = ConflictError.exit_code
+
+
+def check_programs() -> None:
+    """The system programs reading needs, before any file is touched: a file read without them
+    would be quarantined as unreadable, or its names left without a guess."""
+    missing = next((p for p in POPPLER if shutil.which(p) is None), None)
+    if missing:
+        raise MissingDependencyError("scan.program_missing", program=missing, package="poppler-utils")
+    package = missing_tesseract()
+    if package:
+        raise MissingDependencyError("scan.program_missing", program="tesseract", package=package)
+
+
+@contextmanager
+def ingest_lock(cycle: Cycle) -> Iterator[None]:
+    """One ingest at a time per cycle: a second one is told another is running."""
+    with private_umask():
+        fd = os.open(cycle.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConflictError("scan.ingest_running", cycle=str(cycle.root)) from None
+        yield
+    finally:
+        os.close(fd)  # closing lets the lock go
 
 
 @dataclass
@@ -137,8 +178,15 @@ def ingest(cycle: Cycle, paths: list[Path], received: str | None = None, workers
         if not p.exists():
             raise InvalidInputError("scan.path_missing", path=str(p))
     received_at = parse_received(received)
+    check_programs()
     ctx = read_context(cycle)
     files, other = find_files(paths)
+    with ingest_lock(cycle):
+        return _ingest(cycle, ctx, files, other, received_at, workers, on_page)
+
+
+def _ingest(cycle: Cycle, ctx: ReadContext, files: list[Path], other: list[Path], received_at: str, workers: int,
+            on_page: Callable[[IngestSummary, int], None] | None) -> IngestSummary:
     summary = IngestSummary(files_seen=len(files), not_read=[display_name(p) for p in other])
     start = time.perf_counter()
     db = cycle.db()
@@ -158,8 +206,8 @@ def ingest(cycle: Cycle, paths: list[Path], received: str | None = None, workers
     total = sum(p for _, _, p in plan)
     pool = None
     if workers > 1:
-        mp = multiprocessing.get_context("spawn")
-        pool = mp.Pool(workers, initializer=_init_worker, initargs=(ctx,))
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+                                   initargs=(ctx,))
     try:
         for path, sha, _ in plan:
             stored = store_original(cycle, path, sha)
@@ -170,7 +218,7 @@ def ingest(cycle: Cycle, paths: list[Path], received: str | None = None, workers
             try:
                 pages_iter = read_pages(stored, skip=done)
                 if pool is not None:
-                    results = pool.imap(_read_in_worker, pages_iter, chunksize=1)
+                    results = _in_order(pool, pages_iter, workers * IN_FLIGHT, display_name(path))
                 else:
                     results = (_read_safely(p, ctx) for p in pages_iter)
                 for result in results:
@@ -190,12 +238,34 @@ def ingest(cycle: Cycle, paths: list[Path], received: str | None = None, workers
             _finish_file(conn, sha, count)
     finally:
         if pool is not None:
-            pool.close()
-            pool.join()
+            pool.shutdown(wait=True, cancel_futures=True)
         summary.applications = conn.execute("SELECT count(*) FROM applications").fetchone()[0]
         db.close()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _in_order(pool: ProcessPoolExecutor, pages: Iterable[RasterPage], ahead: int, name: str) -> Iterator[PageResult]:
+    """The pages read by the workers, in page order, with at most `ahead` of them in flight.
+
+    A worker that dies (killed, out of memory) breaks the pool: the run stops with a message
+    naming the page, instead of waiting for it forever; every page stored so far stays, and
+    running the same command again reads the rest."""
+    waiting: deque[tuple[int, Future]] = deque()
+    source = iter(pages)
+    while True:
+        while len(waiting) < ahead:
+            page = next(source, None)
+            if page is None:
+                break
+            waiting.append((page.index, pool.submit(_read_in_worker, page)))
+        if not waiting:
+            return
+        index, future = waiting.popleft()
+        try:
+            yield future.result()
+        except BrokenProcessPool:
+            raise WorkerDied("scan.worker_died", page=index + 1, file=name) from None
 
 
 def _begin_file(conn: sqlite3.Connection, sha: str, path: Path, stored: Path, cycle: Cycle, received: str) -> None:
@@ -224,9 +294,14 @@ def _write_image(cycle: Cycle, sha: str, index: int, data: bytes | None) -> str 
     target = cycle.root / rel
     with private_umask():
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return rel
 
 

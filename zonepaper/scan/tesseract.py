@@ -27,6 +27,19 @@ def tessdata_dir() -> str | None:
     return None
 
 
+def missing_tesseract() -> str | None:
+    """What is missing for Tesseract to read eng and spa, or None: the program or its language data."""
+    import shutil
+
+    folder = tessdata_dir()
+    if folder is None and shutil.which("tesseract") is None:
+        return "tesseract-ocr"
+    for lang in ("eng", "spa"):
+        if folder is not None and not (Path(folder) / f"{lang}.traineddata").is_file():
+            return f"tesseract-ocr-{lang}"
+    return None
+
+
 class TesseractReader:
     """Reads one line of text from an image, restricted to a character set."""
 
