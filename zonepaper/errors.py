@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     conflict = 5
     store = 6
     missing_dependency = 7
+    disk_full = 8
     internal = 15
     interrupted = 130  # Ctrl-C, as shells report it
 
@@ -85,6 +86,25 @@ class StoreError(ZonepaperError):
     """The database cannot be opened, is too new, or was damaged."""
 
     exit_code = ExitCode.store
+
+
+class DiskFullError(ZonepaperError):
+    """The disk (or the user's quota) is full: nothing was lost, the same command can run again."""
+
+    exit_code = ExitCode.disk_full
+
+
+def disk_full(exc: BaseException, where: str = "") -> DiskFullError | None:
+    """The error to show when `exc` is the disk (or quota) being full, from the system or from SQLite; else None."""
+    import errno
+    import sqlite3
+
+    system = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if not system and not (isinstance(exc, sqlite3.Error) and "disk is full" in str(exc)):
+        return None
+    filename = getattr(exc, "filename", None)
+    folder = os.path.dirname(os.path.abspath(filename)) if filename else where or os.getcwd()
+    return DiskFullError("cli.disk_full", folder=folder)
 
 
 class MissingDependencyError(ZonepaperError):

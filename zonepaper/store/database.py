@@ -9,7 +9,7 @@ from typing import Iterator
 
 import sqlite_utils
 
-from zonepaper.errors import StoreError
+from zonepaper.errors import StoreError, disk_full
 from zonepaper.store.migrations import apply_migrations
 
 
@@ -17,6 +17,8 @@ def connect(path: Path, create: bool = False) -> sqlite_utils.Database:
     """Open (or with create=True, make) the database, in WAL mode, migrated to the current schema."""
     if not create and not path.is_file():
         raise StoreError("store.missing", file=str(path))
+    if not create and path.stat().st_size == 0:  # SQLite would take it as a new, empty database
+        raise StoreError("store.empty", file=str(path))
     try:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so transactions are explicit.
         conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
@@ -25,6 +27,9 @@ def connect(path: Path, create: bool = False) -> sqlite_utils.Database:
         conn.execute("PRAGMA busy_timeout=30000")
         apply_migrations(conn)
     except sqlite3.DatabaseError as exc:
+        full = disk_full(exc, str(path.parent))
+        if full is not None:
+            raise full from None
         raise StoreError("store.unreadable", file=str(path), reason=str(exc)) from None
     return sqlite_utils.Database(conn)
 
