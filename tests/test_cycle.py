@@ -215,3 +215,58 @@ def test_help_reads_in_spanish_without_english_headings(args: list[str]) -> None
     assert "Mostrar esta ayuda y salir." in result.stdout and "Opciones" in result.stdout
     for english in ("Show this message", "Options", "Arguments", "Commands", "[required]", "[default"):
         assert english not in result.stdout, english
+
+
+def _a_dead_pid() -> int:
+    import subprocess
+
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_backup_removes_what_an_interrupted_backup_left_and_says_so(cycle: Cycle, capsys) -> None:
+    folder = cycle.root / "backups"
+    folder.mkdir()
+    dead = _a_dead_pid()
+    (folder / f".zonepaper-backup-{dead}-k2j3.part").write_bytes(b"PK half a zip")
+    (folder / f".zonepaper-backup-{dead}-x8y9").mkdir()
+    (folder / f".zonepaper-backup-{dead}-x8y9" / "zonepaper.db").write_bytes(b"a copy of the database")
+    import os
+
+    alive = folder / f".zonepaper-backup-{os.getpid()}-zzzz.part"  # a backup still running: left alone
+    alive.write_bytes(b"")
+    assert cli("backup", "--cycle", str(cycle.root)) == 0
+    out = capsys.readouterr().out
+    assert out.count("left unfinished by an earlier backup that was interrupted") == 2
+    left = sorted(p.name for p in folder.iterdir())
+    assert left[0] == alive.name and len(left) == 2 and left[1].startswith("zonepaper-backup-")
+
+
+def test_a_killed_forms_print_is_closed_by_the_next_one_and_its_numbers_never_come_back(cycle: Cycle) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exe = Path(sys.executable).parent / "zonepaper"
+    proc = subprocess.Popen([str(exe), "forms", "print", "--count", "3000", "--cycle", str(cycle.root)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list((cycle.root / "output").glob(".*.part")):
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    conn = sqlite3.connect(cycle.db_path)
+    assert conn.execute("SELECT status FROM batches").fetchall() == [("printing",)]
+    assert list((cycle.root / "output").glob(".*.part"))
+    conn.close()
+    result = cli_subprocess("forms", "print", "--count", "2", "--cycle", str(cycle.root))
+    assert result.returncode == 0, result.stderr
+    assert "Batch 1 was stopped before its PDF was written" in result.stdout and "3000 numbers" in result.stdout
+    conn = sqlite3.connect(cycle.db_path)
+    assert conn.execute("SELECT id, status FROM batches ORDER BY id").fetchall() == [(1, "failed"), (2, "printed")]
+    assert conn.execute("SELECT min(number) FROM serials WHERE batch_id = 2").fetchone()[0] == 3001
+    assert not list((cycle.root / "output").glob(".*.part"))
+    assert find_broken_events(conn) == []

@@ -81,8 +81,10 @@ def init_cmd(folder: Annotated[Path, typer.Argument(help=h("init_folder"))],
 @app.command("backup", help=h("backup"))
 def backup_cmd(cycle: CycleOpt = None,
                out: Annotated[Optional[Path], typer.Option("--out", help=h("backup_out"))] = None) -> None:
-    path = backup_cycle(resolve_cycle(cycle), out)
-    echo(say("backup.done", file=str(path), size=_human_size(path.stat().st_size)))
+    backup = backup_cycle(resolve_cycle(cycle), out)
+    for name in backup.removed:
+        echo(say("backup.abandoned", file=name))
+    echo(say("backup.done", file=str(backup.path), size=_human_size(backup.path.stat().st_size)))
 
 
 @zone_app.command("check", help=h("zone_check"))
@@ -105,6 +107,8 @@ def forms_print_cmd(
 
     with typer.progressbar(length=count, label=say("forms.progress"), file=sys.stderr) as bar:
         result = print_forms(resolve_cycle(cycle), count, batch, paper.lower(), out, lambda n: bar.update(1))
+    for old, numbers in result.abandoned:
+        echo(say("forms.abandoned", batch=old, count=numbers))
     echo(say("forms.printed", count=len(result.serials), batch=result.id, label=result.label,
              first=display_serial(result.serials[0]), last=display_serial(result.serials[-1]),
              file=str(result.path)))

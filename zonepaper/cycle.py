@@ -28,7 +28,7 @@ from zonepaper.layout import form_grid, grid_change
 from zonepaper.store.database import connect, write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.migrations import now_iso
-from zonepaper.store.serials import printed_grids
+from zonepaper.store.serials import printed_grids, process_alive
 from zonepaper.zone import Zone, example_zone_text, load_zone, parse_zone_text
 
 ZONE_FILE = "zone.toml"
@@ -172,7 +172,24 @@ def resolve_cycle(option: Path | None) -> Cycle:
     return cycle
 
 
-def backup_cycle(cycle: Cycle, out: Path | None = None) -> Path:
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    removed: tuple[str, ...] = ()  # unfinished files of earlier backups that were killed, removed now
+
+
+def _remove_abandoned_backups(folder: Path) -> tuple[str, ...]:
+    """What a killed backup left in this folder (its hidden .part zip and database copy), if the process is gone."""
+    removed = []
+    for entry in sorted(folder.glob(".zonepaper-backup-*")):
+        pid = entry.name.split("-")[2] if entry.name.count("-") >= 3 else ""
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+            removed.append(entry.name)
+    return tuple(removed)
+
+
+def backup_cycle(cycle: Cycle, out: Path | None = None) -> Backup:
     """Write one zip with a consistent copy of the database, zone.toml and the stored originals."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     if out is None:
@@ -190,9 +207,11 @@ def backup_cycle(cycle: Cycle, out: Path | None = None) -> Path:
         raise ConflictError("backup.exists", file=str(out))
     with private_umask():
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_zip = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+        removed = _remove_abandoned_backups(out.parent)
+        stamp = f".zonepaper-backup-{os.getpid()}-"  # whose it is: a later run removes it if this one is killed
+        fd, tmp_zip = tempfile.mkstemp(dir=out.parent, prefix=stamp, suffix=".part")
         os.close(fd)
-        with tempfile.TemporaryDirectory(dir=out.parent, prefix=".zonepaper-backup-") as tmpdir:
+        with tempfile.TemporaryDirectory(dir=out.parent, prefix=stamp) as tmpdir:
             db_copy = Path(tmpdir) / DB_FILE
             try:
                 # SQLite's online backup API: a consistent snapshot even while other commands write.
@@ -215,4 +234,4 @@ def backup_cycle(cycle: Cycle, out: Path | None = None) -> Path:
             except BaseException:
                 Path(tmp_zip).unlink(missing_ok=True)
                 raise
-    return out
+    return Backup(out, removed)

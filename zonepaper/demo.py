@@ -160,7 +160,7 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
         part.write_bytes(to_xlsx(rows))
     echo(say("demo.report", report=str(report), office=str(office)))
     backup = backup_cycle(cycle)
-    echo(say("demo.backup", file=str(backup)))
+    echo(say("demo.backup", file=str(backup.path)))
     echo(say("demo.next", folder=str(folder), bundle=str(outcome.bundle)))
 
 

@@ -22,7 +22,7 @@ from zonepaper.layout import build_layout, form_grid
 from zonepaper.serial import BACK, FRONT, make_payload
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
-from zonepaper.store.serials import record_grid, reserve_serials
+from zonepaper.store.serials import abandoned_batches, record_grid, reserve_serials
 
 MAX_PER_RUN = 20000
 
@@ -36,6 +36,37 @@ class PrintedBatch:
     paper: str
     serials: tuple[str, ...]
     path: Path
+    abandoned: tuple[tuple[int, int], ...] = ()  # (batch, count) of earlier runs found killed and closed
+
+
+def close_abandoned(cycle: Cycle) -> tuple[tuple[int, int], ...]:
+    """Batches whose printing was killed: marked failed (their serials are never printed again) and
+    their unfinished PDF removed. Returns (batch, count) of each, for the user to be told."""
+    db = cycle.db()
+    closed = []
+    try:
+        with write_transaction(db.conn) as conn:
+            for batch_id, count, partial in abandoned_batches(conn):
+                if partial and partial.endswith(".part"):
+                    Path(partial).unlink(missing_ok=True)
+                conn.execute("UPDATE batches SET status = 'failed', output = NULL WHERE id = ?", (batch_id,))
+                append_event(conn, "zonepaper", "forms.failed", {"batch": batch_id, "output": None,
+                                                                  "error": "stopped before its PDF was written"},
+                             subject=f"batch:{batch_id}")
+                closed.append((batch_id, count))
+    finally:
+        db.close()
+    return tuple(closed)
+
+
+def _note_partial(cycle: Cycle, batch_id: int, partial: str) -> None:
+    """While printing, the batch's output is its unfinished file (removed if the run is killed)."""
+    db = cycle.db()
+    try:
+        with write_transaction(db.conn) as conn:
+            conn.execute("UPDATE batches SET output = ? WHERE id = ?", (partial, batch_id))
+    finally:
+        db.close()
 
 
 def issue_serials(cycle: Cycle, count: int, label: str, paper: str, actor: str = "zonepaper",
@@ -77,6 +108,7 @@ def print_forms(cycle: Cycle, count: int, label: str | None = None, paper: str =
         raise ConflictError("forms.output_exists", file=str(out))
     info = cycle.info()
     secret, cycle_id = bytes.fromhex(info["secret"]), info["cycle_id"]
+    abandoned = close_abandoned(cycle)
     batch_id, serials = issue_serials(cycle, count, label, paper, grid=form_grid(zone))
     if out is None:
         out = cycle.output / f"forms-batch-{batch_id:03d}.pdf"
@@ -88,6 +120,7 @@ def print_forms(cycle: Cycle, count: int, label: str | None = None, paper: str =
             out.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
             os.close(fd)
+            _note_partial(cycle, batch_id, str(Path(tmp).resolve()))
             write_forms_pdf(Path(tmp), layout, zone, cycle_id, payloads, on_form)
             os.replace(tmp, out)
     except BaseException as exc:
@@ -96,4 +129,4 @@ def print_forms(cycle: Cycle, count: int, label: str | None = None, paper: str =
         _finish_batch(cycle, batch_id, "failed", None, f"{type(exc).__name__}: {exc}")
         raise
     _finish_batch(cycle, batch_id, "printed", str(out))
-    return PrintedBatch(batch_id, label, paper, tuple(serials), out)
+    return PrintedBatch(batch_id, label, paper, tuple(serials), out, abandoned)

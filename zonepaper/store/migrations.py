@@ -265,6 +265,13 @@ MIGRATIONS: list[Migration] = [
         BEGIN SELECT RAISE(ABORT, 'the digit readers are append-only'); END;
         """,
     ),
+    (
+        9,
+        "which process prints a batch, so that a batch whose printing was killed can be told from one still printing",
+        """
+        ALTER TABLE batches ADD COLUMN owner TEXT;
+        """,
+    ),
 ]
 
 

@@ -6,12 +6,39 @@ cycle (or one never printed) issues one for it from the review page.
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 
 from zonepaper.errors import InvalidInputError
 from zonepaper.serial import MAX_SEQUENCE, make_serial
 from zonepaper.store.events import append_event
 from zonepaper.store.migrations import now_iso
+
+
+def this_process() -> str:
+    """Who is printing: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def gone(owner: str | None) -> bool:
+    """Whether the process that owned a run has stopped (only known for this host; a run from
+    before owners were recorded counts as stopped)."""
+    if not owner:
+        return True
+    host, _, pid = owner.rpartition(":")
+    return host == socket.gethostname() and pid.isdigit() and not process_alive(int(pid))
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of this machine is still running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def reserve_serials(conn: sqlite3.Connection, count: int, label: str, paper: str, actor: str,
@@ -22,8 +49,8 @@ def reserve_serials(conn: sqlite3.Connection, count: int, label: str, paper: str
         raise InvalidInputError("forms.serials_exhausted", left=MAX_SEQUENCE - last)
     at = now_iso()
     batch_id = conn.execute(
-        "INSERT INTO batches (label, paper, count, status, created_at) VALUES (?, ?, ?, ?, ?)",
-        (label, paper, count, status, at),
+        "INSERT INTO batches (label, paper, count, status, created_at, owner) VALUES (?, ?, ?, ?, ?, ?)",
+        (label, paper, count, status, at, this_process()),
     ).lastrowid
     serials = [make_serial(n) for n in range(last + 1, last + count + 1)]
     conn.executemany(
@@ -34,6 +61,12 @@ def reserve_serials(conn: sqlite3.Connection, count: int, label: str, paper: str
                                                "count": count, "first": serials[0], "last": serials[-1]},
                  subject=f"batch:{batch_id}")
     return int(batch_id), serials
+
+
+def abandoned_batches(conn: sqlite3.Connection) -> list[tuple[int, int, str | None]]:
+    """(batch, count, the unfinished file) of every batch still 'printing' whose process has stopped."""
+    rows = conn.execute("SELECT id, count, output, owner FROM batches WHERE status = 'printing' ORDER BY id").fetchall()
+    return [(batch_id, count, output) for batch_id, count, output, owner in rows if gone(owner)]
 
 
 def record_grid(conn: sqlite3.Connection, batch_id: int, grid_json: str) -> None:
