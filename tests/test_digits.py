@@ -47,6 +47,12 @@ def test_the_weaker_a_fields_rules_the_surer_its_digits(cycle: Cycle) -> None:
     assert sure_enough("phone", dataclasses.replace(zone, area_codes=()), 0) == 0.99
     assert sure_enough("sibling_program", zone, 0) == 0.995
     assert sure_enough("zip", dataclasses.replace(zone, zip_codes=()), 0) == 0.995  # any 5 digits would pass
+    # nothing tells a month 02 from 03 or a day 20 from 22: the month and day digits need more than the year's
+    assert [sure_enough("signature_date", zone, i) for i in range(8)] == [0.998] * 4 + [0.98] * 4
+    assert sure_enough("received_date", zone, 1) == 0.998
+    # an unfamiliar hand raises every bar to 0.995, and lowers none
+    assert sure_enough("birth_date", zone, 0, unfamiliar=True) == 0.998
+    assert sure_enough("birth_date", zone, 7, unfamiliar=True) == sure_enough("phone", zone, 2, True) == 0.995
 
 
 def _reading(text: str, a: list[DigitGuess], b: list[DigitGuess]) -> BoxesReading:

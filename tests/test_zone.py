@@ -42,7 +42,13 @@ CASES = [
     # (what to change, replacement, key named in the message, words of the fix)
     ('max_choices = 5 ', 'max_choices = 5\ncolour = "blue" ', "zone.colour", "unknown key"),
     ('id = "alc"', 'id = "latpa"', "programs[6].id", "appears twice"),
-    ("seats = { 9 = 110 }", "seats = { 9 = -3 }", "programs[6].seats.9", "0 or more"),
+    ("seats = { 9 = 110 }", "seats = { 9 = -3 }", "programs[6].seats.9", "from 0 to 100000"),
+    ("seats = { 9 = 110 }", "seats = { 9 = 1000000000000000000000000000000 }", "programs[6].seats.9",
+     "from 0 to 100000"),
+    ("seats = { 9 = 110 }", 'seats = { "²" = 110 }', "programs[6].seats.²", "grades in zone.grades"),
+    ("seats = { 9 = 110 }", 'seats = { "９" = 110 }', "programs[6].seats.９", "grades in zone.grades"),
+    ('name = "Belmont High School"', 'name = "' + "B" * 5000 + '"', "campuses[1].name", "at most 200 fit"),
+    ('zip_codes = ["90004"', 'zip_codes = ["9OOO4"', "zone.zip_codes", "5-digit ZIP codes"),
     ("seats = { 9 = 110 }", "seats = { }", "programs[6].seats.9", "are missing"),
     ("seats = { 9 = 110 }\n", "\n", "programs[6].seats", "is missing"),
     ('label = { es = "Vive dentro de la zona", en = "Lives in the zone" }',
@@ -65,6 +71,13 @@ def test_zone_mistakes_stop_with_key_fix_and_exit_2(cycle: Cycle, capsys, old, n
     assert words in err
     assert "Fix:" in err
     assert "Traceback" not in err
+
+
+def test_full_width_zips_and_a_bom_are_read_as_meant(cycle: Cycle) -> None:
+    edit_zone(cycle, 'zip_codes = ["90004", "90012"', 'zip_codes = ["９０００４", "90012"')
+    cycle.zone_path.write_bytes(b"\xef\xbb\xbf" + cycle.zone_path.read_bytes())  # saved by Windows Notepad
+    zone = load_zone(cycle.zone_path)
+    assert zone.zip_codes[:2] == ("90004", "90012")  # a family writing 90004 keeps its priority
 
 
 def test_zone_error_reaches_forms_print_as_the_real_command(cycle: Cycle) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -102,6 +103,10 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
                  "description": ("label", True), "seats": ("seats", True)},
 }
 
+MAX_SEATS = 100_000  # seats of one program in one grade
+MAX_TEXT = 200  # characters of a name, an address, a cycle
+MAX_LABEL = 1500  # characters of each language of a description or a letter's paragraph
+
 _EXPECTED = {
     "table": "a table [ ... ]", "tables": "one or more [[ ... ]] tables", "text": "a text in quotes",
     "label": '{ es = "...", en = "..." }', "grades": "a list of grades, e.g. [9]",
@@ -135,6 +140,8 @@ class _Checker:
             self.check_value(table[key], kind, _join(where, key))
 
     def check_value(self, value: Any, kind: str, key: str) -> None:
+        if kind == "text" and isinstance(value, str) and len(value) > MAX_TEXT:
+            self.fail(key, "zone.too_long", length=len(value), limit=MAX_TEXT)
         ok = {
             "table": isinstance(value, dict),
             "tables": isinstance(value, list) and all(isinstance(v, dict) for v in value) and len(value) > 0,
@@ -145,11 +152,11 @@ class _Checker:
             "positive": type(value) is int and value >= 1,
             "mechanism": value in MECHANISMS,
             "zips": isinstance(value, list)
-            and all(isinstance(v, str) and len(v) == 5 and v.isdigit() for v in value),
+            and all(isinstance(v, str) and len(v) == 5 and _ascii_digits(v) for v in value),
             "area_codes": isinstance(value, list)
-            and all(isinstance(v, str) and len(v) == 3 and v.isdigit() and v[0] not in "01" for v in value),
-            "id": isinstance(value, str) and value != "" and all(c.isalnum() or c in "-_" for c in value)
-            and value == value.lower(),
+            and all(isinstance(v, str) and len(v) == 3 and _ascii_digits(v) and v[0] not in "01" for v in value),
+            "id": isinstance(value, str) and value != "" and value.isascii()
+            and all(c.isalnum() or c in "-_" for c in value) and value == value.lower(),
             "evidence": value in EVIDENCE,
             "seats": isinstance(value, dict),
         }[kind]
@@ -166,19 +173,32 @@ class _Checker:
             text = value.get(lang)
             if not isinstance(text, str) or not text.strip():
                 self.fail(_join(key, lang), "zone.label_missing_language", lang=lang)
+            if len(text) > MAX_LABEL:
+                self.fail(_join(key, lang), "zone.too_long", length=len(text), limit=MAX_LABEL)
 
     def check_seats(self, seats: Mapping[str, Any], grades: list[int], key: str) -> dict[int, int]:
         result: dict[int, int] = {}
         for grade_key, count in seats.items():
-            if not grade_key.isdigit() or int(grade_key) not in grades:
+            if not _ascii_digits(grade_key) or int(grade_key) not in grades:
                 self.fail(_join(key, grade_key), "zone.seats_unknown_grade", grades=_show(grades))
-            if type(count) is not int or count < 0:
-                self.fail(_join(key, grade_key), "zone.seats_negative", value=_show(count))
+            if type(count) is not int or not 0 <= count <= MAX_SEATS:
+                self.fail(_join(key, grade_key), "zone.seats_negative", value=_show(count), limit=MAX_SEATS)
             result[int(grade_key)] = count
         for grade in grades:
             if grade not in result:
                 self.fail(_join(key, str(grade)), "zone.seats_missing", grade=grade)
         return result
+
+
+def _ascii_digits(text: str) -> bool:
+    """0-9 only: "²" and full-width digits are digits to Python, not to a ZIP or a grade."""
+    return text.isascii() and text.isdigit()
+
+
+def _codes(values: list[str]) -> tuple[str, ...]:
+    """ZIPs and area codes as typed, with full-width digits (from a Japanese or Chinese keyboard
+    setting) made plain: ９０００４ is the ZIP 90004, and a family writing 90004 must match it."""
+    return tuple(unicodedata.normalize("NFKC", v).strip() for v in values)
 
 
 def _join(where: str, key: str) -> str:
@@ -197,8 +217,12 @@ def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
     """Check the parsed zone.toml and turn it into a Zone; raises ZoneFileError on the first mistake."""
     check = _Checker(path)
     check.check_table(raw, "", "")
-    check.check_table(raw["zone"], "zone", "zone")
-    zone_raw = raw["zone"]
+    zone_raw = dict(raw["zone"]) if isinstance(raw["zone"], dict) else raw["zone"]
+    for codes in ("zip_codes", "area_codes"):
+        if isinstance(zone_raw, dict) and isinstance(zone_raw.get(codes), list) and all(
+                isinstance(v, str) for v in zone_raw[codes]):
+            zone_raw[codes] = list(_codes(zone_raw[codes]))
+    check.check_table(zone_raw, "zone", "zone")
     grades = list(zone_raw["grades"])
     if len(set(grades)) != len(grades):
         check.fail("zone.grades", "zone.duplicate_value", value=_show(grades))
@@ -269,7 +293,7 @@ def load_zone(path: Path) -> Zone:
 def parse_zone_text(text: str, path: Path) -> Zone:
     """Parse and check zone.toml text; path is only used in messages."""
     try:
-        raw = tomllib.loads(text)
+        raw = tomllib.loads(text.removeprefix("\ufeff"))  # Windows Notepad starts a UTF-8 file with a BOM
     except tomllib.TOMLDecodeError as exc:
         raise ZoneFileError("zone.syntax", file=str(path), reason=str(exc)) from None
     return parse_zone(raw, path)

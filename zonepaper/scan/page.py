@@ -302,8 +302,7 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     # when it read as many digits and read one otherwise, was measured as a third reader there
     # and caught none of the wrong values accepted: it is only a vote (see sure_enough).
     allowed = allowed_digits(name, digits, zone)
-    sure = [(g.probability if g.digit in allowed[i] else 0.0,
-             SURE_UNFAMILIAR_HAND if unfamiliar else sure_enough(name, zone, i))
+    sure = [(g.probability if g.digit in allowed[i] else 0.0, sure_enough(name, zone, i, unfamiliar))
             for i, g in enumerate(reading.ensemble) if g is not None]
     low = min((p for p, _ in sure), default=1.0)
     if any(p < needed for p, needed in sure):
@@ -326,15 +325,26 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
 # a 5 at 0.986. A program number, or a ZIP when the zone lists none, passes almost any digit:
 # a hand-printed 9 read as a sure 3 passed as program 3. On a page in an unfamiliar hand (see
 # unfamiliar_hand) every family digit needs the strictest bar: a 1 was read as a 7 at 0.992.
-SURE_STRONG_RULES, SURE, SURE_WEAK_RULES = 0.98, 0.99, 0.995
+#
+# A date's month and day digits are the exception: the date rule cannot tell a month 02 from
+# 03, or a day 20 from 22, and on real handwriting (scripts/bench_ingest.py --hand real,
+# scripts/redecide_digits.py, 3 seeds x 6 conditions) they were among the wrong values
+# accepted: a day 20 read as 22 at 0.9953. They need SURE_MONTH_DAY.
+SURE_STRONG_RULES, SURE, SURE_WEAK_RULES, SURE_MONTH_DAY = 0.98, 0.99, 0.995, 0.998
 UNFAMILIAR_BELOW, UNFAMILIAR_COUNT, SURE_UNFAMILIAR_HAND = 0.9, 5, SURE_WEAK_RULES
+MONTH_DAY_BOXES = 4  # a date is written MMDDYYYY
 
 
-def sure_enough(name: str, zone: Zone, box: int) -> float:
-    """The probability the digit in this box of this field needs for the field to be accepted without a person."""
-    if name in DATE_FIELDS or (name == "zip" and zone.zip_codes) or (name == "phone" and box < 3 and zone.area_codes):
-        return SURE_STRONG_RULES
-    return SURE if name == "phone" else SURE_WEAK_RULES
+def sure_enough(name: str, zone: Zone, box: int, unfamiliar: bool = False) -> float:
+    """The probability the digit in this box of this field needs for the field to be accepted without a person
+    (on a page in an unfamiliar hand, at least SURE_UNFAMILIAR_HAND)."""
+    if name in DATE_FIELDS and box < MONTH_DAY_BOXES:
+        needed = SURE_MONTH_DAY
+    elif name in DATE_FIELDS or (name == "zip" and zone.zip_codes) or (name == "phone" and box < 3 and zone.area_codes):
+        needed = SURE_STRONG_RULES
+    else:
+        needed = SURE if name == "phone" else SURE_WEAK_RULES
+    return max(needed, SURE_UNFAMILIAR_HAND) if unfamiliar else needed
 
 
 def allowed_digits(name: str, text: str, zone: Zone) -> list[str]:
