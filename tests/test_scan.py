@@ -40,6 +40,21 @@ def scanned(tmp_path_factory: pytest.TempPathFactory):
     return cycle, sim, pristine, summary, root
 
 
+def fresh_cycle(scanned, tmp_path: Path) -> Cycle:
+    """A copy of the scanned cycle as it was before any ingest."""
+    cycle = Cycle(tmp_path / "c")
+    shutil.copytree(scanned[2], cycle.root)
+    return cycle
+
+
+def _ingest_command(scanned, tmp_path: Path, *extra: str) -> tuple[Cycle, list[str]]:
+    """A fresh copy of the cycle, and the real command that ingests the scans into it."""
+    cycle = fresh_cycle(scanned, tmp_path)
+    exe = Path(sys.executable).parent / "zonepaper"
+    return cycle, [str(exe), "scan", "ingest", str(scanned[4] / "scans"), "--received", "2009-03-14", *extra,
+                   "--cycle", str(cycle.root)]
+
+
 def table_dump(db_path: Path) -> dict[str, list]:
     """What ingest decided, without ids and times: comparable between runs."""
     conn = sqlite3.connect(db_path)
@@ -138,9 +153,7 @@ def test_status_and_quarantine_commands(scanned, capsys) -> None:
 
 
 def test_corrupt_and_foreign_files_are_quarantined_with_reasons(scanned, tmp_path: Path) -> None:
-    _, _, pristine, _, _ = scanned
-    cycle = Cycle(tmp_path / "c")
-    shutil.copytree(pristine, cycle.root)
+    cycle = fresh_cycle(scanned, tmp_path)
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "empty.pdf").write_bytes(b"")
@@ -181,9 +194,7 @@ def test_any_orientation_and_forged_codes(scanned, tmp_path: Path) -> None:
                                                ("same_program_twice", "program_in_two_ranks"),
                                                ("empty_choices", "no_choices")])
 def test_every_choice_mistake_goes_to_a_person(scanned, tmp_path: Path, mistake: str, reason: str) -> None:
-    _, _, pristine, _, _ = scanned
-    cycle = Cycle(tmp_path / "c")
-    shutil.copytree(pristine, cycle.root)
+    cycle = fresh_cycle(scanned, tmp_path)
     forced = {"two_marks_one_rank": 0.0, "same_program_twice": 0.0, mistake: 1.0}
     sim = simulate(cycle, 2, tmp_path / "scans", seed=5, rates=forced)
     ingest(cycle, [tmp_path / "scans"], None)
@@ -224,11 +235,8 @@ def test_bad_received_date_is_a_clear_error(scanned, capsys) -> None:
 
 @pytest.mark.slow
 def test_killed_midway_and_run_again_equals_one_clean_run(scanned, tmp_path: Path) -> None:
-    clean, _, pristine, _, root = scanned
-    cycle = Cycle(tmp_path / "c")
-    shutil.copytree(pristine, cycle.root)
-    exe = Path(sys.executable).parent / "zonepaper"
-    cmd = [str(exe), "scan", "ingest", str(root / "scans"), "--received", "2009-03-14", "--cycle", str(cycle.root)]
+    clean, root = scanned[0], scanned[4]
+    cycle, cmd = _ingest_command(scanned, tmp_path)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -301,9 +309,7 @@ def _a_front(scanned) -> np.ndarray:
 
 
 def test_a_page_is_blank_only_when_it_is_a_light_sheet_with_nothing_on_it(scanned, tmp_path: Path) -> None:
-    _, _, pristine, _, _ = scanned
-    cycle = Cycle(tmp_path / "c")
-    shutil.copytree(pristine, cycle.root)
+    cycle = fresh_cycle(scanned, tmp_path)
     form = _a_front(scanned)
     rng = np.random.default_rng(3)
     folder = tmp_path / "pages"
@@ -352,9 +358,7 @@ def _png_header_only(path: Path, width: int, height: int) -> None:
 def test_pages_too_large_to_be_forms_are_quarantined_and_the_batch_goes_on(scanned, tmp_path: Path) -> None:
     from reportlab.pdfgen import canvas
 
-    _, _, pristine, _, _ = scanned
-    cycle = Cycle(tmp_path / "c")
-    shutil.copytree(pristine, cycle.root)
+    cycle = fresh_cycle(scanned, tmp_path)
     folder = tmp_path / "big"
     folder.mkdir()
     _png_header_only(folder / "a-bomb.png", 20000, 20000)  # Pillow itself refuses this one
@@ -377,9 +381,7 @@ def test_pages_too_large_to_be_forms_are_quarantined_and_the_batch_goes_on(scann
 
 def test_other_image_kinds_are_read_odd_names_are_kept_and_what_is_not_read_is_named(
         scanned, tmp_path: Path, capsys) -> None:
-    _, _, pristine, _, _ = scanned
-    cycle = Cycle(tmp_path / "c")
-    shutil.copytree(pristine, cycle.root)
+    cycle = fresh_cycle(scanned, tmp_path)
     folder = tmp_path / "mixed"
     folder.mkdir()
     form = _a_front(scanned)
@@ -418,12 +420,8 @@ def _children(pid: int) -> list[tuple[int, str]]:
 
 @pytest.mark.slow
 def test_a_killed_worker_stops_the_run_with_a_message_and_the_rerun_completes(scanned, tmp_path: Path) -> None:
-    clean, _, pristine, _, root = scanned
-    cycle = Cycle(tmp_path / "c")
-    shutil.copytree(pristine, cycle.root)
-    exe = Path(sys.executable).parent / "zonepaper"
-    cmd = [str(exe), "scan", "ingest", str(root / "scans"), "--received", "2009-03-14", "--workers", "2",
-           "--cycle", str(cycle.root)]
+    clean = scanned[0]
+    cycle, cmd = _ingest_command(scanned, tmp_path, "--workers", "2")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "ZONEPAPER_LANG": "en"})
     deadline = time.time() + 120

@@ -69,6 +69,12 @@ class DigitGuess:
         """One guess whose probabilities are the mean of these guesses'."""
         return DigitGuess(tuple(float(p) for p in np.mean([g.probabilities for g in guesses], axis=0)))
 
+    def share_among(self, allowed: str) -> float:
+        """The read digit's probability as a share of the digits in `allowed` (0 when it is not one of them)."""
+        if self.digit not in allowed:
+            return 0.0
+        return self.probability / sum(self.probabilities[int(d)] for d in allowed)
+
 
 @dataclass(frozen=True)
 class Head:

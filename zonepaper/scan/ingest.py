@@ -253,19 +253,17 @@ def _in_order(pool: ProcessPoolExecutor, pages: Iterable[RasterPage], ahead: int
     running the same command again reads the rest."""
     waiting: deque[tuple[int, Future]] = deque()
     source = iter(pages)
-    while True:
-        while len(waiting) < ahead:
-            page = next(source, None)
-            if page is None:
-                break
-            waiting.append((page.index, pool.submit(_read_in_worker, page)))
-        if not waiting:
-            return
-        index, future = waiting.popleft()
-        try:
+    current = 0  # the page being waited for
+    try:
+        while True:
+            while len(waiting) < ahead and (page := next(source, None)) is not None:
+                waiting.append((page.index, pool.submit(_read_in_worker, page)))  # refused once the pool broke
+            if not waiting:
+                return
+            current, future = waiting.popleft()
             yield future.result()
-        except BrokenProcessPool:
-            raise WorkerDied("scan.worker_died", page=index + 1, file=name) from None
+    except BrokenProcessPool:
+        raise WorkerDied("scan.worker_died", page=current + 1, file=name) from None
 
 
 def _begin_file(conn: sqlite3.Connection, sha: str, path: Path, stored: Path, cycle: Cycle, received: str) -> None:

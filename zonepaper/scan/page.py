@@ -14,7 +14,7 @@ import numpy as np
 import zxingcpp
 
 from zonepaper.fields import (DATE_FIELDS, DIGIT_FIELDS, FAMILY_DIGIT_FIELDS, LETTER_FIELDS, SINGLE_FIELDS,
-                              may_stay_empty, possible, validate_digits)
+                              may_stay_empty, possible, spec, validate_digits)
 from zonepaper.layout import Field, Layout, build_layout, build_slip_layout
 from zonepaper.scan.boxes import BoxesReading, read_digit_boxes, read_letter_boxes
 from zonepaper.scan.digits import Reader
@@ -293,19 +293,20 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     reasons: list[str] = []
     if reading.filled != len(reading.blanks) and not (name == "sibling_program" and reading.filled == 1):
         reasons.append("incomplete")
-    # A digit is sure when the two networks' average probability for it reaches sure_enough(),
-    # counted over all ten digits, and the box can hold it. The digits the field's rules make
-    # impossible here (month 13, year 1395) are no evidence for a value the form can hold, but
-    # leaving them out must never make a doubtful digit sure: a month 03 read as 02 at 0.9755
-    # reached 0.983 once the impossible 00 was left out, and passed (real handwriting,
-    # scripts/bench_ingest.py --hand real). The field's own rules must pass too. Tesseract,
+    # A digit is sure when the box can hold it and the two networks' average probability for it
+    # reaches sure_enough(), counted over the digits the box can hold, and is no more than LIFT
+    # below it counted over all ten. The digits the field's rules make impossible here (month
+    # 13, year 1395) are no evidence for a value the form can hold, but leaving them out must
+    # not make a doubtful digit sure: a month 03 read as 02 at 0.9755 reached 0.983 once the
+    # impossible 00 was left out, and passed (real handwriting, scripts/bench_ingest.py --hand
+    # real; LIFT is measured there). The field's own rules must pass too. Tesseract,
     # when it read as many digits and read one otherwise, was measured as a third reader there
     # and caught none of the wrong values accepted: it is only a vote (see sure_enough).
     allowed = allowed_digits(name, digits, zone)
-    sure = [(g.probability if g.digit in allowed[i] else 0.0, sure_enough(name, zone, i, unfamiliar))
-            for i, g in enumerate(reading.ensemble) if g is not None]
-    low = min((p for p, _ in sure), default=1.0)
-    if any(p < needed for p, needed in sure):
+    sure = [(g.share_among(allowed[i]), g.probability if g.digit in allowed[i] else 0.0,
+             sure_enough(name, zone, i, unfamiliar)) for i, g in enumerate(reading.ensemble) if g is not None]
+    low = min((raw for _, raw, _ in sure), default=1.0)
+    if any(share < needed or raw < needed - LIFT for share, raw, needed in sure):
         reasons.append("unsure_digit")
     if any(reading.network_text(i) != digits for i in range(1, len(reading.networks))):
         reasons.append("readers_disagree")
@@ -332,6 +333,8 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
 # accepted: a day 20 read as 22 at 0.9953. They need SURE_MONTH_DAY.
 SURE_STRONG_RULES, SURE, SURE_WEAK_RULES, SURE_MONTH_DAY = 0.98, 0.99, 0.995, 0.998
 UNFAMILIAR_BELOW, UNFAMILIAR_COUNT, SURE_UNFAMILIAR_HAND = 0.9, 5, SURE_WEAK_RULES
+SURE_DRAW_INPUT = 0.98  # at least this for every digit the draw reads (measured: scripts/redecide_digits.py)
+LIFT = 0.0  # how far leaving the impossible digits out may lift a digit over its bar (see decide_digits)
 MONTH_DAY_BOXES = 4  # a date is written MMDDYYYY
 
 
@@ -344,6 +347,8 @@ def sure_enough(name: str, zone: Zone, box: int, unfamiliar: bool = False) -> fl
         needed = SURE_STRONG_RULES
     else:
         needed = SURE if name == "phone" else SURE_WEAK_RULES
+    if spec(name).draw_input:  # a wrong ZIP, sibling's program or received date can change who gets a seat
+        needed = max(needed, SURE_DRAW_INPUT)
     return max(needed, SURE_UNFAMILIAR_HAND) if unfamiliar else needed
 
 
