@@ -127,19 +127,21 @@ def evaluate(folder: Path) -> dict[str, list[int]]:
 
 # --readings: whole readings kept by bench_ingest.py --readings, decided again by ingest's own code
 # with its knobs set otherwise.
-VARIANTS = {  # (LIFT, SURE_MONTH_DAY, SURE_DRAW_INPUT, Tesseract as a third reader)
+VARIANTS = {  # (LIFT, SURE_MONTH_DAY, SURE_DRAW_INPUT, SURE for a phone's last 7 digits, Tesseract as a third reader)
     "ingest today": None,
-    "renormalised share only (before)": (1.0, 0.98, 0.98, False),
-    "share, lift 0.01": (0.01, 0.98, 0.98, False),
-    "share, lift 0.02": (0.02, 0.98, 0.98, False),
-    "raw bar (lift 0)": (0.0, 0.98, 0.98, False),
-    "lift 0.01, month/day 0.998": (0.01, 0.998, 0.98, False),
-    "lift 0.02, month/day 0.998": (0.02, 0.998, 0.98, False),
-    "raw bar, month/day 0.995": (0.0, 0.995, 0.98, False),
-    "raw bar, month/day 0.998": (0.0, 0.998, 0.98, False),
-    "raw, md 0.998, draw inputs 0.995": (0.0, 0.998, 0.995, False),
-    "lift 0.01, md 0.998, draw 0.995": (0.01, 0.998, 0.995, False),
-    "raw, md 0.998, Tesseract": (0.0, 0.998, 0.98, True),
+    "renormalised share only (before)": (1.0, 0.98, 0.98, 0.99, False),
+    "raw bar (lift 0)": (0.0, 0.98, 0.98, 0.99, False),
+    "raw bar, month/day 0.995": (0.0, 0.995, 0.98, 0.99, False),
+    "raw bar, month/day 0.998": (0.0, 0.998, 0.98, 0.99, False),
+    "lift 0.02, month/day 0.998": (0.02, 0.998, 0.98, 0.99, False),
+    "lift 0.05, month/day 0.998": (0.05, 0.998, 0.98, 0.99, False),
+    "share only, month/day 0.998": (1.0, 0.998, 0.98, 0.99, False),
+    "lift 0.05, md 0.998, draw 0.99": (0.05, 0.998, 0.99, 0.99, False),
+    "lift 0.05, md 0.998, draw 0.995": (0.05, 0.998, 0.995, 0.99, False),
+    "lift 0.05, md 0.998, draw 0.99, phone 0.995": (0.05, 0.998, 0.99, 0.995, False),
+    "lift 0.05, md 0.998, draw 0.99, phone 0.998": (0.05, 0.998, 0.99, 0.998, False),
+    "raw, md 0.998, draw 0.99, phone 0.998": (0.0, 0.998, 0.99, 0.998, False),
+    "lift 0.05, md 0.998, draw 0.99, Tesseract": (0.05, 0.998, 0.99, 0.99, True),
 }
 
 
@@ -153,7 +155,7 @@ def sweep(folder: Path, shown: list[str]) -> None:
 
     zone = parse_zone_text(example_zone_text("belmont"), Path("belmont.toml"))
     layout = build_layout(zone, "letter")
-    saved = (page.LIFT, page.SURE_MONTH_DAY, page.SURE_DRAW_INPUT)
+    saved = (page.LIFT, page.SURE_MONTH_DAY, page.SURE_DRAW_INPUT, page.SURE_PHONE)
     totals: dict[str, dict[str, list[int]]] = {}
     for dump in sorted(folder.glob("*.pickle")):
         kind = "fonts" if dump.name.startswith("fonts") else "real"
@@ -165,7 +167,7 @@ def sweep(folder: Path, shown: list[str]) -> None:
         line = []
         for variant, knobs in VARIANTS.items():
             if knobs is not None:
-                page.LIFT, page.SURE_MONTH_DAY, page.SURE_DRAW_INPUT = knobs[:3]
+                page.LIFT, page.SURE_MONTH_DAY, page.SURE_DRAW_INPUT, page.SURE_PHONE = knobs[:4]
             accepted = wrong = total = 0
             for serial, p in pages.items():
                 results = page.decide_page_digits(p["readings"], layout, zone, p["sibling"])
@@ -174,7 +176,7 @@ def sweep(folder: Path, shown: list[str]) -> None:
                     if not want:
                         continue
                     auto = result.status == "auto"
-                    if auto and knobs is not None and knobs[3]:
+                    if auto and knobs is not None and knobs[4]:
                         tess, read = result.votes.get("tesseract", ""), result.votes.get("network", "")
                         auto = not (len(tess) == len(read) and tess != read)
                     total += 1
@@ -182,7 +184,7 @@ def sweep(folder: Path, shown: list[str]) -> None:
                     wrong += auto and result.value != want
                     if auto and result.value != want and variant in shown:
                         print(f"  {variant}: {dump.stem} {serial} {name}: accepted {result.value!r}, truth {want!r}")
-            page.LIFT, page.SURE_MONTH_DAY, page.SURE_DRAW_INPUT = saved
+            page.LIFT, page.SURE_MONTH_DAY, page.SURE_DRAW_INPUT, page.SURE_PHONE = saved
             totals.setdefault(kind, {}).setdefault(variant, [0, 0, 0])
             for i, v in enumerate((accepted, wrong, total)):
                 totals[kind][variant][i] += v

@@ -320,21 +320,29 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
 
 
 # How sure every digit of a field must be, by how much the field's own rules catch a misread
-# digit (scripts/bench_ingest.py, seeds 7, 8 and three more at each step). A date must be a
-# real one in the plausible range, a ZIP or an area code one of the zone's: a misread digit
-# rarely passes them. Nothing checks the other 7 digits of a phone: among them a 3 was read as
-# a 5 at 0.986. A program number, or a ZIP when the zone lists none, passes almost any digit:
-# a hand-printed 9 read as a sure 3 passed as program 3. On a page in an unfamiliar hand (see
-# unfamiliar_hand) every family digit needs the strictest bar: a 1 was read as a 7 at 0.992.
-#
-# A date's month and day digits are the exception: the date rule cannot tell a month 02 from
-# 03, or a day 20 from 22, and on real handwriting (scripts/bench_ingest.py --hand real,
-# scripts/redecide_digits.py, 3 seeds x 6 conditions) they were among the wrong values
-# accepted: a day 20 read as 22 at 0.9953. They need SURE_MONTH_DAY.
-SURE_STRONG_RULES, SURE, SURE_WEAK_RULES, SURE_MONTH_DAY = 0.98, 0.99, 0.995, 0.998
+# digit. Measured first on the simulator's fonts (scripts/bench_ingest.py), then on real
+# handwriting (bench_ingest.py --hand real --readings, then scripts/redecide_digits.py
+# --readings: 3 seeds x 6 page conditions, 4,986 digit fields, every variant decided by this
+# code). A date must be a real one in the plausible range, a ZIP or an area code one of the
+# zone's: a misread digit rarely passes them (SURE_STRONG_RULES). A program number, or a ZIP
+# when the zone lists none, passes almost any digit: a hand-printed 9 read as a sure 3 passed
+# as program 3 (SURE_WEAK_RULES). The exceptions, each measured on real handwriting:
+# * nothing checks the last 7 digits of a phone: a 1 with a flag read as a 7 at 0.99 passed
+#   three times (the same sheet in three conditions); SURE_PHONE stops it;
+# * the date rule cannot tell a month 02 from 03, or a day 20 from 22: a day 20 read as 22 at
+#   0.9953 passed; the month and day digits need SURE_MONTH_DAY;
+# * a digit the draw reads (ZIP, sibling's program, received date) can change who gets a seat:
+#   a ZIP 90019, outside the zone, read as 90017, inside it, at 0.98, gave a priority it did
+#   not have; those digits need at least SURE_DRAW_INPUT;
+# * leaving out the digits a box cannot hold lifts a digit's probability; the lift counts only
+#   up to LIFT (0 to 0.05 let the same wrong values through; without a limit, a month 03 read
+#   as 02 at 0.9755 had reached 0.983 and passed).
+# On a page in an unfamiliar hand (see unfamiliar_hand) every family digit needs at least
+# SURE_UNFAMILIAR_HAND: a 1 was read as a 7 at 0.992. With these, 1 wrong value of 4,986 was
+# accepted on real handwriting: an MNIST "5" that any reader takes for a 6, in a birth year.
+SURE_STRONG_RULES, SURE_WEAK_RULES, SURE_PHONE, SURE_MONTH_DAY = 0.98, 0.995, 0.998, 0.998
+SURE_DRAW_INPUT, LIFT = 0.99, 0.05
 UNFAMILIAR_BELOW, UNFAMILIAR_COUNT, SURE_UNFAMILIAR_HAND = 0.9, 5, SURE_WEAK_RULES
-SURE_DRAW_INPUT = 0.98  # at least this for every digit the draw reads (measured: scripts/redecide_digits.py)
-LIFT = 0.0  # how far leaving the impossible digits out may lift a digit over its bar (see decide_digits)
 MONTH_DAY_BOXES = 4  # a date is written MMDDYYYY
 
 
@@ -346,7 +354,7 @@ def sure_enough(name: str, zone: Zone, box: int, unfamiliar: bool = False) -> fl
     elif name in DATE_FIELDS or (name == "zip" and zone.zip_codes) or (name == "phone" and box < 3 and zone.area_codes):
         needed = SURE_STRONG_RULES
     else:
-        needed = SURE if name == "phone" else SURE_WEAK_RULES
+        needed = SURE_PHONE if name == "phone" else SURE_WEAK_RULES
     if spec(name).draw_input:  # a wrong ZIP, sibling's program or received date can change who gets a seat
         needed = max(needed, SURE_DRAW_INPUT)
     return max(needed, SURE_UNFAMILIAR_HAND) if unfamiliar else needed
