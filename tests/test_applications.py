@@ -179,3 +179,60 @@ def test_a_value_still_in_review_imports_back_as_the_machine_read_it(cycle: Cycl
     assert cli("applications", "import", str(path), "--cycle", str(cycle.root)) == 0
     row = cycle.db().conn.execute("SELECT value, status FROM fields WHERE name = 'birth_date'").fetchone()
     assert row == ("07737335", "review")
+
+
+def _import_text(cycle: Cycle, tmp_path: Path, text: str, capsys) -> tuple[int, str]:
+    path = tmp_path / "desk.csv"
+    path.write_text(text, encoding="utf-8")
+    code = cli("applications", "import", str(path), "--cycle", str(cycle.root))
+    return code, capsys.readouterr().err
+
+
+def _csv_text(zone, rows: list[dict[str, str]], delimiter: str = ",") -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=csv_columns(zone), delimiter=delimiter)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("change,column,hint", [
+    ({"received_batch": "not a date"}, "received_batch", "it orders applications in the draw"),
+    ({"received_form": "2009-13-01"}, "received_form", "is not a date YYYY-MM-DD or a date and time"),
+    ({"choice_2": "", "choice_3": "alc"}, "choice_2", "choices are not moved up silently"),
+    ({"signature_date": "yesterday"}, "signature_date", "is not a date YYYY-MM-DD"),
+    ({"birth_date": "2031-01-01"}, "birth_date", "is not a date anyone could have written"),
+    ({"zip": "ABCDE"}, "zip", "is not a 5-digit ZIP"),
+    ({"sibling": "maybe"}, "sibling", "is not a possible answer"),
+])
+def test_every_value_outside_its_rules_is_refused_with_line_and_column(cycle: Cycle, issued, tmp_path: Path,
+                                                                        capsys, change, column, hint) -> None:
+    zone = cycle.zone()
+    code, err = _import_text(cycle, tmp_path, _csv_text(zone, [desk_row(zone, issued[0], **change)]), capsys)
+    assert code == 2 and "line 2" in err and f"column '{column}'" in err and hint in err, err
+    assert cycle.db().conn.execute("SELECT count(*) FROM applications").fetchone()[0] == 0
+
+
+def test_a_csv_as_spreadsheets_really_write_it(cycle: Cycle, issued, tmp_path: Path, capsys) -> None:
+    zone = cycle.zone()
+    rows = [desk_row(zone, issued[0]), desk_row(zone, issued[1])]
+    # Spanish Excel separates with ";"; another tool puts a space after each comma of the header
+    code, err = _import_text(cycle, tmp_path, _csv_text(zone, rows, ";"), capsys)
+    assert code == 0, err
+    spaced = _csv_text(zone, [desk_row(zone, issued[2])]).split("\n", 1)
+    code, err = _import_text(cycle, tmp_path, spaced[0].replace(",", ", ") + "\n" + spaced[1], capsys)
+    assert code == 0, err
+    assert cycle.db().conn.execute("SELECT count(*) FROM applications").fetchone()[0] == 3
+
+
+@pytest.mark.parametrize("damage,hint", [
+    (lambda text: text.replace("BERENDO MS", "BERENDO\0MS", 1), "NUL character"),
+    (lambda text: text.replace("BERENDO MS", "B" * 200_000, 1), "a cell is longer than 131072 characters"),
+    (lambda text: text.rstrip("\r\n") + ",extra,cells\r\n", "2 more cell(s) than the header's columns"),
+    (lambda text: text.rsplit(",", 3)[0] + "\r\n", "the row ends before this column"),
+])
+def test_a_damaged_csv_is_refused_in_plain_words(cycle: Cycle, issued, tmp_path: Path, capsys, damage, hint) -> None:
+    zone = cycle.zone()
+    code, err = _import_text(cycle, tmp_path, damage(_csv_text(zone, [desk_row(zone, issued[0])])), capsys)
+    assert code == 2 and hint in err and "line 2" in err, err
+    assert "Traceback" not in err and "unexpected problem" not in err

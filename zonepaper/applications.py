@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import sqlite3
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,19 @@ def export_json(db: sqlite_utils.Database, cycle_id: str) -> str:
                        "applications": load_applications(db)}, ensure_ascii=False, indent=1)
 
 
+DELIMITERS = (",", ";", "\t")
+EXTRA = "\0extra"  # where csv puts cells beyond the header's columns
+
+
+def _is_time(text: str) -> bool:
+    """A date (2009-03-14) or a date and time (2009-03-14T16:30), as ingest's --received takes."""
+    try:
+        (date.fromisoformat if len(text.strip()) == 10 else datetime.fromisoformat)(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
 def _bad(line: int, column: str, problem: Phrase, file: Path) -> InvalidInputError:
     return InvalidInputError("import.bad_row", file=str(file), line=line, column=column, problem=problem)
 
@@ -98,18 +112,44 @@ def parse_csv(path: Path, zone: Zone, issued: set[str], existing: set[str]) -> l
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError("import.unreadable", file=str(path), reason=file_problem(exc)) from None
-    reader = csv.DictReader(io.StringIO(text))
+    if "\0" in text:
+        line = text[: text.index("\0")].count("\n") + 1
+        raise _bad(line, "-", Phrase("import.problem.nul"), path)
+    header = text.split("\n", 1)[0]
+    delimiter = max(DELIMITERS, key=header.count)  # Spanish Excel writes ";", some exports a tab
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter, restkey=EXTRA)
     expected = csv_columns(zone)
-    if reader.fieldnames is None or [c.strip() for c in reader.fieldnames] != expected:
-        missing = [c for c in expected if c not in (reader.fieldnames or [])]
+    names = [c.strip() for c in reader.fieldnames or []]  # "serial, source, ..." (a space after each comma)
+    if names != expected:
+        missing = [c for c in expected if c not in names]
         raise InvalidInputError("import.bad_header", file=str(path), missing=", ".join(missing) or "-",
-                                expected=", ".join(expected[:8]) + ", ...")
+                                expected=", ".join(expected[:8]) + ", ...", delimiter=repr(delimiter))
+    reader.fieldnames = names
+    try:
+        return _check_rows(reader, path, zone, issued, existing)
+    except csv.Error as exc:  # a cell larger than csv's limit, a quote never closed: on the line being read
+        huge = "field larger than field limit" in str(exc)
+        problem = Phrase("import.problem.huge_cell", {"limit": csv.field_size_limit()}) if huge else \
+            Phrase("import.problem.malformed")
+        raise _bad(reader.line_num + (1 if huge else 0), "-", problem, path) from None
+
+
+def _check_rows(reader: csv.DictReader, path: Path, zone: Zone, issued: set[str], existing: set[str]
+                ) -> list[dict[str, Any]]:
     programs = {p.id for p in zone.programs}
     layout = build_layout(zone)
     options = {name: tuple(b.value for b in layout.field(name).bubbles) for name in SINGLE_FIELDS}
     rows, seen = [], set()
     for row in reader:
         line = reader.line_num
+        if row.get(EXTRA):
+            raise _bad(line, "-", Phrase("import.problem.extra_cells", {"count": len(row[EXTRA])}), path)
+        if any(v is None for v in row.values()):
+            missing = next(k for k, v in row.items() if v is None)
+            raise _bad(line, missing, Phrase("import.problem.short_row"), path)
+        for column in ("received_batch", "received_form"):
+            if row[column] and not _is_time(row[column]):
+                raise _bad(line, column, Phrase("import.problem.not_a_time", {"value": row[column][:40]}), path)
         serial = normalize_serial(row["serial"] or "")
         if not is_valid_serial(serial):
             raise _bad(line, "serial", Phrase("import.problem.check_digit"), path)
@@ -137,7 +177,11 @@ def parse_csv(path: Path, zone: Zone, issued: set[str], existing: set[str]) -> l
                     "value": value[:40], "allowed": " / ".join(options.get(name, SIGNATURE_VALUES)),
                     "count": len(zone.programs), "max": MAX_TEXT}), path)
             fields[name] = {"value": value, "status": status}
-        choices = [row[f"choice_{k}"] for k in range(1, zone.max_choices + 1) if row[f"choice_{k}"]]
+        ranked = [row[f"choice_{k}"].strip() for k in range(1, zone.max_choices + 1)]
+        gap = next((k for k in range(1, len(ranked)) if ranked[k] and not ranked[k - 1]), None)
+        if gap is not None:  # a family's 3rd choice is not its 2nd because the 2nd was left empty
+            raise _bad(line, f"choice_{gap}", Phrase("import.problem.choice_gap", {"next": gap + 1}), path)
+        choices = [c for c in ranked if c]
         for k, c in enumerate(choices, start=1):
             if c not in programs:
                 raise _bad(line, f"choice_{k}", Phrase("import.problem.unknown_program", {"program": c}), path)
