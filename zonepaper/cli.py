@@ -16,7 +16,7 @@ import click
 import typer
 
 from zonepaper.cycle import backup_cycle, init_cycle, private_umask, resolve_cycle
-from zonepaper.errors import ExitCode, ZonepaperError, disk_full
+from zonepaper.errors import ExitCode, ZonepaperError, disk_full, read_only
 from zonepaper.text import Phrase, say, user_languages
 
 
@@ -735,10 +735,11 @@ def run(argv: list[str] | None = None) -> int:
     except EXITS as exc:
         return exc.exit_code
     except Exception as exc:  # the last line of defence: a report file instead of a traceback
-        full = disk_full(exc, os.environ.get("ZONEPAPER_CYCLE", ""))
-        if full is not None:
-            typer.echo(full.render(), err=True)
-            return int(full.exit_code)
+        where = os.environ.get("ZONEPAPER_CYCLE", "")
+        known = disk_full(exc, where) or read_only(exc, where)
+        if known is not None:
+            typer.echo(known.render(), err=True)
+            return int(known.exit_code)
         path = _save_crash_report()
         typer.echo(ZonepaperError("internal.crash", kind=type(exc).__name__, file=path).render(), err=True)
         return int(ExitCode.internal)

@@ -25,7 +25,7 @@ import sqlite_utils
 from zonepaper import __version__
 from zonepaper.errors import ConflictError, CycleNotFoundError, InvalidInputError, ZoneFileError
 from zonepaper.layout import form_grid, grid_change
-from zonepaper.store.database import connect, write_transaction
+from zonepaper.store.database import connect, copy_source, write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.migrations import now_iso
 from zonepaper.store.serials import printed_grids, process_alive
@@ -215,7 +215,7 @@ def backup_cycle(cycle: Cycle, out: Path | None = None) -> Backup:
             db_copy = Path(tmpdir) / DB_FILE
             try:
                 # SQLite's online backup API: a consistent snapshot even while other commands write.
-                source = sqlite3.connect(str(cycle.db_path), timeout=30)
+                source = copy_source(cycle.db_path)
                 target = sqlite3.connect(str(db_copy))
                 with target:
                     source.backup(target)

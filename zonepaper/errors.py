@@ -107,6 +107,19 @@ def disk_full(exc: BaseException, where: str = "") -> DiskFullError | None:
     return DiskFullError("cli.disk_full", folder=folder)
 
 
+def read_only(exc: BaseException, where: str = "") -> ZonepaperError | None:
+    """The error to show when `exc` is a write refused because the folder cannot be written; else None."""
+    import errno
+    import sqlite3
+
+    system = isinstance(exc, OSError) and exc.errno == errno.EROFS
+    if not system and not (isinstance(exc, sqlite3.Error) and "readonly database" in str(exc)):
+        return None
+    filename = getattr(exc, "filename", None)
+    return StoreError("store.read_only", folder=os.path.dirname(os.path.abspath(filename)) if filename
+                      else where or os.getcwd())
+
+
 class MissingDependencyError(ZonepaperError):
     """A system program or font zonepaper needs is not installed."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,15 +11,21 @@ from typing import Iterator
 import sqlite_utils
 
 from zonepaper.errors import StoreError, disk_full
-from zonepaper.store.migrations import apply_migrations
+from zonepaper.store.migrations import apply_migrations, schema_pending
 
 
 def connect(path: Path, create: bool = False) -> sqlite_utils.Database:
-    """Open (or with create=True, make) the database, in WAL mode, migrated to the current schema."""
+    """Open (or with create=True, make) the database, in WAL mode, migrated to the current schema.
+
+    In a folder that cannot be written (a write-protected stick, a read-only share) it is opened
+    read-only, so that the commands that only read (verify, scan status, export) still work; a
+    command that writes is then refused with a message saying the folder cannot be written."""
     if not create and not path.is_file():
         raise StoreError("store.missing", file=str(path))
     if not create and path.stat().st_size == 0:  # SQLite would take it as a new, empty database
         raise StoreError("store.empty", file=str(path))
+    if not create and not writable(path):
+        return _connect_read_only(path)
     try:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so transactions are explicit.
         conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
@@ -31,6 +38,31 @@ def connect(path: Path, create: bool = False) -> sqlite_utils.Database:
         if full is not None:
             raise full from None
         raise StoreError("store.unreadable", file=str(path), reason=str(exc)) from None
+    return sqlite_utils.Database(conn)
+
+
+def writable(path: Path) -> bool:
+    """Whether the database and its folder (where SQLite keeps its journal) can be written."""
+    return os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
+
+
+def copy_source(path: Path) -> sqlite3.Connection:
+    """A connection to copy the database from (the online backup API), read-only where nothing can write."""
+    if writable(path):
+        return sqlite3.connect(str(path), timeout=30)
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+
+
+def _connect_read_only(path: Path) -> sqlite_utils.Database:
+    """Nothing can write there, so the database is read as it is (immutable: SQLite needs no lock file)."""
+    uri = path.resolve().as_uri()
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+        pending = schema_pending(conn)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError("store.unreadable", file=str(path), reason=str(exc)) from None
+    if pending:
+        raise StoreError("store.read_only_old", folder=str(path.parent))
     return sqlite_utils.Database(conn)
 
 

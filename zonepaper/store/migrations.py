@@ -280,6 +280,15 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def schema_pending(conn: sqlite3.Connection) -> bool:
+    """Whether migrations are still to apply (read-only: nothing is changed)."""
+    try:
+        applied = {row[0] for row in conn.execute("SELECT id FROM _migrations")}
+    except sqlite3.OperationalError:
+        return True
+    return not {number for number, _, _ in MIGRATIONS} <= applied
+
+
 def apply_migrations(conn: sqlite3.Connection, on_apply: Callable[[int, str], None] | None = None) -> int:
     """Bring the schema up to date; returns the schema version."""
     conn.execute(
