@@ -296,3 +296,26 @@ def test_a_read_only_cycle_can_be_read_and_says_so_when_asked_to_change(cycle: C
         assert cycle.db_path.read_bytes() == before
     finally:
         subprocess.run(["umount", "-l", str(view)], capture_output=True)
+
+
+def test_a_damaged_database_is_not_written_into(cycle: Cycle, tmp_path: Path) -> None:
+    from zonepaper.forms.batch import print_forms
+
+    print_forms(cycle, 40, "t")
+    db = connect(cycle.db_path)
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    data = bytearray(cycle.db_path.read_bytes())
+    page = 4096
+    assert len(data) > 6 * page
+    for k in (2, 3, 4):  # the headers of three pages of tables overwritten (a bad sector, a stick pulled out)
+        data[k * page: k * page + 12] = b"\x0d\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+    cycle.db_path.write_bytes(bytes(data))
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"")
+    for args in (["scan", "ingest", str(folder)], ["draw", "freeze"]):
+        result = cli_subprocess(*args, "--cycle", str(cycle.root))
+        assert result.returncode == 6, (args, result.stderr)
+        assert "is damaged" in result.stderr and "nothing was written into it" in result.stderr
+    assert cycle.db_path.read_bytes() == bytes(data)

@@ -16,7 +16,7 @@ import click
 import typer
 
 from zonepaper.cycle import backup_cycle, init_cycle, private_umask, resolve_cycle
-from zonepaper.errors import ExitCode, ZonepaperError, disk_full, read_only
+from zonepaper.errors import ExitCode, ZonepaperError, known_failure
 from zonepaper.text import Phrase, say, user_languages
 
 
@@ -240,7 +240,7 @@ def applications_import_cmd(file: Annotated[Path, typer.Argument(help=h("import_
     from zonepaper.applications import import_csv
 
     c = resolve_cycle(cycle)
-    db = c.db()
+    db = c.db(check=True)
     try:
         n = import_csv(db, c.zone(), file)
     finally:
@@ -710,6 +710,17 @@ def _translate_help_option(typer_app: typer.Typer) -> None:
 _translate_help_option(app)
 
 
+def _cycle_named(argv: list[str] | None) -> str:
+    """The --cycle folder on the command line, to name it in a message about the machine's disk or database."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    for i, arg in enumerate(args):
+        if arg == "--cycle" and i + 1 < len(args):
+            return os.path.abspath(args[i + 1])
+        if arg.startswith("--cycle="):
+            return os.path.abspath(arg.split("=", 1)[1])
+    return ""
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code. Errors become a fix-it message, never a traceback."""
     try:
@@ -735,8 +746,8 @@ def run(argv: list[str] | None = None) -> int:
     except EXITS as exc:
         return exc.exit_code
     except Exception as exc:  # the last line of defence: a report file instead of a traceback
-        where = os.environ.get("ZONEPAPER_CYCLE", "")
-        known = disk_full(exc, where) or read_only(exc, where)
+        where = _cycle_named(argv) or os.environ.get("ZONEPAPER_CYCLE", "")
+        known = known_failure(exc, where)
         if known is not None:
             typer.echo(known.render(), err=True)
             return int(known.exit_code)

@@ -86,9 +86,10 @@ class Cycle:
                                     change=change)
         return zone
 
-    def db(self) -> sqlite_utils.Database:
-        """Open this cycle's database."""
-        return connect(self.db_path)
+    def db(self, check: bool = False) -> sqlite_utils.Database:
+        """Open this cycle's database (check=True: first make sure it is not damaged, before a command
+        that writes much into it: ingest, import, the draw, the review server)."""
+        return connect(self.db_path, check=check)
 
     def info(self) -> dict[str, str]:
         """The cycle's identity: id, secret (hex), creation time."""

@@ -120,6 +120,21 @@ def read_only(exc: BaseException, where: str = "") -> ZonepaperError | None:
                       else where or os.getcwd())
 
 
+def damaged(exc: BaseException, where: str = "") -> ZonepaperError | None:
+    """The error to show when `exc` is SQLite finding the database damaged; else None."""
+    import sqlite3
+
+    if not (isinstance(exc, sqlite3.DatabaseError) and ("malformed" in str(exc) or "not a database" in str(exc))):
+        return None
+    return StoreError("store.damaged", file=os.path.join(where or os.getcwd(), "zonepaper.db"), detail=str(exc))
+
+
+def known_failure(exc: BaseException, where: str = "") -> ZonepaperError | None:
+    """A failure of the machine rather than of zonepaper (a full disk, a read-only folder, a damaged
+    database), as the message that says what to do; None for anything else."""
+    return disk_full(exc, where) or read_only(exc, where) or damaged(exc, where)
+
+
 class MissingDependencyError(ZonepaperError):
     """A system program or font zonepaper needs is not installed."""
 

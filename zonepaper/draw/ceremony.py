@@ -46,7 +46,7 @@ def freeze(cycle: Cycle, mechanism: str | None = None, allow_unreviewed: bool = 
         raise InvalidInputError("draw.bad_mechanism", mechanism=mechanism, allowed=", ".join(vd.MECHANISMS))
     if allow_unreviewed and not reason.strip():
         raise InvalidInputError("draw.reason_needed", option="--allow-unreviewed")
-    db = cycle.db()
+    db = cycle.db(check=True)
     try:
         conn = db.conn
         with write_transaction(conn):
@@ -172,7 +172,7 @@ def run(cycle: Cycle, source_texts: list[str], weak_ok: bool = False, supersede:
         raise InvalidInputError("draw.weak_seed", bits=f"{seed.bits:.1f}", min=int(MIN_BITS))
     if supersede and not reason.strip():
         raise InvalidInputError("draw.reason_needed", option="--supersede")
-    db = cycle.db()
+    db = cycle.db(check=True)
     try:
         conn = db.conn
         f = active_freeze(conn)

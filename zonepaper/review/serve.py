@@ -27,7 +27,7 @@ def check_host(cycle: Cycle, host: str) -> None:
 
 def serve(cycle: Cycle, host: str, port: int, echo: Callable[[str], None]) -> None:
     check_host(cycle, host)
-    cycle.db().close()  # brings the database up to date before the threads open it
+    cycle.db(check=True).close()  # checked and brought up to date before the threads open it
     try:
         server, app = make_server(cycle, host, port, lambda line: print(line, file=sys.stderr, flush=True))
     except OSError as exc:

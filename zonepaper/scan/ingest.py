@@ -189,7 +189,7 @@ def _ingest(cycle: Cycle, ctx: ReadContext, files: list[Path], other: list[Path]
             on_page: Callable[[IngestSummary, int], None] | None) -> IngestSummary:
     summary = IngestSummary(files_seen=len(files), not_read=[display_name(p) for p in other])
     start = time.perf_counter()
-    db = cycle.db()
+    db = cycle.db(check=True)
     conn = db.conn
     plan = []
     for path in files:

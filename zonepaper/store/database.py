@@ -10,12 +10,13 @@ from typing import Iterator
 
 import sqlite_utils
 
-from zonepaper.errors import StoreError, disk_full
+from zonepaper.errors import StoreError, known_failure
 from zonepaper.store.migrations import apply_migrations, schema_pending
 
 
-def connect(path: Path, create: bool = False) -> sqlite_utils.Database:
-    """Open (or with create=True, make) the database, in WAL mode, migrated to the current schema.
+def connect(path: Path, create: bool = False, check: bool = False) -> sqlite_utils.Database:
+    """Open (or with create=True, make) the database, in WAL mode, migrated to the current schema;
+    with check=True, refused if SQLite's quick_check finds it damaged (nothing is written into it).
 
     In a folder that cannot be written (a write-protected stick, a read-only share) it is opened
     read-only, so that the commands that only read (verify, scan status, export) still work; a
@@ -32,11 +33,16 @@ def connect(path: Path, create: bool = False) -> sqlite_utils.Database:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
+        if check:
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+            if problems != ["ok"]:
+                conn.close()
+                raise StoreError("store.damaged", file=str(path), detail=problems[0][:120])
         apply_migrations(conn)
     except sqlite3.DatabaseError as exc:
-        full = disk_full(exc, str(path.parent))
-        if full is not None:
-            raise full from None
+        known = known_failure(exc, str(path.parent))
+        if known is not None:
+            raise known from None
         raise StoreError("store.unreadable", file=str(path), reason=str(exc)) from None
     return sqlite_utils.Database(conn)
 
