@@ -218,9 +218,35 @@ def test_a_decline_makes_an_offer_and_an_accepted_offer_frees_the_earlier_seat(t
         after = next(s for s in program_states(db.conn, zone) if s.program == earlier).holding
         assert after == before - 1 == sum(1 for h in held.values() if h == earlier)
     kinds = [r[0] for r in db.conn.execute("SELECT kind FROM events WHERE kind LIKE 'waitlist.%' ORDER BY id")]
-    assert kinds == ["waitlist.offered", "waitlist.accepted"]
+    assert kinds == ["waitlist.offered", "waitlist.letters_written", "waitlist.accepted"]
     assert cli("waitlist", "answer", first, "--decline", "--cycle", str(c.root)) == 5  # no open offer now
     assert cli("waitlist", "status", "--cycle", str(c.root)) == 0
+    db.close()
+
+
+def test_offers_whose_letters_were_never_written_get_them_from_the_next_run(tmp_path: Path, capsys) -> None:
+    """What a `waitlist offer` killed after recording its offers leaves: offers, no letter. The next run writes them."""
+    from zonepaper.paper.bins import load_draw
+    from zonepaper.paper.waitlist import make_offers
+
+    c = drawn_cycle(tmp_path, "da", seats=2)
+    db = c.db()
+    draw = load_draw(db.conn)
+    holder = sorted(s for s, r in draw.results.items() if r["assigned"] and any(
+        r["assigned"] in o["waitlist"] for o in draw.results.values()))[0]
+    with write_transaction(db.conn):
+        db.conn.execute("INSERT INTO fields (serial, name, value, status) VALUES (?, 'reply', 'decline', 'auto')",
+                        (holder,))
+    made = make_offers(db.conn, c.zone())  # recorded; the run is killed before any letter is written
+    assert made and not list((c.root / "output").glob("offers-*.pdf"))
+    assert cli("waitlist", "offer", "--cycle", str(c.root)) == 0
+    out = capsys.readouterr().out
+    assert f"Also written: the letter{'s' if len(made) > 1 else ''} of {len(made)} offer" in out
+    text = pdf_text(next((c.root / "output").glob("offers-draw-1-from-*.pdf")))
+    assert all(display_serial(o.serial) in text for o in made)
+    assert db.conn.execute("SELECT count(*) FROM offers WHERE letter IS NULL").fetchone()[0] == 0
+    assert cli("waitlist", "offer", "--cycle", str(c.root)) == 0
+    assert "No free seats" in capsys.readouterr().out  # written once: not again
     db.close()
 
 

@@ -512,25 +512,17 @@ def export_assignments_cmd(
 @waitlist_app.command("offer", help=h("waitlist_offer"))
 def waitlist_offer_cmd(program: Annotated[Optional[str], typer.Option("--program", help=h("program_id"))] = None,
                        cycle: CycleOpt = None) -> None:
-    from zonepaper.paper.bins import load_draw
-    from zonepaper.paper.letters import write_offer_letters
-    from zonepaper.paper.waitlist import make_offers, offer_rows
+    from zonepaper.paper.letters import offer_and_print
 
-    c = resolve_cycle(cycle)
-    db = c.db()
-    try:
-        made = make_offers(db.conn, c.zone(), program)
-        rows = offer_rows(db.conn, made)
-        draw_id = load_draw(db.conn).id
-    finally:
-        db.close()
-    if not made:
+    made, earlier, path = offer_and_print(resolve_cycle(cycle), program)
+    if path is None:
         echo(say("waitlist.none"))
         return
-    path = write_offer_letters(c, rows, draw_id)
+    if earlier:
+        echo(say("waitlist.earlier", count=len(earlier)))
     for o in made:
         echo(say("waitlist.offered", serial=o.serial, program=o.program, position=o.position))
-    echo(say("waitlist.letters", count=len(made), file=str(path)))
+    echo(say("waitlist.letters", count=len(made) + len(earlier), file=str(path)))
 
 
 @waitlist_app.command("answer", help=h("waitlist_answer"))

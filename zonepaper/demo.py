@@ -19,8 +19,7 @@ from zonepaper.layout import build_layout
 from zonepaper.paper.assignments import assignment_rows, to_xlsx
 from zonepaper.paper.audit import write_audit_report
 from zonepaper.paper.bins import write_bins_pdf
-from zonepaper.paper.letters import write_letters_pdf, write_offer_letters
-from zonepaper.paper.waitlist import make_offers, offer_rows
+from zonepaper.paper.letters import offer_and_print, write_letters_pdf
 from zonepaper.pdf import whole_file
 from zonepaper.scan.ingest import ingest
 from zonepaper.scan.report import scan_status
@@ -141,13 +140,7 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     db.close()
     echo(say("demo.replies", slips=summary.kinds.get("reply", 0), accepted=len(answers) - declined,
              declined=declined, unsure=unsure, seconds=time.perf_counter() - started))
-    db = cycle.db()
-    try:
-        offered = make_offers(db.conn, cycle.zone(), actor=REVIEWER)
-        rows = offer_rows(db.conn, offered)
-    finally:
-        db.close()
-    offer_pdf = write_offer_letters(cycle, rows, outcome.draw_id) if rows else None
+    offered, _, offer_pdf = offer_and_print(cycle, actor=REVIEWER)
     echo(say("demo.offers", count=len(offered), file=str(offer_pdf or "-")))
     db = cycle.db()
     try:

@@ -167,6 +167,33 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def offer_and_print(cycle: Cycle, program: str | None = None, actor: str = "zonepaper"
+                    ) -> tuple[list, list, Path | None]:
+    """Offer the free seats and write the letters: those of the new offers, and those of earlier offers
+    whose letters were never written (a run stopped in between). Returns (new offers, earlier ones, the PDF)."""
+    from zonepaper.paper.bins import load_draw
+    from zonepaper.paper.waitlist import letters_written, make_offers, offer_rows, unwritten_offers
+
+    db = cycle.db()
+    try:
+        made = make_offers(db.conn, cycle.zone(), program, actor)
+        draw_id = load_draw(db.conn).id
+        pending = unwritten_offers(db.conn, draw_id)
+        rows = offer_rows(db.conn, pending)
+    finally:
+        db.close()
+    if not pending:
+        return made, [], None
+    path = write_offer_letters(cycle, rows, draw_id)
+    db = cycle.db()
+    try:
+        letters_written(db.conn, [o.id for o in pending], str(path), actor)
+    finally:
+        db.close()
+    new = {o.id for o in made}
+    return made, [o for o in pending if o.id not in new], path
+
+
 def write_offer_letters(cycle: Cycle, rows: list[dict], draw_id: int) -> Path:
     """One page per waitlist offer: the family's language on top, the other below; address in the window."""
     from reportlab.lib.pagesizes import letter

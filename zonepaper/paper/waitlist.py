@@ -162,6 +162,20 @@ def program_states(conn: sqlite3.Connection, zone: Zone) -> list[ProgramState]:
     return out
 
 
+def unwritten_offers(conn: sqlite3.Connection, draw_id: int) -> list[Offer]:
+    """Open offers whose letter was never written (a run stopped between recording them and printing)."""
+    return [Offer(*r) for r in conn.execute(
+        "SELECT id, serial, program, position, status FROM offers WHERE draw_id = ? AND status = 'offered' "
+        "AND letter IS NULL ORDER BY id", (draw_id,))]
+
+
+def letters_written(conn: sqlite3.Connection, offer_ids: list[int], path: str, actor: str = "zonepaper") -> None:
+    """The letters of these offers are in this file (one transaction, one event)."""
+    with write_transaction(conn):
+        conn.executemany("UPDATE offers SET letter = ? WHERE id = ?", [(path, i) for i in offer_ids])
+        append_event(conn, actor, "waitlist.letters_written", {"offers": offer_ids, "file": path}, subject="offers")
+
+
 def offer_rows(conn: sqlite3.Connection, made: list[Offer]) -> list[dict]:
     """What the offer letters need: serial, program, position and the family's language."""
     language = dict(conn.execute("SELECT serial, value FROM fields WHERE name = 'letter_language'").fetchall())

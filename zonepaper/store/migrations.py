@@ -272,6 +272,13 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE batches ADD COLUMN owner TEXT;
         """,
     ),
+    (
+        10,
+        "whether each waitlist offer's letter was written, so that a killed run's letters are written by the next",
+        """
+        ALTER TABLE offers ADD COLUMN letter TEXT;
+        """,
+    ),
 ]
 
 
