@@ -221,7 +221,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=MODEL_PATHS[0],
                         help="digits-a.onnx is trained with --seed 20091, digits-b.onnx with --seed 777")
     parser.add_argument("--arch", choices=tuple(ARCHITECTURES), default="cnn",
-                        help="cnn for digits-a, wide for digits-b: different shapes err less alike")
+                        help="cnn for digits-a, wide for digits-b: different shapes err less alike; deep: a bigger "
+                             "candidate (about four times the work)")
     parser.add_argument("--limit", type=int, help="train on only this many MNIST digits (a quick check of the script)")
     parser.add_argument("--reader-repeat", type=int, default=1,
                         help="show each reader digit this many times per epoch (they are the domain read)")
@@ -242,9 +243,9 @@ def main() -> None:
     read_x, read_y, read_held_x, read_held_y = reader_digits(args.reader, args.seed)
     train_x = np.concatenate([X, font_x, read_x])
     train_y = np.concatenate([y, font_y, read_y])
-    reader_at = len(X) + len(font_x)
-    train = np.concatenate([np.arange(len(train_x))] + [np.arange(reader_at, len(train_x))] * (args.reader_repeat - 1))
     reader_first = len(X) + len(font_x)  # the reader's digits are already as ingest sees them: lightly varied
+    train = np.concatenate([np.arange(len(train_x))]
+                           + [np.arange(reader_first, len(train_x))] * (args.reader_repeat - 1))
     held_reader_x = torch.tensor(np.stack([plain_reader(x) for x in read_held_x])[:, None]) if len(read_held_x) \
         else None
     held_reader_y = torch.tensor(read_held_y)

@@ -39,7 +39,8 @@ from zonepaper.scan.digits import Head, Reader, digit_nets, heads_bytes
 from zonepaper.scan.page import K, SURE_STRONG_RULES, FieldResult, decide_page_digits, read_context
 from zonepaper.store.database import write_transaction
 from zonepaper.store.freeze import ensure_not_frozen
-from zonepaper.store.readers import ADAPT_AFTER_DIGITS, COMMITTED, confirmed_digits, current_reader, switch_reader
+from zonepaper.store.readers import (ADAPT_AFTER_DIGITS, COMMITTED, confirmed_digits, current_reader, reader_name,
+                                     switch_reader)
 from zonepaper.store.records import settle_application
 from zonepaper.store.state import record_application_event
 from zonepaper.zone import Zone
@@ -233,8 +234,9 @@ def adapt(cycle: Cycle, actor: str, min_digits: int = ADAPT_AFTER_DIGITS, progre
             heads = heads_bytes(fit_heads(forms))
             figures = {"digits": have, "forms": len(forms), "folds": FOLDS,
                        "committed": vars(committed), "adapted": vars(adapted)}
-            with write_transaction(db.conn):
-                reader = switch_reader(db.conn, actor, heads, figures)
+            if reader_name(heads) != reader:  # the same confirmed digits give the same layers: nothing to switch
+                with write_transaction(db.conn):
+                    reader = switch_reader(db.conn, actor, heads, figures)
         return AdaptReport(have, len(forms), committed, adapted, safe, reader)
     finally:
         db.close()
