@@ -24,6 +24,7 @@ from zonepaper.forms.batch import print_forms
 from zonepaper.scan.page import FieldResult
 from zonepaper.store.database import write_transaction
 from zonepaper.store.records import create_read_application
+from zonepaper.store.state import record_application_event
 
 RFC_SOURCES = ["9319", "2 5 12 8 10", "9 18 26 34 41 45"]
 DICE = [f"dice: {' '.join(str(random.Random(i).randint(1, 6)) for _ in range(5))}" for i in range(10)]
@@ -214,9 +215,12 @@ def test_a_reply_in_review_does_not_hold_up_the_next_freeze(ready) -> None:
     c, serials = ready
     db = c.db()
     with write_transaction(db.conn):  # the name in review is settled; a reply slip's answer is unclear
+        settled = [r[0] for r in db.conn.execute("SELECT serial FROM fields WHERE status = 'review'")]
         db.conn.execute("UPDATE fields SET status = 'confirmed' WHERE status = 'review'")
         db.conn.execute("INSERT INTO fields (serial, name, value, status) VALUES (?, 'reply', '', 'review')",
                         (serials[0],))
+        for serial in {*settled, serials[0]}:  # as the review page and ingest record what they change
+            record_application_event(db.conn, "test", "review.decided", serial, {})
     db.close()
     f, inputs, _ = freeze(c)  # the answer to a letter is not an input of the draw
     assert inputs.counts["applicants"] == 13 and len(f.digest) == 64
@@ -385,3 +389,19 @@ def test_the_office_date_a_person_confirmed_is_when_the_form_was_received(ready)
     received = {a["serial"]: a["received"] for a in build_inputs(conn, zone, "fcfs").applicants}
     assert received[serials[3]] == "2009-02-27"
     db.close()
+
+
+def test_the_draw_does_not_run_on_data_changed_behind_the_tools_back(ready) -> None:
+    import sqlite3
+
+    c, serials = ready
+    conn = sqlite3.connect(c.db_path)  # someone edits a ZIP with a database tool: now inside the zone
+    conn.execute("UPDATE fields SET value = CASE value WHEN '90012' THEN '90026' ELSE '90012' END "
+                 "WHERE serial = ? AND name = 'zip'", (serials[1],))
+    conn.commit()
+    conn.close()
+    with pytest.raises(ConflictError) as err:
+        freeze(c, allow_unreviewed=True, reason="one name unreadable")
+    assert err.value.key == "draw.tampered" and err.value.params == {"events": 0, "applications": 1}
+    assert "run 'zonepaper verify' to see which" in err.value.message("en")
+    assert sqlite3.connect(c.db_path).execute("SELECT count(*) FROM freezes").fetchone()[0] == 0

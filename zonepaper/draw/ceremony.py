@@ -23,9 +23,10 @@ from zonepaper.draw.seed import MIN_BITS, Seed, parse_seed
 from zonepaper.errors import ConflictError, InvalidInputError, file_problem
 from zonepaper.pdf import register_fonts, whole_file
 from zonepaper.store.database import write_transaction
-from zonepaper.store.events import append_event
+from zonepaper.store.events import append_event, find_broken_events
 from zonepaper.store.freeze import Freeze, active_freeze, lift_freeze, record_freeze
 from zonepaper.store.migrations import now_iso
+from zonepaper.store.state import changed_applications
 from zonepaper.text import Listing, translate
 
 VERIFIER = Path(vd.__file__)
@@ -37,6 +38,14 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 # --- freeze -----------------------------------------------------------------------------------
+def refuse_if_changed_behind_our_back(conn) -> None:  # noqa: ANN001 - sqlite3 connection
+    """The draw never runs on data `zonepaper verify` would flag: a broken event log, or an
+    application whose rows are not what the log last recorded."""
+    broken, changed = find_broken_events(conn), changed_applications(conn)
+    if broken or changed:
+        raise ConflictError("draw.tampered", events=len(broken), applications=len(changed))
+
+
 def freeze(cycle: Cycle, mechanism: str | None = None, allow_unreviewed: bool = False, reason: str = "",
            actor: str = "zonepaper") -> tuple[Freeze, DrawInputs, list[Path]]:
     """Freeze the inputs; returns the freeze, its inputs and the receipt files (text and PDF)."""
@@ -50,6 +59,7 @@ def freeze(cycle: Cycle, mechanism: str | None = None, allow_unreviewed: bool = 
     try:
         conn = db.conn
         with write_transaction(conn):
+            refuse_if_changed_behind_our_back(conn)
             current = active_freeze(conn)
             if current:
                 raise ConflictError("draw.already_frozen", freeze=current.id)
@@ -175,6 +185,7 @@ def run(cycle: Cycle, source_texts: list[str], weak_ok: bool = False, supersede:
     db = cycle.db(check=True)
     try:
         conn = db.conn
+        refuse_if_changed_behind_our_back(conn)
         f = active_freeze(conn)
         if f is None:
             raise ConflictError("draw.not_frozen")
