@@ -48,8 +48,8 @@ def confirm_first_half(cycle: Cycle, truth: dict[str, dict]) -> tuple[set[str], 
     conn = db.conn
     user = accounts.add_user(conn, "volunteer", "reviewer", "a long volunteer password")
     marks = ",".join("?" * len(DIGIT_FIELDS))
-    rows = conn.execute(f"SELECT rowid, serial, name, version FROM fields WHERE status = 'review' AND name IN ({marks})",
-                        DIGIT_FIELDS).fetchall()
+    rows = conn.execute(f"SELECT rowid, serial, name, version FROM fields WHERE status = 'review' "
+                        f"AND name IN ({marks})", DIGIT_FIELDS).fetchall()
     done = 0
     for rowid, serial, name, version in rows:
         want = str(truth.get(serial, {}).get(name, ""))

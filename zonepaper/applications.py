@@ -19,14 +19,14 @@ import csv
 import io
 import json
 import sqlite3
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from zonepaper.errors import ConflictError, InvalidInputError, file_problem
-from zonepaper.fields import CSV_FIELDS, MAX_TEXT, SIGNATURE_VALUES, SINGLE_FIELDS, stored_value_problem
+from zonepaper.fields import (CSV_FIELDS, MAX_TEXT, SIGNATURE_VALUES, SINGLE_FIELDS, received_time,
+                              stored_value_problem)
 from zonepaper.layout import build_layout
 from zonepaper.serial import is_valid_serial, normalize_serial
 from zonepaper.store.database import write_transaction
@@ -93,15 +93,6 @@ DELIMITERS = (",", ";", "\t")
 EXTRA = "\0extra"  # where csv puts cells beyond the header's columns
 
 
-def _is_time(text: str) -> bool:
-    """A date (2009-03-14) or a date and time (2009-03-14T16:30), as ingest's --received takes."""
-    try:
-        (date.fromisoformat if len(text.strip()) == 10 else datetime.fromisoformat)(text.strip())
-    except ValueError:
-        return False
-    return True
-
-
 def _bad(line: int, column: str, problem: Phrase, file: Path) -> InvalidInputError:
     return InvalidInputError("import.bad_row", file=str(file), line=line, column=column, problem=problem)
 
@@ -148,7 +139,7 @@ def _check_rows(reader: csv.DictReader, path: Path, zone: Zone, issued: set[str]
             missing = next(k for k, v in row.items() if v is None)
             raise _bad(line, missing, Phrase("import.problem.short_row"), path)
         for column in ("received_batch", "received_form"):
-            if row[column] and not _is_time(row[column]):
+            if row[column] and received_time(row[column]) is None:
                 raise _bad(line, column, Phrase("import.problem.not_a_time", {"value": row[column][:40]}), path)
         serial = normalize_serial(row["serial"] or "")
         if not is_valid_serial(serial):

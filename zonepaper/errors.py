@@ -94,6 +94,12 @@ class DiskFullError(ZonepaperError):
     exit_code = ExitCode.disk_full
 
 
+def _folder_of(exc: BaseException, where: str) -> str:
+    """The folder a failed write was in: the file's own, else the cycle's, else the current one."""
+    filename = getattr(exc, "filename", None)
+    return os.path.dirname(os.path.abspath(filename)) if filename else where or os.getcwd()
+
+
 def disk_full(exc: BaseException, where: str = "") -> DiskFullError | None:
     """The error to show when `exc` is the disk (or quota) being full, from the system or from SQLite; else None."""
     import errno
@@ -102,9 +108,7 @@ def disk_full(exc: BaseException, where: str = "") -> DiskFullError | None:
     system = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
     if not system and not (isinstance(exc, sqlite3.Error) and "disk is full" in str(exc)):
         return None
-    filename = getattr(exc, "filename", None)
-    folder = os.path.dirname(os.path.abspath(filename)) if filename else where or os.getcwd()
-    return DiskFullError("cli.disk_full", folder=folder)
+    return DiskFullError("cli.disk_full", folder=_folder_of(exc, where))
 
 
 def read_only(exc: BaseException, where: str = "") -> ZonepaperError | None:
@@ -115,9 +119,7 @@ def read_only(exc: BaseException, where: str = "") -> ZonepaperError | None:
     system = isinstance(exc, OSError) and exc.errno == errno.EROFS
     if not system and not (isinstance(exc, sqlite3.Error) and "readonly database" in str(exc)):
         return None
-    filename = getattr(exc, "filename", None)
-    return StoreError("store.read_only", folder=os.path.dirname(os.path.abspath(filename)) if filename
-                      else where or os.getcwd())
+    return StoreError("store.read_only", folder=_folder_of(exc, where))
 
 
 def damaged(exc: BaseException, where: str = "") -> ZonepaperError | None:

@@ -11,7 +11,7 @@ it beside the geometry.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Mapping, Sequence
 
 from zonepaper.zone import Zone
@@ -211,6 +211,18 @@ def validate_digits(name: str, digits: str, zone: Zone, sibling: object) -> tupl
             return str(int(digits)), "sibling_not_marked"
         return str(int(digits)), None
     return digits, None
+
+
+def received_time(text: str) -> str | None:
+    """A received date (2009-03-14) or date and time (2009-03-14T16:30) as stored, or None when it is
+    neither; ingest's --received and an imported application's received times are read alike."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text).isoformat()
+        return datetime.fromisoformat(text).replace(microsecond=0).isoformat()
+    except ValueError:
+        return None
 
 
 def written_digits(name: str, value: str, inked: Sequence[bool]) -> str | None:

@@ -355,7 +355,7 @@ def blank_pages(h: Handler, user: User, _: dict) -> Reply:
                             "f.sha256 = p.file_sha256 WHERE p.kind = 'blank' ORDER BY p.id DESC LIMIT ?",
                             (BLANKS_SHOWN,)).fetchall()
     tiles = "".join(
-        f'<figure class="blank">' + (f'<img src="/img/page/{pid}" alt="" loading="lazy" width="200">' if image else
+        '<figure class="blank">' + (f'<img src="/img/page/{pid}" alt="" loading="lazy" width="200">' if image else
                                      f'<span>{e(t(lang, "blanks.no_image"))}</span>') +
         f'<figcaption>{e(t(lang, "quarantine.page", page=index + 1, file=name))}</figcaption></figure>'
         for pid, index, name, image in rows)
@@ -394,7 +394,8 @@ def dashboard_numbers(conn) -> dict[str, Any]:
     return {"applications": {k: apps.get(k, 0) for k in ("complete", "review", "held")}, "fields": totals,
             "reader": {"in_use": reader, "confirmed_digits": digits,
                        "offer_adapt": digits >= ADAPT_AFTER_DIGITS and reader == COMMITTED},
-            "by_field": counts, "quarantine": open_quarantine, "blanks": blanks, "people": people, "rate": round(rate, 1),
+            "by_field": counts, "quarantine": open_quarantine, "blanks": blanks, "people": people,
+            "rate": round(rate, 1),
             "minutes_left": round(left / rate) if rate else None, "replies": replies,
             "blocks": {"review": draw_fields["review"], "illegible": draw_fields["illegible"],
                        "quarantine": open_quarantine, "held": apps.get("held", 0)}}

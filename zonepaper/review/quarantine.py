@@ -25,11 +25,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from zonepaper.review.queue import QueueError, User
-from zonepaper.scan.page import FieldResult, K, ReadContext, read_fields
+from zonepaper.scan.page import FieldResult, ReadContext, read_fields, stored_aligned
 from zonepaper.serial import is_valid_serial, normalize_serial
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
@@ -106,11 +103,7 @@ def get_page(conn: sqlite3.Connection, page_id: int) -> QuarantinedPage | None:
 
 def read_stored_page(root: Path, image: str, ctx: ReadContext) -> tuple[FieldResult, ...]:
     """Read the fields of a stored aligned page again (for a serial typed by a person, or a copy kept)."""
-    gray = cv2.imdecode(np.frombuffer((root / image).read_bytes(), np.uint8), cv2.IMREAD_GRAYSCALE)
-    size = (int(round(ctx.layout.width * K)), int(round(ctx.layout.height * K)))
-    if gray.shape[::-1] != size:  # stored smaller than read: back to the reading grid
-        gray = cv2.resize(gray, size, interpolation=cv2.INTER_LINEAR)
-    return read_fields(gray, ctx)
+    return read_fields(stored_aligned((root / image).read_bytes(), ctx.layout), ctx)
 
 
 def reading_for(root: Path, page: QuarantinedPage, action: str, ctx: ReadContext) -> tuple[FieldResult, ...] | None:

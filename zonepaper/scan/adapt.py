@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from zonepaper.cycle import Cycle
@@ -36,7 +35,8 @@ from zonepaper.fields import DIGIT_FIELDS, written_digits
 from zonepaper.layout import Layout
 from zonepaper.scan.boxes import BoxesReading, DigitCrops, digit_crops, read_crops
 from zonepaper.scan.digits import Head, Reader, digit_nets, heads_bytes
-from zonepaper.scan.page import K, SURE_STRONG_RULES, FieldResult, decide_page_digits, read_context
+from zonepaper.scan.page import (K, SURE_STRONG_RULES, FieldResult, decide_page_digits, read_context,
+                                 stored_aligned)
 from zonepaper.store.database import write_transaction
 from zonepaper.store.freeze import ensure_not_frozen
 from zonepaper.store.readers import (ADAPT_AFTER_DIGITS, COMMITTED, confirmed_digits, current_reader, reader_name,
@@ -80,18 +80,20 @@ class FormDigits:
 
 
 def _page_image(cycle: Cycle, rel: str, layout: Layout) -> np.ndarray | None:
-    image = cv2.imread(str(cycle.root / rel), cv2.IMREAD_GRAYSCALE)
-    if image is None:
+    try:
+        return stored_aligned((cycle.root / rel).read_bytes(), layout)
+    except OSError:
         return None
-    width, height = round(layout.width * K), round(layout.height * K)
-    if image.shape[1] != width:
-        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
-    return image
+
+
+Wanted = Callable[[list[tuple]], bool]
 
 
 def _forms(cycle: Cycle, conn, layout: Layout, statuses: tuple[str, ...],  # noqa: ANN001 - sqlite3 connection
-           progress: Progress | None = None) -> list[FormDigits]:
-    """Every form with a digits field in one of these statuses, read again from its stored image."""
+           progress: Progress | None = None, wanted: Wanted | None = None) -> list[FormDigits]:
+    """Every form with a digits field in one of these statuses, read again from its stored image
+    (only those whose rows (name, value, status, illegible, votes) are `wanted`, if given: reading
+    a page again is the slow part)."""
     names = ",".join("?" * len(DIGIT_FIELDS))
     marks = ",".join("?" * len(statuses))
     pages = conn.execute(
@@ -100,14 +102,14 @@ def _forms(cycle: Cycle, conn, layout: Layout, statuses: tuple[str, ...],  # noq
         f"ORDER BY p.id", (*DIGIT_FIELDS, *statuses)).fetchall()
     out = []
     for done, (page_id, image_path, serial) in enumerate(pages, 1):
-        image = _page_image(cycle, image_path, layout)
+        rows = conn.execute("SELECT name, value, status, illegible, votes FROM fields WHERE serial = ? AND page_id = ?",
+                            (serial, page_id)).fetchall()
+        image = _page_image(cycle, image_path, layout) if wanted is None or wanted(rows) else None
         if image is not None:
-            rows = conn.execute("SELECT name, value, status, illegible FROM fields WHERE serial = ? AND page_id = ?",
-                                (serial, page_id)).fetchall()
-            sibling = next((v for n, v, _, _ in rows if n == "sibling"), "") or ""
+            sibling = next((r[1] for r in rows if r[0] == "sibling"), "") or ""
             form = FormDigits(serial, page_id, sibling,
                               {name: digit_crops(image, layout.field(name), K) for name in DIGIT_FIELDS})
-            for name, value, status, illegible in rows:
+            for name, value, status, illegible, _ in rows:
                 if name in DIGIT_FIELDS and status == "confirmed" and not illegible and value:
                     form.confirmed[name] = value
                 elif name in DIGIT_FIELDS and status == "auto" and value:
@@ -127,11 +129,7 @@ def fit_head(features: np.ndarray, digits: np.ndarray, start: Head) -> Head:
     first = [np.zeros_like(p) for p in params]
     second = [np.zeros_like(p) for p in params]
     for step in range(1, STEPS + 1):
-        logits = x @ params[0].T + params[1]
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        error = (probs - target) / len(x)
+        error = (Head(params[0], params[1]).probabilities(x) - target) / len(x)
         grads = [error.T @ x + PULL * (params[0] - w0), error.sum(axis=0) + PULL * (params[1] - b0)]
         for p, g, m, v in zip(params, grads, first, second):
             m *= 0.9
@@ -254,7 +252,7 @@ def reset(cycle: Cycle, actor: str) -> str:
 
 @dataclass(frozen=True)
 class RescanReport:
-    forms: int  # forms with a digits field in review
+    forms: int  # forms read again: with a digits field in review that another reader read
     fields: int  # digits fields in review read again (not those a reviewer holds)
     accepted: int  # of those, now accepted alone
     reader: str
@@ -266,16 +264,21 @@ def rescan_review(cycle: Cycle, actor: str = "zonepaper", progress: Progress | N
 
     Only fields read with another reader than the one in use are read again (the same reader
     reading the same field twice is not more evidence). A field the reader is now sure of is
-    accepted alone, as at ingest; every other field stays exactly as it was (what a reviewer is looking at does not change under them). A field a
-    reviewer holds a claim on is left alone. Each form is one transaction; refused while the
-    draw's inputs are frozen.
+    accepted alone, as at ingest; every other field stays exactly as it was (what a reviewer is
+    looking at does not change under them). A field a reviewer holds a claim on is left alone.
+    Only the pages that hold such a field are read again. Each form is one transaction; refused
+    while the draw's inputs are frozen.
     """
     ctx = read_context(cycle)
     db = cycle.db()
     conn = db.conn
     try:
         ensure_not_frozen(conn)
-        forms = _forms(cycle, conn, ctx.layout, ("review",), progress)
+        def rereadable(rows: list[tuple]) -> bool:  # a field in review another reader read
+            return any(name in DIGIT_FIELDS and status == "review" and not illegible
+                       and _read_with(votes) != ctx.reader.id for name, _, status, illegible, votes in rows)
+
+        forms = _forms(cycle, conn, ctx.layout, ("review",), progress, rereadable)
         fields = accepted = 0
         for form in forms:
             _, results = decide_form(form, ctx.reader, ctx.layout, ctx.zone)

@@ -23,12 +23,13 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from zonepaper.cycle import Cycle, private_umask
 from zonepaper.errors import ConflictError, InvalidInputError, MissingDependencyError, ZonepaperError
+from zonepaper.fields import received_time
 from zonepaper.scan.page import PageResult, ReadContext, quarantine, read_context, read_page
 from zonepaper.scan.raster import RasterPage, UnreadableFile, count_pages, find_files, read_pages
 from zonepaper.scan.tesseract import missing_tesseract
@@ -101,13 +102,10 @@ def parse_received(text: str | None) -> str:
     """--received: a date (2009-03-14) or a date and time (2009-03-14T16:30); default now."""
     if text is None or not text.strip():
         return datetime.now().replace(microsecond=0).isoformat()
-    text = text.strip()
-    try:
-        if len(text) == 10:
-            return date.fromisoformat(text).isoformat()
-        return datetime.fromisoformat(text).replace(microsecond=0).isoformat()
-    except ValueError:
-        raise InvalidInputError("scan.bad_received", value=text) from None
+    value = received_time(text)
+    if value is None:
+        raise InvalidInputError("scan.bad_received", value=text.strip())
+    return value
 
 
 def display_name(path: Path) -> str:

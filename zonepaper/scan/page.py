@@ -95,6 +95,17 @@ def _jpeg(image: np.ndarray, max_width: int = 1700) -> bytes:
     return buf.tobytes()
 
 
+def stored_aligned(data: bytes, layout: Layout) -> np.ndarray | None:
+    """A front ingest stored (pages/, JPEG), back on the reading grid it was read on; None if undecodable."""
+    gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if gray is None:
+        return None
+    size = (int(round(layout.width * K)), int(round(layout.height * K)))
+    if gray.shape[::-1] != size:  # stored smaller than read: back to the reading grid
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_LINEAR)
+    return gray
+
+
 def _codes(image: np.ndarray) -> list[str]:
     texts = [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
     if not texts:

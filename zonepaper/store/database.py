@@ -56,14 +56,18 @@ def copy_source(path: Path) -> sqlite3.Connection:
     """A connection to copy the database from (the online backup API), read-only where nothing can write."""
     if writable(path):
         return sqlite3.connect(str(path), timeout=30)
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    return sqlite3.connect(_read_only_uri(path), uri=True)
+
+
+def _read_only_uri(path: Path) -> str:
+    """Nothing can write there, so SQLite reads the file as it is (immutable: no lock or journal files)."""
+    return f"{path.resolve().as_uri()}?mode=ro&immutable=1"
 
 
 def _connect_read_only(path: Path) -> sqlite_utils.Database:
-    """Nothing can write there, so the database is read as it is (immutable: SQLite needs no lock file)."""
-    uri = path.resolve().as_uri()
+    """The database of a folder that cannot be written, opened read-only."""
     try:
-        conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+        conn = sqlite3.connect(_read_only_uri(path), uri=True, isolation_level=None)
         pending = schema_pending(conn)
     except sqlite3.DatabaseError as exc:
         raise StoreError("store.unreadable", file=str(path), reason=str(exc)) from None
