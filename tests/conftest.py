@@ -46,3 +46,26 @@ def cli_subprocess(*args: str, env: dict[str, str] | None = None, cwd: Path | No
     full_env = {**os.environ, "ZONEPAPER_LANG": "en", **(env or {})}
     exe = Path(sys.executable).parent / "zonepaper"
     return subprocess.run([str(exe), *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout)
+
+
+def add_field(conn, serial: str, name: str, value: str, status: str = "auto") -> None:  # noqa: ANN001
+    """A field the tool would have stored (a reply slip read, a language asked for), recorded in the log as
+    the tool records it, so that the integrity checks see a change made through zonepaper."""
+    from zonepaper.store.database import write_transaction
+    from zonepaper.store.state import record_application_event
+
+    with write_transaction(conn):
+        conn.execute("INSERT INTO fields (serial, name, value, status) VALUES (?, ?, ?, ?)",
+                     (serial, name, value, status))
+        record_application_event(conn, "test", "test.field_added", serial, {"field": name})
+
+
+FAULTS = Path(__file__).parent / "faults"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fault suite (tests/faults/, issue 14) is slow as a whole: it runs in `make test` (CI), not in
+    `make test-fast`."""
+    for item in items:
+        if Path(str(item.fspath)).parent == FAULTS:
+            item.add_marker(pytest.mark.slow)

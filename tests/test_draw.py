@@ -402,6 +402,6 @@ def test_the_draw_does_not_run_on_data_changed_behind_the_tools_back(ready) -> N
     conn.close()
     with pytest.raises(ConflictError) as err:
         freeze(c, allow_unreviewed=True, reason="one name unreadable")
-    assert err.value.key == "draw.tampered" and err.value.params == {"events": 0, "applications": 1}
-    assert "run 'zonepaper verify' to see which" in err.value.message("en")
+    assert err.value.key == "store.tampered" and err.value.params == {"count": 1}
+    assert "run 'zonepaper verify' to see it" in err.value.message("en")
     assert sqlite3.connect(c.db_path).execute("SELECT count(*) FROM freezes").fetchone()[0] == 0

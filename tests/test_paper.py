@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import cli
+from conftest import add_field, cli
 
 from zonepaper.cycle import init_cycle
 from zonepaper.draw.ceremony import freeze, run
@@ -121,10 +121,8 @@ def test_audit_report_shows_the_ceremony_and_the_outcome(tmp_path: Path, capsys)
 def test_letters_match_the_draw_and_a_spanish_family_reads_spanish_first(tmp_path: Path, capsys) -> None:
     c = drawn_cycle(tmp_path, "da")
     db = c.db()
-    with write_transaction(db.conn):  # one family asked for English letters
-        english = db.conn.execute("SELECT serial FROM applications ORDER BY serial LIMIT 1").fetchone()[0]
-        db.conn.execute("INSERT INTO fields (serial, name, value, status) VALUES (?, 'letter_language', 'en', 'auto')",
-                        (english,))
+    english = db.conn.execute("SELECT serial FROM applications ORDER BY serial LIMIT 1").fetchone()[0]
+    add_field(db.conn, english, "letter_language", "en")  # one family asked for English letters
     zone_text = c.zone_path.read_text(encoding="utf-8")
     c.zone_path.write_text(zone_text.replace('city = "Los Angeles, CA"', 'city = "Pasadena, CA"'), encoding="utf-8")
     assert cli("print", "letters", "--cycle", str(c.root)) == 0
@@ -201,9 +199,7 @@ def test_a_decline_makes_an_offer_and_an_accepted_offer_frees_the_earlier_seat(t
     first = line[0][1]
     assert cli("waitlist", "offer", "--cycle", str(c.root)) == 0
     assert "No free seats" in capsys.readouterr().out  # every seat is held: nothing to offer yet
-    with write_transaction(db.conn):  # the holder's reply slip said no
-        db.conn.execute("INSERT INTO fields (serial, name, value, status) VALUES (?, 'reply', 'decline', 'auto')",
-                        (holder,))
+    add_field(db.conn, holder, "reply", "decline")  # the holder's reply slip said no
     assert cli("waitlist", "offer", "--program", program, "--cycle", str(c.root)) == 0
     out = capsys.readouterr().out
     assert f"form {first}, program {program} (no. 1 on its list)" in out
@@ -234,9 +230,7 @@ def test_offers_whose_letters_were_never_written_get_them_from_the_next_run(tmp_
     draw = load_draw(db.conn)
     holder = sorted(s for s, r in draw.results.items() if r["assigned"] and any(
         r["assigned"] in o["waitlist"] for o in draw.results.values()))[0]
-    with write_transaction(db.conn):
-        db.conn.execute("INSERT INTO fields (serial, name, value, status) VALUES (?, 'reply', 'decline', 'auto')",
-                        (holder,))
+    add_field(db.conn, holder, "reply", "decline")
     made = make_offers(db.conn, c.zone())  # recorded; the run is killed before any letter is written
     assert made and not list((c.root / "output").glob("offers-*.pdf"))
     assert cli("waitlist", "offer", "--cycle", str(c.root)) == 0

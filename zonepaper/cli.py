@@ -322,25 +322,41 @@ def review_serve_cmd(
 
 
 @app.command("verify", help=h("verify"))
-def verify_cmd(cycle: CycleOpt = None) -> None:
+def verify_cmd(head: Annotated[Optional[str], typer.Option("--head", help=h("verify_head"))] = None,
+               cycle: CycleOpt = None) -> None:
+    from zonepaper.draw.ceremony import check_cycle
     from zonepaper.errors import ConflictError
-    from zonepaper.store.events import find_broken_events
-    from zonepaper.store.state import changed_applications
+    from zonepaper.store.integrity import chain_head, find_head, grouped
+    from zonepaper.text import Phrase
 
     db = resolve_cycle(cycle).db()
     try:
-        events = db.conn.execute("SELECT count(*) FROM events").fetchone()[0]
-        broken = find_broken_events(db.conn)
-        changed = changed_applications(db.conn)
+        found = check_cycle(db.conn)
+        events, last = chain_head(db.conn)
+        at = find_head(db.conn, head) if head else None
     finally:
         db.close()
-    for event_id in broken[:50]:
+    for event_id in found.broken_events[:50]:
         echo(say("verify.broken_event", id=event_id))
-    for serial, problem in changed[:200]:
+    for serial, problem in found.applications[:200]:
         echo(say(f"verify.{problem}", serial=serial))
-    if broken or changed:
-        raise ConflictError("verify.failed", events=len(broken), applications=len(changed))
-    echo(say("verify.ok", events=events))
+    for table, problem in found.tables:
+        echo(say(f"verify.table_{problem}", table=Phrase(f"verify.table.{table}")))
+    for key, params in found.log:
+        echo(say(f"verify.{key}", **params))
+    for key, params in found.other:
+        echo(say(key, **params))
+    problems = found.count
+    if head:
+        shown = grouped("".join(head.split()).lower())
+        if at is None:
+            echo(say("verify.head_missing", head=shown))
+            problems += 1
+        else:
+            echo(say("verify.head_ok", head=shown, id=at[0], after=at[1]))
+    if problems:
+        raise ConflictError("verify.failed", count=problems)
+    echo(say("verify.ok", events=events, head=grouped(last)))
 
 
 @draw_app.command("freeze", help=h("draw_freeze"))
@@ -393,6 +409,7 @@ def draw_run_cmd(
 ) -> None:
     from zonepaper.draw.ceremony import run
     from zonepaper.draw.seed import MIN_BITS, parse_seed
+    from zonepaper.store.integrity import grouped
 
     texts = _sources(source, sources_file)
     seed = parse_seed(texts)
@@ -400,7 +417,7 @@ def draw_run_cmd(
     out = run(resolve_cycle(cycle), texts, weak_seed_ok, supersede, reason)
     unassigned = out.counts["applicants"] - out.counts["assigned"]
     echo(say("draw.run_done", draw=out.draw_id, assigned=out.counts["assigned"], applicants=out.counts["applicants"],
-             unassigned=unassigned, digest=out.result_digest, bundle=str(out.bundle)))
+             unassigned=unassigned, digest=out.result_digest, bundle=str(out.bundle), head=grouped(out.chain_head)))
     for rank, count in out.counts["by_rank"].items():
         echo(say("draw.by_rank", rank=rank, count=count))
 

@@ -26,7 +26,7 @@ from zonepaper import __version__
 from zonepaper.errors import ConflictError, CycleNotFoundError, InvalidInputError, ZoneFileError
 from zonepaper.layout import form_grid, grid_change
 from zonepaper.store.database import connect, copy_source, write_transaction
-from zonepaper.store.events import append_event
+from zonepaper.store.integrity import record_all
 from zonepaper.store.migrations import now_iso
 from zonepaper.store.serials import printed_grids, process_alive
 from zonepaper.zone import Zone, example_zone_text, load_zone, parse_zone_text
@@ -152,7 +152,7 @@ def _create_database(path: Path, example: str | None) -> None:
                 "created_by_version": __version__}
         with write_transaction(db.conn) as conn:
             conn.executemany("INSERT INTO cycle_info (key, value) VALUES (?, ?)", info.items())
-            append_event(conn, "zonepaper", "cycle.created", {"cycle_id": info["cycle_id"], "example": example})
+            record_all(conn, "zonepaper", "cycle.created", {"cycle_id": info["cycle_id"], "example": example})
         db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()

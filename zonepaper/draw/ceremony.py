@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,14 +19,13 @@ from zonepaper.cycle import Cycle
 from zonepaper.draw import verify_draw as vd
 from zonepaper.draw.inputs import DrawInputs, build_inputs, unfinished
 from zonepaper.draw.seed import MIN_BITS, Seed, parse_seed
-from zonepaper.errors import ConflictError, InvalidInputError, file_problem
+from zonepaper.errors import ConflictError, InvalidInputError
 from zonepaper.pdf import register_fonts, whole_file
 from zonepaper.store.database import write_transaction
-from zonepaper.store.events import append_event, find_broken_events
 from zonepaper.store.freeze import Freeze, active_freeze, lift_freeze, record_freeze
+from zonepaper.store.integrity import Findings, chain_head, check_store, grouped, record_event, refuse_if_tampered
 from zonepaper.store.migrations import now_iso
-from zonepaper.store.state import changed_applications
-from zonepaper.text import Listing, translate
+from zonepaper.text import Listing, Phrase, translate
 
 VERIFIER = Path(vd.__file__)
 
@@ -38,12 +36,39 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 # --- freeze -----------------------------------------------------------------------------------
+def check_cycle(conn) -> Findings:  # noqa: ANN001 - sqlite3 connection
+    """Everything `zonepaper verify` checks: the store's own checks, and that every freeze's stored
+    inputs give its digest and every draw's stored results give its result fingerprint."""
+    findings = check_store(conn)
+    for freeze_id, inputs, digest in conn.execute("SELECT id, inputs, input_digest FROM freezes ORDER BY id"):
+        try:
+            body = json.loads(inputs)
+            again = vd.input_digest(body["settings"], body["programs"], body["applicants"])
+        except (ValueError, KeyError, TypeError):
+            again = ""
+        if again != digest:
+            findings.other.append(("verify.freeze_inputs", {"freeze": freeze_id}))
+    for (draw_id, digest) in conn.execute("SELECT id, result_digest FROM draws ORDER BY id").fetchall():
+        if stored_result_digest(conn, draw_id) != digest:
+            findings.other.append(("verify.draw_results", {"draw": draw_id}))
+    return findings
+
+
+def stored_result_digest(conn, draw_id: int) -> str:  # noqa: ANN001 - sqlite3 connection
+    """The fingerprint of a draw's results as they are stored now (the bundle's results.csv, rebuilt)."""
+    try:
+        rows = [{"serial": s, "grade": g, "lottery": lot, "assigned": a or "", "rank": r, "reason": why,
+                 "waitlist": json.loads(w)} for s, g, lot, a, r, why, w in conn.execute(
+            "SELECT serial, grade, lottery, assigned, rank, reason, waitlist FROM draw_results WHERE draw_id = ? "
+            "ORDER BY serial", (draw_id,))]
+        return vd.result_digest(vd.write_csv(vd.result_rows(rows), vd.RESULT_COLUMNS))
+    except (ValueError, TypeError, AttributeError):
+        return ""
+
+
 def refuse_if_changed_behind_our_back(conn) -> None:  # noqa: ANN001 - sqlite3 connection
-    """The draw never runs on data `zonepaper verify` would flag: a broken event log, or an
-    application whose rows are not what the log last recorded."""
-    broken, changed = find_broken_events(conn), changed_applications(conn)
-    if broken or changed:
-        raise ConflictError("draw.tampered", events=len(broken), applications=len(changed))
+    """The draw never runs on data `zonepaper verify` would flag."""
+    refuse_if_tampered(conn, check_cycle(conn))
 
 
 def freeze(cycle: Cycle, mechanism: str | None = None, allow_unreviewed: bool = False, reason: str = "",
@@ -74,13 +99,13 @@ def freeze(cycle: Cycle, mechanism: str | None = None, allow_unreviewed: bool = 
                                "applicants": inputs.applicants}, ensure_ascii=False, sort_keys=True)
             at = now_iso()
             freeze_id = record_freeze(conn, inputs.digest, body, mechanism, reason.strip(), at)
-            append_event(conn, actor, "draw.frozen", {
+            record_event(conn, actor, "draw.frozen", {
                 "freeze": freeze_id, "input_digest": inputs.digest, "mechanism": mechanism, "counts": inputs.counts,
                 "unreviewed": {"reason": reason.strip(), "review": sum(left.review.values()),
                                "quarantine": left.quarantine, "held": len(left.held)} if left.any else None},
-                subject=f"freeze:{freeze_id}")
+                f"freeze:{freeze_id}", ("freezes",))
             result = Freeze(freeze_id, inputs.digest, mechanism, json.loads(body), at)
-            paths = write_receipt(cycle, result, inputs, reason.strip())
+            paths = write_receipt(cycle, result, inputs, reason.strip(), chain_head(conn)[1])
             conn.execute("UPDATE freezes SET receipt = ? WHERE id = ?", (str(paths[0]), freeze_id))
     finally:
         db.close()
@@ -94,38 +119,39 @@ def unfreeze(cycle: Cycle, reason: str, actor: str = "zonepaper") -> int:
     db = cycle.db()
     try:
         with write_transaction(db.conn) as conn:
+            refuse_if_changed_behind_our_back(conn)
             current = active_freeze(conn)
             if current is None:
                 raise ConflictError("draw.not_frozen")
             lift_freeze(conn, current.id, reason.strip())
-            append_event(conn, actor, "draw.unfrozen", {"freeze": current.id, "reason": reason.strip()},
-                         subject=f"freeze:{current.id}")
+            record_event(conn, actor, "draw.unfrozen", {"freeze": current.id, "reason": reason.strip()},
+                         f"freeze:{current.id}", ("freezes",))
     finally:
         db.close()
     return current.id
 
 
-def receipt_lines(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str, lang: str) -> list[str]:
+def receipt_lines(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str, head: str, lang: str) -> list[str]:
     zone = cycle.zone()
-    digest = " ".join(f.digest[i: i + 8] for i in range(0, 64, 8))
     lines = [translate("messages", "draw.receipt_title", lang, zone=zone.name[lang], cycle=zone.cycle),
              translate("messages", "draw.receipt_when", lang, at=f.created_at, freeze=f.id),
              translate("messages", "draw.receipt_counts", lang, **inputs.counts),
              translate("messages", f"draw.mechanism_{f.mechanism}", lang),
-             translate("messages", "draw.receipt_digest", lang), digest,
-             translate("messages", "draw.receipt_next", lang)]
+             translate("messages", "draw.receipt_digest", lang), grouped(f.digest),
+             translate("messages", "draw.receipt_next", lang),
+             translate("messages", "draw.receipt_head", lang, head=grouped(head))]
     if reason:
         lines.insert(4, translate("messages", "draw.receipt_unreviewed", lang, reason=reason))
     return lines
 
 
-def write_receipt(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str) -> list[Path]:
+def write_receipt(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str, head: str) -> list[Path]:
     """The freeze receipt to post publicly: a text file and a one-page PDF, Spanish then English."""
     from reportlab.lib.pagesizes import letter
     from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.pdfgen.canvas import Canvas
 
-    text = "\n\n".join("\n".join(receipt_lines(cycle, f, inputs, reason, lang)) for lang in ("es", "en")) + "\n"
+    text = "\n\n".join("\n".join(receipt_lines(cycle, f, inputs, reason, head, lang)) for lang in ("es", "en")) + "\n"
     txt = cycle.root / "output" / f"freeze-{f.id}-receipt.txt"
     _write_atomic(txt, text.encode("utf-8"))
     register_fonts()
@@ -135,7 +161,7 @@ def write_receipt(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str) -> l
         c = Canvas(str(part), pagesize=letter)
         y = 740
         for lang in ("es", "en"):
-            for i, line in enumerate(receipt_lines(cycle, f, inputs, reason, lang)):
+            for i, line in enumerate(receipt_lines(cycle, f, inputs, reason, head, lang)):
                 if line.replace(" ", "") == f.digest:  # the fingerprint, large, in two rows of four groups
                     font, size, chunks = "Mono-Bold", 16, [line[:35], line[36:]]
                 else:
@@ -172,6 +198,7 @@ class DrawOutcome:
     result_digest: str
     bundle: Path
     counts: dict
+    chain_head: str  # the event log's head after the draw was recorded: printed for people to keep
 
 
 def run(cycle: Cycle, source_texts: list[str], weak_ok: bool = False, supersede: bool = False, reason: str = "",
@@ -199,7 +226,7 @@ def run(cycle: Cycle, source_texts: list[str], weak_ok: bool = False, supersede:
         results = vd.assign(settings, programs, applicants, seed.key_string, f.digest)
         results_csv = vd.write_csv(vd.result_rows(results), vd.RESULT_COLUMNS)
         digest = vd.result_digest(results_csv)
-        counts = summarize(results)
+        counts = vd.summarize(results)
         next_id = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM draws").fetchone()[0]) + 1
         manifest = {"format": vd.FORMAT, "zonepaper_version": __version__, "cycle_id": cycle.info()["cycle_id"],
                     "draw": next_id, "freeze": f.id, "frozen_at": f.created_at, "mechanism": f.mechanism,
@@ -222,21 +249,15 @@ def run(cycle: Cycle, source_texts: list[str], weak_ok: bool = False, supersede:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(draw_id, r["serial"], r["grade"], r["lottery"], r["assigned"] or None, r["rank"], r["reason"],
                   json.dumps(r["waitlist"], sort_keys=True)) for r in results])
-            append_event(conn, actor, "draw.run", {
+            record_event(conn, actor, "draw.run", {
                 "draw": draw_id, "freeze": f.id, "sources": manifest["source_texts"], "key_string": seed.key_string,
                 "entropy_bits": round(seed.bits, 1), "input_digest": f.digest, "result_digest": digest,
                 "supersedes": earlier[0] if earlier else None, "reason": reason.strip() or None},
-                subject=f"draw:{draw_id}")
+                f"draw:{draw_id}", ("draws",))
+            head = chain_head(conn)[1]
     finally:
         db.close()
-    return DrawOutcome(int(draw_id), f.id, seed, digest, bundle, counts)
-
-
-def summarize(results: list[dict]) -> dict:
-    ranks = Counter(r["rank"] for r in results if r["assigned"])
-    reasons = Counter(r["reason"] for r in results if not r["assigned"])
-    return {"applicants": len(results), "assigned": sum(ranks.values()),
-            "by_rank": {str(k): ranks[k] for k in sorted(ranks)}, "unassigned": dict(sorted(reasons.items()))}
+    return DrawOutcome(int(draw_id), f.id, seed, digest, bundle, counts, head)
 
 
 def _bundle_bytes(manifest: dict, programs: list[dict], applicants: list[dict], results_csv: bytes) -> bytes:
@@ -261,12 +282,10 @@ def _bundle_bytes(manifest: dict, programs: list[dict], applicants: list[dict], 
 
 
 def replay(bundle: Path) -> list[str]:
-    """The differences between a bundle and a fresh computation from its inputs (empty: it matches)."""
+    """The differences between a bundle and a fresh computation from its inputs (empty: it matches);
+    a bundle that cannot be checked at all is refused with one line saying why."""
     try:
-        files = vd.read_bundle(bundle)
-    except (OSError, KeyError, zipfile.BadZipFile) as exc:
-        raise InvalidInputError("draw.bad_bundle", file=str(bundle), reason=file_problem(exc)) from None
-    try:
-        return vd.check(files)
-    except (KeyError, ValueError) as exc:
-        return [f"the bundle cannot be read: {type(exc).__name__}: {exc}"]
+        return vd.check(vd.read_bundle(bundle))
+    except vd.BundleError as exc:
+        raise InvalidInputError("draw.bad_bundle", file=str(bundle),
+                                reason=Phrase(f"draw.bundle.{exc.code}", exc.params)) from None

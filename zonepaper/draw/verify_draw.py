@@ -225,30 +225,137 @@ def result_digest(results_csv: bytes) -> str:
     return hashlib.sha256(results_csv).hexdigest()
 
 
-# --- checking a bundle ------------------------------------------------------------------------
+def summarize(results: list[dict]) -> dict:
+    """The counts the manifest publishes: applicants, placed, placed by choice, unplaced by reason."""
+    ranks: dict[int, int] = {}
+    reasons: dict[str, int] = {}
+    for r in results:
+        if r["assigned"]:
+            ranks[r["rank"]] = ranks.get(r["rank"], 0) + 1
+        else:
+            reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
+    return {"applicants": len(results), "assigned": sum(ranks.values()),
+            "by_rank": {str(k): ranks[k] for k in sorted(ranks)}, "unassigned": dict(sorted(reasons.items()))}
+
+
+def source_numbers(text: str) -> list[int] | None:
+    """The numbers a source as written holds (after its `KIND:` label), or None if it holds something else."""
+    label, sep, rest = text.partition(":")
+    tokens = (rest if sep else label).replace(",", " ").split()
+    return [int(t) for t in tokens] if tokens and all(t.isdigit() for t in tokens) else None
+
+
+# --- reading a bundle -------------------------------------------------------------------------
+BUNDLE_FILES = ("manifest.json", "programs.csv", "applicants.csv", "results.csv")
+MANIFEST_KEYS = ("settings", "sources", "source_texts", "key_string", "input_digest", "result_digest", "counts")
+WHY = {  # one plain line for each way a bundle cannot be checked (zonepaper translates the same codes)
+    "not_a_bundle": "{name} is not a bundle (.zip file or folder of its files)",
+    "no_file": "the bundle has no {name}",
+    "not_utf8": "{name} is not UTF-8 text",
+    "bad_json": "{name} is not valid JSON ({detail})",
+    "not_object": "{name} is not a JSON object",
+    "no_key": "{name} has no '{key}'",
+    "bad_value": "{name}: '{key}' is not what a bundle holds ({detail})",
+    "no_column": "{name} has no column '{key}'",
+    "bad_row": "{name}, line {line}: {detail}",
+}
+
+
+class BundleError(ValueError):
+    """The bundle cannot be checked at all; `str()` is one plain line saying why."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        self.code, self.params = code, params
+        super().__init__(WHY[code].format(**params))
+
+
 def read_bundle(path: Path) -> dict[str, bytes]:
-    names = ("manifest.json", "programs.csv", "applicants.csv", "results.csv")
-    if path.is_dir():
-        return {n: (path / n).read_bytes() for n in names}
-    with zipfile.ZipFile(path) as z:
-        return {n: z.read(n) for n in names}
+    try:
+        if path.is_dir():
+            return {n: (path / n).read_bytes() for n in BUNDLE_FILES if (path / n).is_file()}
+        with zipfile.ZipFile(path) as z:
+            present = set(z.namelist())
+            return {n: z.read(n) for n in BUNDLE_FILES if n in present}
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise BundleError("not_a_bundle", name=path.name, detail=str(exc)) from None
 
 
+def _text(files: dict[str, bytes], name: str) -> str:
+    if name not in files:
+        raise BundleError("no_file", name=name)
+    try:
+        return files[name].decode("utf-8")
+    except UnicodeDecodeError:
+        raise BundleError("not_utf8", name=name) from None
+
+
+def _rows(files: dict[str, bytes], name: str, columns: list[str], convert=None) -> list[dict]:  # noqa: ANN001
+    reader = csv.DictReader(io.StringIO(_text(files, name), newline=""))
+    for column in columns:
+        if column not in (reader.fieldnames or []):
+            raise BundleError("no_column", name=name, key=column)
+    rows = []
+    for row in reader:
+        try:
+            rows.append(convert(row) if convert else row)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise BundleError("bad_row", name=name, line=reader.line_num,
+                              detail=f"{type(exc).__name__}: {exc}") from None
+    return rows
+
+
+def _manifest(files: dict[str, bytes]) -> dict:
+    name = "manifest.json"
+    try:
+        manifest = json.loads(_text(files, name))
+    except json.JSONDecodeError as exc:
+        raise BundleError("bad_json", name=name, detail=f"line {exc.lineno}: {exc.msg}") from None
+    if not isinstance(manifest, dict):
+        raise BundleError("not_object", name=name)
+    for key in MANIFEST_KEYS:
+        if key not in manifest:
+            raise BundleError("no_key", name=name, key=key)
+    settings, sources = manifest["settings"], manifest["sources"]
+    if not isinstance(settings, dict) or not isinstance(settings.get("priorities"), list) \
+            or settings.get("mechanism") not in MECHANISMS:
+        raise BundleError("bad_value", name=name, key="settings", detail="a mechanism and a list of priorities")
+    if not isinstance(sources, list) or not all(
+            isinstance(s, list) and s and all(type(n) is int for n in s) for s in sources):
+        raise BundleError("bad_value", name=name, key="sources", detail="lists of whole numbers")
+    texts = manifest["source_texts"]
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise BundleError("bad_value", name=name, key="source_texts", detail="a list of texts")
+    for key in ("key_string", "input_digest", "result_digest"):
+        if not isinstance(manifest[key], str):
+            raise BundleError("bad_value", name=name, key=key, detail="a text")
+    return manifest
+
+
+# --- checking a bundle ------------------------------------------------------------------------
 def check(files: dict[str, bytes]) -> list[str]:
-    """Every difference between what the bundle claims and what its inputs give (empty: it matches)."""
-    manifest = json.loads(files["manifest.json"])
+    """Every difference between what the bundle claims and what its inputs give (empty: it matches).
+    Raises BundleError when the bundle cannot be checked at all."""
+    manifest = _manifest(files)
     settings = manifest["settings"]
-    programs = [program_from_row(r) for r in read_csv(files["programs.csv"])]
-    applicants = [applicant_from_row(r) for r in read_csv(files["applicants.csv"])]
+    programs = _rows(files, "programs.csv", PROGRAM_COLUMNS, program_from_row)
+    applicants = _rows(files, "applicants.csv", APPLICANT_COLUMNS, applicant_from_row)
+    _rows(files, "results.csv", RESULT_COLUMNS)
     problems = []
+    written = [source_numbers(t) for t in manifest["source_texts"]]
+    if written != manifest["sources"]:
+        problems.append(f"the sources as written {manifest['source_texts']!r} do not hold the numbers "
+                        f"{manifest['sources']!r}")
     digest = input_digest(settings, programs, applicants)
     if digest != manifest["input_digest"]:
         problems.append(f"the inputs do not give the published input digest: {digest} != {manifest['input_digest']}")
     key = key_string(manifest["sources"])
     if key != manifest["key_string"]:
         problems.append(f"the sources do not give the key string: {key!r} != {manifest['key_string']!r}")
-    expected = write_csv(result_rows(assign(settings, programs, applicants, key, manifest["input_digest"])),
-                         RESULT_COLUMNS)
+    results = assign(settings, programs, applicants, key, manifest["input_digest"])
+    expected = write_csv(result_rows(results), RESULT_COLUMNS)
+    counts = summarize(results)
+    if counts != manifest["counts"]:
+        problems.append(f"the manifest's counts {manifest['counts']!r} are not those of the draw {counts!r}")
     if result_digest(files["results.csv"]) != manifest["result_digest"]:
         problems.append("results.csv is not the file the manifest's result digest describes")
     if expected != files["results.csv"]:
@@ -265,7 +372,11 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print(__doc__)
         return 2
-    problems = check(read_bundle(Path(argv[0])))
+    try:
+        problems = check(read_bundle(Path(argv[0])))
+    except BundleError as exc:
+        print(f"CANNOT CHECK: {exc}")
+        return 2
     for p in problems[:200]:
         print(p)
     print("MATCH" if not problems else f"DIFFERENT: {len(problems)} problem(s)")

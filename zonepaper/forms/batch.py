@@ -21,8 +21,8 @@ from zonepaper.forms.document import write_forms_pdf
 from zonepaper.layout import build_layout, form_grid
 from zonepaper.serial import BACK, FRONT, make_payload
 from zonepaper.store.database import write_transaction
-from zonepaper.store.events import append_event
-from zonepaper.store.serials import abandoned_batches, record_grid, reserve_serials
+from zonepaper.store.integrity import record_event
+from zonepaper.store.serials import abandoned_batches, reserve_serials
 
 MAX_PER_RUN = 20000
 
@@ -50,9 +50,9 @@ def close_abandoned(cycle: Cycle) -> tuple[tuple[int, int], ...]:
                 if partial and partial.endswith(".part"):
                     Path(partial).unlink(missing_ok=True)
                 conn.execute("UPDATE batches SET status = 'failed', output = NULL WHERE id = ?", (batch_id,))
-                append_event(conn, "zonepaper", "forms.failed", {"batch": batch_id, "output": None,
-                                                                  "error": "stopped before its PDF was written"},
-                             subject=f"batch:{batch_id}")
+                record_event(conn, "zonepaper", "forms.failed",
+                             {"batch": batch_id, "output": None, "error": "stopped before its PDF was written"},
+                             f"batch:{batch_id}", ("serials",))
                 closed.append((batch_id, count))
     finally:
         db.close()
@@ -75,10 +75,8 @@ def issue_serials(cycle: Cycle, count: int, label: str, paper: str, actor: str =
     db = cycle.db()
     try:
         with write_transaction(db.conn) as conn:
-            batch_id, serials = reserve_serials(conn, count, label, paper, actor)
-            if grid is not None:
-                record_grid(conn, batch_id, json.dumps(grid, sort_keys=True))
-            return batch_id, serials
+            return reserve_serials(conn, count, label, paper, actor,
+                                   grid_json=None if grid is None else json.dumps(grid, sort_keys=True))
     finally:
         db.close()
 
@@ -91,7 +89,7 @@ def _finish_batch(cycle: Cycle, batch_id: int, status: str, output: str | None, 
             payload = {"batch": batch_id, "output": output}
             if detail:
                 payload["error"] = detail
-            append_event(conn, "zonepaper", f"forms.{status}", payload, subject=f"batch:{batch_id}")
+            record_event(conn, "zonepaper", f"forms.{status}", payload, f"batch:{batch_id}", ("serials",))
     finally:
         db.close()
 

@@ -19,6 +19,7 @@ from zonepaper.cycle import Cycle
 from zonepaper.errors import ConflictError
 from zonepaper.pdf import register_fonts, write_story
 from zonepaper.serial import display_serial
+from zonepaper.store.integrity import refuse_if_tampered
 from zonepaper.text import both_languages, translate
 from zonepaper.zone import Zone
 
@@ -43,7 +44,10 @@ class Draw:
 
 
 def load_draw(conn: sqlite3.Connection, draw_id: int | None = None) -> Draw:
-    """The current draw (or the one asked for) with its frozen inputs and results."""
+    """The current draw (or the one asked for) with its frozen inputs and results; refused when the
+    database is not what the event log says (nothing is printed or offered from data changed behind
+    the tool's back)."""
+    refuse_if_tampered(conn)
     sql = ("SELECT d.id, d.key_string, d.result_digest, f.mechanism, f.inputs FROM draws d "
            "JOIN freezes f ON f.id = d.freeze_id ")
     row = conn.execute(sql + ("WHERE d.id = ?" if draw_id else "WHERE d.status = 'current' ORDER BY d.id DESC LIMIT 1"),
@@ -58,6 +62,35 @@ def load_draw(conn: sqlite3.Connection, draw_id: int | None = None) -> Draw:
         results[serial] = {"grade": grade, "lottery": lottery, "assigned": assigned or "", "rank": rank,
                            "reason": reason, "waitlist": json.loads(waitlist)}
     return Draw(row[0], row[1], row[2], row[3], {a["serial"]: a for a in inputs["applicants"]}, results)
+
+
+def check_against_bundle(cycle: Cycle, conn: sqlite3.Connection, draw: Draw) -> None:
+    """The stored results are those of the draw's audit bundle (the file that was published): its
+    results.csv has the draw's fingerprint and says, form by form, what the database says."""
+    import csv
+    import hashlib
+    import io
+    import zipfile
+
+    stored = Path(conn.execute("SELECT bundle FROM draws WHERE id = ?", (draw.id,)).fetchone()[0])
+    bundle = cycle.root / "output" / stored.name  # where the draw wrote it, even if the cycle folder moved
+    bundle = bundle if bundle.is_file() else stored
+    try:
+        with zipfile.ZipFile(bundle) as z:
+            data = z.read("results.csv")
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+        published = {r["serial"]: (r["lottery"], r["assigned"], int(r["rank"]), r["reason"],
+                                   {p: int(n) for p, n in (w.split("=") for w in r["waitlist"].split(";") if w)})
+                     for r in rows}
+    except FileNotFoundError:
+        raise ConflictError("paper.bundle_missing", draw=draw.id, file=str(bundle)) from None
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        raise ConflictError("paper.bundle_unreadable", draw=draw.id, file=str(bundle)) from None
+    ours = {s: (r["lottery"], r["assigned"], r["rank"], r["reason"], r["waitlist"]) for s, r in draw.results.items()}
+    differ = sorted(s for s in set(ours) | set(published) if ours.get(s) != published.get(s))
+    if hashlib.sha256(data).hexdigest() != draw.result_digest or differ:
+        raise ConflictError("paper.bundle_differs", draw=draw.id, file=str(bundle), count=len(differ),
+                            serials=", ".join(display_serial(s) for s in differ[:5]) or "-")
 
 
 def program_order(draw: Draw, program: str, no_priority: int) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from zonepaper.cycle import Cycle
 from zonepaper.layout import SLIP_H, build_slip_layout
-from zonepaper.paper.bins import Draw, load_draw
+from zonepaper.paper.bins import Draw, check_against_bundle, load_draw
 from zonepaper.pdf import GREY, LayoutPainter, register_fonts, whole_file
 from zonepaper.serial import REPLY, display_serial, make_payload
 from zonepaper.text import translate
@@ -89,6 +89,7 @@ def write_letters_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | Non
     info = cycle.info()
     secret, cycle_id = bytes.fromhex(info["secret"]), info["cycle_id"]
     draw = load_draw(conn, draw_id)
+    check_against_bundle(cycle, conn, draw)
     who = families(conn)
     slip = build_slip_layout("letter")
     styles = {"title": ParagraphStyle("t", fontName="Sans-Bold", fontSize=13, leading=16, spaceAfter=8),

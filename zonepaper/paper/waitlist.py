@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from zonepaper.errors import ConflictError, InvalidInputError
 from zonepaper.paper.bins import Draw, load_draw
 from zonepaper.store.database import write_transaction
-from zonepaper.store.events import append_event
+from zonepaper.store.integrity import record_event, refuse_if_tables_changed
 from zonepaper.store.migrations import now_iso
 from zonepaper.zone import Zone
 
@@ -96,9 +96,9 @@ def make_offers(conn: sqlite3.Connection, zone: Zone, program: str | None = None
                     offer_id = conn.execute(
                         "INSERT INTO offers (draw_id, serial, program, position, status, created_at) "
                         "VALUES (?, ?, ?, ?, 'offered', ?)", (draw.id, serial, p.id, position, now_iso())).lastrowid
-                    append_event(conn, actor, "waitlist.offered",
+                    record_event(conn, actor, "waitlist.offered",
                                  {"draw": draw.id, "serial": serial, "program": p.id, "position": position},
-                                 subject=f"application:{serial}")
+                                 f"application:{serial}", ("offers",))
                     made.append(Offer(int(offer_id), serial, p.id, position, "offered"))
     return made
 
@@ -115,9 +115,9 @@ def answer_offer(conn: sqlite3.Connection, serial: str, accept: bool, actor: str
         held, _, _ = holdings(conn, draw)
         status = "accepted" if accept else "declined"
         conn.execute("UPDATE offers SET status = ?, answered_at = ? WHERE id = ?", (status, now_iso(), offer.id))
-        append_event(conn, actor, f"waitlist.{status}", {"draw": draw.id, "serial": serial, "program": offer.program,
+        record_event(conn, actor, f"waitlist.{status}", {"draw": draw.id, "serial": serial, "program": offer.program,
                                                           "frees": held.get(serial) if accept else None},
-                     subject=f"application:{serial}")
+                     f"application:{serial}", ("offers",))
     return Offer(offer.id, offer.serial, offer.program, offer.position, status)
 
 
@@ -137,9 +137,9 @@ def withdraw(conn: sqlite3.Connection, serial: str, reason: str, actor: str = "z
                      (draw.id, serial, reason.strip()[:300], now_iso()))
         conn.execute("UPDATE offers SET status = 'declined', answered_at = ? WHERE draw_id = ? AND serial = ? "
                      "AND status = 'offered'", (now_iso(), draw.id, serial))
-        append_event(conn, actor, "waitlist.withdrawn", {"draw": draw.id, "serial": serial, "frees": held.get(serial),
+        record_event(conn, actor, "waitlist.withdrawn", {"draw": draw.id, "serial": serial, "frees": held.get(serial),
                                                           "reason": reason.strip()[:300]},
-                     subject=f"application:{serial}")
+                     f"application:{serial}", ("offers",))
     return held.get(serial)
 
 
@@ -172,8 +172,10 @@ def unwritten_offers(conn: sqlite3.Connection, draw_id: int) -> list[Offer]:
 def letters_written(conn: sqlite3.Connection, offer_ids: list[int], path: str, actor: str = "zonepaper") -> None:
     """The letters of these offers are in this file (one transaction, one event)."""
     with write_transaction(conn):
+        refuse_if_tables_changed(conn, ("offers",))
         conn.executemany("UPDATE offers SET letter = ? WHERE id = ?", [(path, i) for i in offer_ids])
-        append_event(conn, actor, "waitlist.letters_written", {"offers": offer_ids, "file": path}, subject="offers")
+        record_event(conn, actor, "waitlist.letters_written", {"offers": offer_ids, "file": path}, "offers",
+                     ("offers",))
 
 
 def offer_rows(conn: sqlite3.Connection, made: list[Offer]) -> list[dict]:

@@ -279,7 +279,25 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE offers ADD COLUMN letter TEXT;
         """,
     ),
+    (
+        11,
+        "the event log vouches for the tables the draw, letters and offers read (their digests, under 'covers')",
+        "",
+    ),
 ]
+
+
+def _record_covered_tables(conn: sqlite3.Connection) -> None:
+    """A cycle made by an older version: its tables are recorded as they are now, so that a change
+    from here on is found (a new cycle records them with its first event)."""
+    from zonepaper.store.integrity import record_all
+
+    if conn.execute("SELECT 1 FROM events LIMIT 1").fetchone():
+        record_all(conn, "zonepaper", "store.tables_recorded", {"schema": 11})
+
+
+# Steps in Python, run inside the migration's transaction after its SQL.
+PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {11: _record_covered_tables}
 
 
 def now_iso() -> str:
@@ -317,6 +335,8 @@ def apply_migrations(conn: sqlite3.Connection, on_apply: Callable[[int, str], No
             conn.execute("BEGIN IMMEDIATE")
             for statement in _split_sql(sql):
                 conn.execute(statement)
+            if number in PYTHON_STEPS:
+                PYTHON_STEPS[number](conn)
             if rebuild and conn.execute("PRAGMA foreign_key_check").fetchone():
                 raise StoreError("store.unreadable", file="zonepaper.db",
                                  reason=f"migration {number} broke a reference")

@@ -12,7 +12,7 @@ import sqlite3
 
 from zonepaper.errors import InvalidInputError
 from zonepaper.serial import MAX_SEQUENCE, make_serial
-from zonepaper.store.events import append_event
+from zonepaper.store.integrity import record_event, refuse_if_tables_changed
 from zonepaper.store.migrations import now_iso
 
 
@@ -42,8 +42,10 @@ def process_alive(pid: int) -> bool:
 
 
 def reserve_serials(conn: sqlite3.Connection, count: int, label: str, paper: str, actor: str,
-                    status: str = "printing") -> tuple[int, list[str]]:
-    """Inside the caller's transaction: a new batch of `count` serials (status 'printed' when no paper is made)."""
+                    status: str = "printing", grid_json: str | None = None) -> tuple[int, list[str]]:
+    """Inside the caller's transaction: a new batch of `count` serials (status 'printed' when no paper is made),
+    with what its forms' marks mean (`grid_json`) when they are printed."""
+    refuse_if_tables_changed(conn, ("serials",))
     last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM serials").fetchone()[0]
     if last + count > MAX_SEQUENCE:
         raise InvalidInputError("forms.serials_exhausted", left=MAX_SEQUENCE - last)
@@ -57,9 +59,11 @@ def reserve_serials(conn: sqlite3.Connection, count: int, label: str, paper: str
         "INSERT INTO serials (serial, number, batch_id, issued_at) VALUES (?, ?, ?, ?)",
         [(s, last + 1 + i, batch_id, at) for i, s in enumerate(serials)],
     )
-    append_event(conn, actor, "forms.issued", {"batch": batch_id, "label": label, "paper": paper,
-                                               "count": count, "first": serials[0], "last": serials[-1]},
-                 subject=f"batch:{batch_id}")
+    if grid_json is not None:
+        conn.execute("INSERT INTO printed_grids (batch_id, grid) VALUES (?, ?)", (batch_id, grid_json))
+    record_event(conn, actor, "forms.issued", {"batch": batch_id, "label": label, "paper": paper, "count": count,
+                                               "first": serials[0], "last": serials[-1]},
+                 f"batch:{batch_id}", ("serials",))
     return int(batch_id), serials
 
 
@@ -67,11 +71,6 @@ def abandoned_batches(conn: sqlite3.Connection) -> list[tuple[int, int, str | No
     """(batch, count, the unfinished file) of every batch still 'printing' whose process has stopped."""
     rows = conn.execute("SELECT id, count, output, owner FROM batches WHERE status = 'printing' ORDER BY id").fetchall()
     return [(batch_id, count, output) for batch_id, count, output, owner in rows if gone(owner)]
-
-
-def record_grid(conn: sqlite3.Connection, batch_id: int, grid_json: str) -> None:
-    """What the marks on this batch's forms mean (its programs in order, ranks, grades), inside the caller's transaction."""
-    conn.execute("INSERT INTO printed_grids (batch_id, grid) VALUES (?, ?)", (batch_id, grid_json))
 
 
 def printed_grids(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
