@@ -190,11 +190,20 @@ def _remove_abandoned_backups(folder: Path) -> tuple[str, ...]:
     return tuple(removed)
 
 
+def _free_backup_name(folder: Path) -> Path:
+    """zonepaper-backup-DATE-TIME.zip in this folder; a second backup in the same second gets -2, -3, ..."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out, n = folder / f"zonepaper-backup-{stamp}.zip", 1
+    while out.exists():
+        n += 1
+        out = folder / f"zonepaper-backup-{stamp}-{n}.zip"
+    return out
+
+
 def backup_cycle(cycle: Cycle, out: Path | None = None) -> Backup:
     """Write one zip with a consistent copy of the database, zone.toml and the stored originals."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     if out is None:
-        out = cycle.root / BACKUP_DIR / f"zonepaper-backup-{stamp}.zip"
+        out = _free_backup_name(cycle.root / BACKUP_DIR)
     else:
         out = out.expanduser()
         # A folder that is not there is most often a USB stick that is not plugged in: never write
@@ -203,8 +212,8 @@ def backup_cycle(cycle: Cycle, out: Path | None = None) -> Backup:
         if not out.is_dir() and not folder.is_dir():
             raise InvalidInputError("backup.no_folder", folder=str(folder))
     if out.is_dir():
-        out = out / f"zonepaper-backup-{stamp}.zip"
-    if out.exists():
+        out = _free_backup_name(out)
+    if out.exists():  # a name the user gave
         raise ConflictError("backup.exists", file=str(out))
     with private_umask():
         out.parent.mkdir(parents=True, exist_ok=True)

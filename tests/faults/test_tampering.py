@@ -11,32 +11,15 @@ import sys
 import zipfile
 from pathlib import Path
 
+import attacks
 import pytest
+from attacks import TAMPERINGS, rechain, unguarded
 from conftest import cli
 from test_paper import DICE, drawn_cycle
 
 from zonepaper.draw.ceremony import freeze, run
 from zonepaper.errors import ConflictError
-from zonepaper.store.events import event_hash
 from zonepaper.store.state import application_state
-
-GUARDS = ("events_append_only_update", "events_append_only_delete")
-
-
-def behind(c, *statements: str, params: tuple = ()) -> None:  # noqa: ANN001
-    """Run SQL on the cycle's database with a plain SQLite tool, the way someone editing it by hand would
-    (the event log's append-only guard dropped first when the edit needs it, and put back after)."""
-    conn = sqlite3.connect(c.db_path)
-    guards = [sql for (sql,) in conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
-                                              "AND name LIKE 'events_append_only_%'")]
-    for name in GUARDS:
-        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
-    for sql in statements:
-        conn.execute(sql, params if "?" in sql else ())
-    for sql in guards:
-        conn.execute(sql)
-    conn.commit()
-    conn.close()
 
 
 def verify_output(c, capsys, *extra: str) -> tuple[int, str]:  # noqa: ANN001
@@ -67,48 +50,36 @@ def test_an_untouched_drawn_cycle_verifies_and_prints_its_chain_head(drawn, caps
     assert code == 0 and "1 event(s) came after it" in out  # the draw came after the freeze
 
 
-@pytest.mark.parametrize("edit, expected", [
-    ("last event deleted", "The last 1 event(s) of the log were deleted"),
-    ("secret changed", "The cycle's secret and id were changed"),
-    ("draw result edited", "The draws and their results were changed"),
-    ("freeze inputs edited, digest kept", "The draw's freezes were changed"),
-    ("extra serial", "The issued form numbers (printed batches) were changed"),
-    ("offer deleted", "The waitlist offers and withdrawals were changed"),
-    ("guard dropped", "The guard that keeps the event log from being edited"),
-])
-def test_verify_finds_every_edit_made_behind_the_tools_back(drawn, capsys, edit: str, expected: str) -> None:
-    c = drawn
-    if edit == "offer deleted":  # an offer must exist first: one holder declines, a seat is offered
-        conn = sqlite3.connect(c.db_path)
-        holder = conn.execute("SELECT serial FROM draw_results WHERE assigned IS NOT NULL AND draw_id = 1 "
-                              "ORDER BY serial").fetchone()[0]
-        conn.close()
-        assert cli("waitlist", "withdraw", holder, "--reason", "moved away", "--cycle", str(c.root)) == 0
-        assert cli("waitlist", "offer", "--cycle", str(c.root)) == 0
-        assert verify_output(c, capsys)[0] == 0
-    sql = {
-        "last event deleted": ["DELETE FROM events WHERE id = (SELECT MAX(id) FROM events)"],
-        "secret changed": ["UPDATE cycle_info SET value = '" + "ab" * 32 + "' WHERE key = 'secret'"],
-        "draw result edited": ["UPDATE draw_results SET assigned = (SELECT assigned FROM draw_results "
-                               "WHERE assigned IS NOT NULL AND serial != draw_results.serial LIMIT 1), rank = 1 "
-                               "WHERE serial = (SELECT MIN(serial) FROM draw_results WHERE assigned IS NULL OR "
-                               "rank > 1)"],
-        "freeze inputs edited, digest kept": ["UPDATE freezes SET inputs = replace(inputs, '\"seats\": 2', "
-                                              "'\"seats\": 3')"],
-        "extra serial": ["INSERT INTO serials (serial, number, batch_id, issued_at) "
-                         "VALUES ('9999990', 999999, 1, '2026-01-01T00:00:00+00:00')"],
-        "offer deleted": ["DELETE FROM offers WHERE id = (SELECT MAX(id) FROM offers)"],
-        "guard dropped": [],
-    }[edit]
-    behind(c, *sql)
-    if edit == "guard dropped":
-        conn = sqlite3.connect(c.db_path)
-        conn.execute("DROP TRIGGER events_append_only_delete")
-        conn.commit()
-        conn.close()
+EXPECTED = {  # what verify says for each tampering of attacks.TAMPERINGS
+    "last event deleted": "The last 1 event(s) of the log were deleted",
+    "secret changed": "The cycle's secret and id were changed",
+    "draw result edited": "The draws and their results were changed",
+    "freeze inputs edited, digest kept": "The draw's freezes were changed",
+    "extra serial": "The issued form numbers (printed batches) were changed",
+    "offer deleted": "The waitlist offers and withdrawals were changed",
+    "withdrawal deleted": "The waitlist offers and withdrawals were changed",
+    "application edited": "was changed behind zonepaper's back (it does not match the log)",
+    "event payload edited": "was edited, or the chain is broken there",
+    "batch marked printed": "The issued form numbers (printed batches) were changed",
+    "printed grid edited": "The issued form numbers (printed batches) were changed",
+    "append-only guard dropped": "The guard that keeps the event log from being edited",
+}
+
+
+@pytest.fixture(scope="module")
+def offered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A drawn cycle where a family withdrew and its seat was offered."""
+    return attacks.tamper_world(tmp_path_factory.mktemp("tamper"))
+
+
+@pytest.mark.parametrize("edit", sorted(TAMPERINGS))
+def test_verify_finds_every_edit_made_behind_the_tools_back(offered, tmp_path, capsys, edit: str) -> None:
+    c = attacks.copy_cycle(offered, tmp_path / "c")
+    assert verify_output(c, capsys)[0] == 0
+    attacks.behind(c.root, TAMPERINGS[edit], keep_guards=edit != "append-only guard dropped")
     code, out = verify_output(c, capsys)
     assert code == 5, out
-    assert expected in out and "All in order" not in out
+    assert EXPECTED[edit] in out and "All in order" not in out
     # nothing is drawn, printed or offered on that data
     for command in (["print", "bins"], ["print", "letters"], ["print", "audit-report"], ["waitlist", "offer"],
                     ["export", "assignments"]):
@@ -121,15 +92,15 @@ def test_verify_finds_every_edit_made_behind_the_tools_back(drawn, capsys, edit:
 
 
 def test_the_edited_freeze_is_named_and_a_superseding_draw_refuses_it(drawn, capsys) -> None:
-    behind(drawn, "UPDATE freezes SET inputs = replace(inputs, '\"seats\": 2', '\"seats\": 3')")
+    attacks.behind(drawn.root, TAMPERINGS["freeze inputs edited, digest kept"])
     code, out = verify_output(drawn, capsys)
     assert "Freeze 1: its stored inputs do not give the digest published on its receipt" in out
 
 
 def test_edited_draw_results_are_named_even_with_their_table_digest_forged(drawn, capsys) -> None:
     """The draw_results fingerprint is checked from the rows themselves, not only by the log's digest."""
-    behind(drawn, "UPDATE draw_results SET lottery = 'f' || substr(lottery, 2) "
-                  "WHERE serial = (SELECT MIN(serial) FROM draw_results)")
+    attacks.behind(drawn.root, ["UPDATE draw_results SET lottery = 'f' || substr(lottery, 2) "
+                                "WHERE serial = (SELECT MIN(serial) FROM draw_results)"])
     code, out = verify_output(drawn, capsys)
     assert code == 5 and "Draw 1: its stored results do not give its result fingerprint" in out
 
@@ -137,27 +108,14 @@ def test_edited_draw_results_are_named_even_with_their_table_digest_forged(drawn
 def rewrite_chain(c, serial: str) -> None:  # noqa: ANN001
     """What a careful forger does after editing an application: record its new state in its last event
     and recompute every hash of the log, so that the chain is whole again."""
-    conn = sqlite3.connect(c.db_path)
-    guards = [sql for (sql,) in conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
-                                              "AND name LIKE 'events_append_only_%'")]
-    for name in GUARDS:
-        conn.execute(f"DROP TRIGGER {name}")
-    last = conn.execute("SELECT id, payload FROM events WHERE subject = ? AND payload LIKE '%\"state\"%' "
-                        "ORDER BY id DESC LIMIT 1", (f"application:{serial}",)).fetchone()
-    payload = json.loads(last[1])
-    payload["state"] = application_state(conn, serial)
-    conn.execute("UPDATE events SET payload = ? WHERE id = ?",
-                 (json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")), last[0]))
-    prev = "0" * 64
-    for id_, at, actor, kind, subject, body in conn.execute(
-            "SELECT id, at, actor, kind, subject, payload FROM events ORDER BY id").fetchall():
-        digest = event_hash(prev, at, actor, kind, subject, body)
-        conn.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, id_))
-        prev = digest
-    for sql in guards:
-        conn.execute(sql)
-    conn.commit()
-    conn.close()
+    with unguarded(c.root) as conn:
+        last = conn.execute("SELECT id, payload FROM events WHERE subject = ? AND payload LIKE '%\"state\"%' "
+                            "ORDER BY id DESC LIMIT 1", (f"application:{serial}",)).fetchone()
+        payload = json.loads(last[1])
+        payload["state"] = application_state(conn, serial)
+        conn.execute("UPDATE events SET payload = ? WHERE id = ?",
+                     (json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")), last[0]))
+        rechain(conn)
 
 
 def test_a_value_edited_with_the_whole_chain_recomputed_is_found_by_the_printed_head(tmp_path, capsys) -> None:
@@ -167,7 +125,8 @@ def test_a_value_edited_with_the_whole_chain_recomputed_is_found_by_the_printed_
     conn = sqlite3.connect(c.db_path)
     serial = conn.execute("SELECT MIN(serial) FROM applications").fetchone()[0]
     conn.close()
-    behind(c, "UPDATE fields SET value = '90099' WHERE name = 'zip' AND serial = ?", params=(serial,))
+    attacks.behind(c.root, ["UPDATE fields SET value = '90099' WHERE name = 'zip' AND serial = ?"],
+                   params=(serial,))
     rewrite_chain(c, serial)
     code, out = verify_output(c, capsys)
     assert code == 0  # without the printed head the forgery is whole: this is why the head is printed
@@ -178,8 +137,8 @@ def test_a_value_edited_with_the_whole_chain_recomputed_is_found_by_the_printed_
 def test_a_cut_tail_with_its_counter_forged_is_found_by_the_head_the_draw_printed(drawn, capsys) -> None:
     code, out = verify_output(drawn, capsys)
     head = printed_head(out)
-    behind(drawn, "DELETE FROM events WHERE id = (SELECT MAX(id) FROM events)",
-           "UPDATE sqlite_sequence SET seq = seq - 1 WHERE name = 'events'")
+    attacks.behind(drawn.root, ["DELETE FROM events WHERE id = (SELECT MAX(id) FROM events)",
+                                "UPDATE sqlite_sequence SET seq = seq - 1 WHERE name = 'events'"])
     code, out = verify_output(drawn, capsys, "--head", head)
     assert code == 5 and "is not in this log" in out
 
@@ -285,39 +244,28 @@ def test_the_manifests_counts_and_written_sources_are_checked(drawn, tmp_path, c
 
 def test_an_older_cycle_brought_up_to_date_records_its_tables_and_then_finds_edits(drawn, capsys) -> None:
     """A cycle made before the tables were covered: the upgrade records them once, as they are."""
-    conn = sqlite3.connect(drawn.db_path)
-    for name in GUARDS:
-        conn.execute(f"DROP TRIGGER {name}")
-    conn.execute("DELETE FROM _migrations WHERE id = 11")
-    for id_, payload in conn.execute("SELECT id, payload FROM events WHERE payload LIKE '%covers%'").fetchall():
-        body = json.loads(payload)
-        body.pop("covers")
-        conn.execute("UPDATE events SET payload = ? WHERE id = ?",
-                     (json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")), id_))
-    prev = "0" * 64
-    for id_, at, actor, kind, subject, body in conn.execute(
-            "SELECT id, at, actor, kind, subject, payload FROM events ORDER BY id").fetchall():
-        digest = event_hash(prev, at, actor, kind, subject, body)
-        conn.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, id_))
-        prev = digest
-    for name in GUARDS:
-        conn.execute(f"CREATE TRIGGER {name} BEFORE {name.rsplit('_', 1)[1].upper()} ON events "
-                     "BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END")
-    conn.commit()
-    conn.close()
+    with unguarded(drawn.root) as conn:
+        conn.execute("DELETE FROM _migrations WHERE id = 11")
+        for id_, payload in conn.execute("SELECT id, payload FROM events WHERE payload LIKE '%covers%'").fetchall():
+            body = json.loads(payload)
+            body.pop("covers")
+            conn.execute("UPDATE events SET payload = ? WHERE id = ?",
+                         (json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")), id_))
+        rechain(conn)
     code, out = verify_output(drawn, capsys)  # opened: migration 11 records the tables
     assert code == 0, out
     conn = sqlite3.connect(drawn.db_path)
     assert conn.execute("SELECT COUNT(*) FROM events WHERE kind = 'store.tables_recorded'").fetchone()[0] == 1
     conn.close()
-    behind(drawn, "UPDATE draw_results SET rank = rank + 1 WHERE serial = (SELECT MIN(serial) FROM draw_results)")
+    attacks.behind(drawn.root, ["UPDATE draw_results SET rank = rank + 1 "
+                                "WHERE serial = (SELECT MIN(serial) FROM draw_results)"])
     assert verify_output(drawn, capsys)[0] == 5
 
 
 def test_draw_freeze_and_unfreeze_refuse_an_edited_freeze(drawn) -> None:
     from zonepaper.draw.ceremony import unfreeze
 
-    behind(drawn, "UPDATE freezes SET mechanism = 'fcfs'")
+    attacks.behind(drawn.root, ["UPDATE freezes SET mechanism = 'fcfs'"])
     for attempt in (lambda: freeze(drawn, "da"), lambda: unfreeze(drawn, "a mistake")):
         with pytest.raises(ConflictError) as err:
             attempt()
