@@ -115,7 +115,11 @@ def test_audit_report_shows_the_ceremony_and_the_outcome(tmp_path: Path, capsys)
     assert re.search(rf"Seat in choice 1 {first}\b", flat)
     assert "deferred acceptance" in flat and "aceptación diferida" in flat
     assert "verify_draw.py" in flat
+    head = db.conn.execute("SELECT hash FROM events ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert head in flat.replace(" ", "") and "Event chain head when this report was printed" in flat
     db.close()
+    capsys.readouterr()
+    assert cli("verify", "--head", head, "--cycle", str(c.root)) == 0  # the printed head checks the log
 
 
 def test_letters_match_the_draw_and_a_spanish_family_reads_spanish_first(tmp_path: Path, capsys) -> None:

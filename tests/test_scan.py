@@ -473,40 +473,6 @@ def test_a_missing_program_stops_ingest_before_any_file_is_marked_read(scanned, 
     assert sqlite3.connect(cycle.db_path).execute("SELECT count(*) FROM files").fetchone()[0] == 0
 
 
-def _folder_size(root: Path) -> int:
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-
-
-@pytest.mark.slow
-def test_a_full_disk_says_so_loses_nothing_and_the_same_command_then_completes(scanned, tmp_path: Path) -> None:
-    """On a small tmpfs (needs the right to mount one: root, as in CI's container)."""
-    clean, _, pristine, _, root = scanned
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    limit = _folder_size(pristine) + 1_500_000  # room for part of the originals, not for all of them
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={limit}", "tmpfs", str(disk)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here ({mounted.stderr.strip() or 'not allowed'})")
-    try:
-        cycle = Cycle(disk / "c")
-        shutil.copytree(pristine, cycle.root)
-        exe = Path(sys.executable).parent / "zonepaper"
-        cmd = [str(exe), "scan", "ingest", str(root / "scans"), "--received", "2009-03-14", "--cycle", str(cycle.root)]
-        env = {**os.environ, "ZONEPAPER_LANG": "en"}
-        full = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
-        assert full.returncode == 8, full.stdout + full.stderr
-        assert "The disk is full" in full.stderr and "run the same command again" in full.stderr
-        assert "Traceback" not in full.stderr
-        subprocess.run(["mount", "-o", f"remount,size={limit * 20}", str(disk)], check=True)
-        again = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
-        assert again.returncode == 0, again.stderr
-        assert table_dump(cycle.db_path) == table_dump(clean.db_path)
-        assert not list(cycle.root.rglob("*.part"))  # no half-written file left behind
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
-
-
 def test_an_empty_database_file_is_refused_not_made_anew(cycle: Cycle, capsys) -> None:
     cycle.db_path.write_bytes(b"")
     assert cli("scan", "status", "--cycle", str(cycle.root)) == 6

@@ -59,6 +59,7 @@ class Tally:
     killed: int = 0  # runs really killed before they ended (the others ended first)
     failures: list[str] = field(default_factory=list)
     codes: Counter = field(default_factory=Counter)  # exit codes seen
+    skipped: str = ""  # why the attack could not be made on this machine
 
     def fail(self, what: str) -> None:
         self.failures.append(what)
@@ -560,6 +561,97 @@ def tamper(base: Path, work: Path) -> Tally:
     return t
 
 
+# --- the machine: a full disk, a read-only folder, a missing program ------------------------------
+def _folder_size(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def disk_full(world: ScanWorld, work: Path) -> Tally:
+    """Ingest on a small tmpfs that fills up: exit 8 with "the disk is full", nothing half-written; after
+    space is freed the same command completes as one clean run. Needs the right to mount (root, as in CI)."""
+    t = Tally("disk full during ingest")
+    disk = work / "disk"
+    disk.mkdir(exist_ok=True)
+    limit = _folder_size(world.pristine) + 1_500_000  # room for part of the originals, not for all of them
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={limit}", "tmpfs", str(disk)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        t.skipped = f"cannot mount a small tmpfs here ({mounted.stderr.strip() or 'not allowed'})"
+        return t
+    try:
+        c = copy_cycle(world.pristine, disk / "c")
+        full = subprocess.run(_ingest_cmd(world, c.root), capture_output=True, text=True, timeout=600, env=ENV)
+        subprocess.run(["mount", "-o", f"remount,size={limit * 20}", str(disk)], check=True)
+        again = subprocess.run(_ingest_cmd(world, c.root), capture_output=True, text=True, timeout=600, env=ENV)
+        t.tried += 1
+        ok = (full.returncode == 8 and "The disk is full" in full.stderr and "run the same command again" in
+              full.stderr and "Traceback" not in full.stderr and again.returncode == 0
+              and table_dump(c.db_path) == world.clean and not list(c.root.rglob("*.part")))
+        _judge(t, f"full: exit {full.returncode} {full.stderr[-200:]!r}; then exit {again.returncode}", ok,
+               max(full.returncode, again.returncode))
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+    return t
+
+
+READ_COMMANDS = (["verify"], ["scan", "status"], ["users", "list"], ["export", "applications", "--out", "{out}"],
+                 ["backup", "--out", "{work}"])
+WRITE_COMMANDS = (["forms", "print", "--count", "1"], ["backup"], ["scan", "ingest", "{scans}"])
+
+
+def read_only(world: ScanWorld, work: Path) -> Tally:
+    """A cycle on a read-only mount (a write-protected stick): the commands that only read work; the others
+    say the folder cannot be written, and nothing changes. Needs the right to mount (root, as in CI)."""
+    t = Tally("read-only cycle folder")
+    c = copy_cycle(world.pristine, work / "ro-cycle")
+    view = work / "stick"
+    view.mkdir(exist_ok=True)
+    bound = subprocess.run(["mount", "--bind", str(c.root), str(view)], capture_output=True, text=True)
+    if bound.returncode != 0:
+        t.skipped = f"cannot bind-mount here ({bound.stderr.strip() or 'not allowed'})"
+        return t
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(view)], check=True, capture_output=True)
+        before = c.db_path.read_bytes()
+        names = {"out": str(work / "out.csv"), "work": str(work), "scans": str(world.scans)}
+        for args, expected in [(a, 0) for a in READ_COMMANDS] + [(a, 6) for a in WRITE_COMMANDS]:
+            done = zp(*[a.format(**names) for a in args], "--cycle", str(view))
+            t.tried += 1
+            ok = done.returncode == expected and (expected == 0 or "cannot be written: it is read-only" in done.stderr)
+            _judge(t, f"{' '.join(args)}: exit {done.returncode} (expected {expected}) {done.stderr[-200:]!r}", ok,
+                   done.returncode)
+        if c.db_path.read_bytes() != before:
+            t.fail("the database changed")
+    finally:
+        subprocess.run(["umount", "-l", str(view)], capture_output=True)
+    return t
+
+
+def missing_program(world: ScanWorld, work: Path) -> Tally:
+    """Ingest where poppler's programs are not on the PATH: exit 7 before any file is marked read; with them
+    back, the same command completes as one clean run."""
+    t = Tally("poppler missing during ingest")
+    c = copy_cycle(world.pristine, work / "no-poppler")
+    bin_dir = work / "bin-without-poppler"
+    bin_dir.mkdir(exist_ok=True)
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        for exe in Path(folder).glob("*") if Path(folder).is_dir() else ():
+            if exe.name.startswith("pdf") or (bin_dir / exe.name).exists():
+                continue
+            with contextlib.suppress(OSError):
+                (bin_dir / exe.name).symlink_to(exe)
+    env = {**ENV, "PATH": str(bin_dir)}
+    gone = subprocess.run(_ingest_cmd(world, c.root), capture_output=True, text=True, timeout=600, env=env)
+    files = sqlite3.connect(c.db_path).execute("SELECT count(*) FROM files").fetchone()[0]
+    again = subprocess.run(_ingest_cmd(world, c.root), capture_output=True, text=True, timeout=600, env=ENV)
+    t.tried += 1
+    ok = (gone.returncode == 7 and "poppler-utils" in gone.stderr and files == 0 and again.returncode == 0
+          and table_dump(c.db_path) == world.clean)
+    _judge(t, f"without poppler: exit {gone.returncode}, {files} file(s) stored; then exit {again.returncode}",
+           ok, max(gone.returncode, again.returncode))
+    return t
+
+
 # --- hostile files -------------------------------------------------------------------------------
 def hostile_files(world: ScanWorld, folder: Path) -> list[Path]:
     """Files that are not what a scan should be, beside one real scanned page of a form."""
@@ -633,7 +725,8 @@ def report(tallies: list[Tally], write: Callable[[str], None] = print) -> int:
     width = max(len(t.name) for t in tallies)
     write(f"{'attack'.ljust(width)}  tried  killed  held  exit-15  silent")
     for t in tallies:
-        write(f"{t.name.ljust(width)}  {t.tried:5d}  {t.killed or '':>6}  {t.held:4d}  {t.exit15:7d}  {t.silent:6d}")
+        write(f"{t.name.ljust(width)}  {t.tried:5d}  {t.killed or '':>6}  {t.held:4d}  {t.exit15:7d}  {t.silent:6d}"
+              + (f"  skipped: {t.skipped}" if t.skipped else ""))
     for t in tallies:
         write(f"  {t.name}: " + ", ".join(f"exit {c} x{n}" for c, n in sorted(t.codes.items(), key=str)))
     failed = [f"{t.name}: {f}" for t in tallies for f in t.failures]

@@ -10,6 +10,7 @@ from pathlib import Path
 from zonepaper.cycle import Cycle
 from zonepaper.paper.bins import load_draw
 from zonepaper.pdf import register_fonts, write_story
+from zonepaper.store.integrity import chain_head, grouped
 from zonepaper.text import both_languages, translate
 
 
@@ -117,9 +118,12 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     for lang in ("es", "en"):
         story += [Paragraph(translate("messages", f"draw.mechanism_{draw.mechanism}", lang), body),
                   Paragraph(t("audit.lottery_explained", lang), body), Spacer(1, 4)]
-    story += [Paragraph(bi("audit.part_replay"), h2)]
+    replay = [Paragraph(bi("audit.part_replay"), h2)]
     for lang in ("es", "en"):
-        story += [Paragraph(t("audit.replay", lang, bundle=Path(bundle).name), body), Spacer(1, 4)]
+        replay += [Paragraph(t("audit.replay", lang, bundle=Path(bundle).name), body), Spacer(1, 4)]
+    events, head = chain_head(conn)
+    replay += [*both("audit.chain", events=events), Paragraph(grouped(head), mono)]
+    story += [KeepTogether(replay)]  # how to check the draw stays in one piece, with the chain head
 
     return write_story(cycle.root / "output" / f"audit-report-draw-{draw.id}.pdf", story,
                        f"Audit report, draw {draw.id}", 42)
