@@ -6,7 +6,6 @@ The server runs in this process on 127.0.0.1 (a free port) and is shut down when
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from zonepaper.cycle import init_cycle
 from zonepaper.forms.batch import print_forms
 from zonepaper.review import accounts
-from zonepaper.review.web import make_server
+from zonepaper.review.serve import make_server
 from zonepaper.scan.ingest import ingest
 from zonepaper.simulate import simulate
 from zonepaper.store.state import changed_applications
@@ -42,16 +41,13 @@ def site(tmp_path_factory: pytest.TempPathFactory):
         accounts.add_user(db.conn, name, role, PASSWORD, "en")
     db.close()
     server, app = make_server(cycle, "127.0.0.1", 0, log=lambda line: print(line) if "error" in line else None)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    server.start()
+    base = f"http://127.0.0.1:{server.port}"
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield cycle, base, browser
         browser.close()
-    server.shutdown()
-    server.server_close()
-    app.close()
+    server.stop()
 
 
 def login(browser, base: str, name: str, password: str = PASSWORD):

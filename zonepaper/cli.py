@@ -314,11 +314,12 @@ def users_list_cmd(cycle: CycleOpt = None) -> None:
 def review_serve_cmd(
     host: Annotated[str, typer.Option("--host", help=h("host"))] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help=h("port"))] = 8765,
+    allowed_host: Annotated[Optional[list[str]], typer.Option("--allowed-host", help=h("allowed_host"))] = None,
     cycle: CycleOpt = None,
 ) -> None:
     from zonepaper.review.serve import serve
 
-    serve(resolve_cycle(cycle), host, port, echo)
+    serve(resolve_cycle(cycle), host, port, echo, tuple(allowed_host or ()))
 
 
 @app.command("verify", help=h("verify"))

@@ -420,12 +420,12 @@ def mutate_csv(text: str, rng: random.Random) -> str:
     for _ in range(rng.randint(1, 3)):
         how = rng.randrange(8)
         r = rng.randrange(1, len(rows))
-        if how <= 4:
+        if how <= 4 and rows[r]:
             rows[r][rng.randrange(len(rows[r]))] = rng.choice(HOSTILE_CELLS)
         elif how == 5:
             rows[0][rng.randrange(len(rows[0]))] = rng.choice([" serial", "Serial", "zip ", "", "choice_9", "zip"])
         elif how == 6:
-            rows[r] = rows[r][: rng.randrange(len(rows[r]))] if rng.random() < 0.5 else rows[r] + ["extra"]
+            rows[r] = rows[r][: rng.randrange(len(rows[r]))] if rows[r] and rng.random() < 0.5 else rows[r] + ["x"]
         else:
             rows.insert(r, list(rows[r]))  # the same form twice
     out = io.StringIO(newline="")

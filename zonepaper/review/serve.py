@@ -1,14 +1,21 @@
-"""`zonepaper review serve`: start the review app on a cycle and keep it running until Ctrl-C."""
+"""`zonepaper review serve`: the review app on uvicorn, on a cycle, until Ctrl-C; and the same server
+in a thread for the tests and the benchmark."""
 
 from __future__ import annotations
 
+import socket
 import sys
+import threading
+import time
 from typing import Callable
+
+import uvicorn
 
 from zonepaper.cycle import Cycle
 from zonepaper.errors import ConflictError, InvalidInputError
 from zonepaper.review.accounts import count_users
-from zonepaper.review.web import LOCAL_HOSTS, make_server
+from zonepaper.review.app import ReviewApp
+from zonepaper.review.routes import LOCAL_HOSTS, build_app
 from zonepaper.text import say
 
 
@@ -25,19 +32,92 @@ def check_host(cycle: Cycle, host: str) -> None:
         raise InvalidInputError("review.needs_user", host=host)
 
 
-def serve(cycle: Cycle, host: str, port: int, echo: Callable[[str], None]) -> None:
+def reachable_names(host: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The names a browser may use to reach this server (the Host header it sends): loopback, the address
+    it listens on, and when it listens on every address this computer's name and its network address."""
+    names = {*LOCAL_HOSTS, host, *extra}
+    if host in ("0.0.0.0", "::", ""):
+        name = socket.gethostname()
+        names |= {name, f"{name}.local", socket.getfqdn()}
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:  # no packet is sent
+                probe.connect(("10.255.255.255", 1))
+                names.add(probe.getsockname()[0])
+        except OSError:
+            pass
+        try:
+            names |= {info[4][0] for info in socket.getaddrinfo(name, None)}
+        except OSError:
+            pass
+    return tuple(sorted(n for n in names if n))
+
+
+class ReviewServer:
+    """The app on uvicorn, bound to its socket; `port` is the one bound (port 0: any free one)."""
+
+    def __init__(self, cycle: Cycle, host: str = "127.0.0.1", port: int = 8765,
+                 log: Callable[[str], None] | None = None, allowed_hosts: tuple[str, ...] = ()) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.socket.bind((host, port))
+            self.socket.listen(128)
+        except OSError:
+            self.socket.close()
+            raise
+        self.port = self.socket.getsockname()[1]
+        asgi, self.app = build_app(cycle, log, reachable_names(host, allowed_hosts))
+        config = uvicorn.Config(asgi, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=5,
+                                server_header=False, date_header=False)
+        self.server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    def serve(self) -> None:
+        """Serve until Ctrl-C (in the main thread) or stop()."""
+        self.server.run(sockets=[self.socket])
+
+    def start(self) -> "ReviewServer":
+        """Serve from a thread (tests, benchmark); returns once the server accepts connections."""
+        self._thread = threading.Thread(target=self.serve, name="zonepaper-review", daemon=True)
+        self._thread.start()
+        deadline = time.time() + 30
+        while not self.server.started and time.time() < deadline and self._thread.is_alive():
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.close()
+
+    def close(self) -> None:
+        self.socket.close()
+        self.app.close()
+
+
+def make_server(cycle: Cycle, host: str = "127.0.0.1", port: int = 0, log: Callable[[str], None] | None = None,
+                allowed_hosts: tuple[str, ...] = ()) -> tuple[ReviewServer, ReviewApp]:
+    """The server, bound but not yet serving (call start(), then stop())."""
+    server = ReviewServer(cycle, host, port, log, allowed_hosts)
+    return server, server.app
+
+
+def serve(cycle: Cycle, host: str, port: int, echo: Callable[[str], None], allowed_hosts: tuple[str, ...] = ()
+          ) -> None:
     check_host(cycle, host)
     cycle.db(check=True).close()  # checked and brought up to date before the threads open it
     try:
-        server, app = make_server(cycle, host, port, lambda line: print(line, file=sys.stderr, flush=True))
+        server = ReviewServer(cycle, host, port, lambda line: print(line, file=sys.stderr, flush=True), allowed_hosts)
     except OSError as exc:
         raise ConflictError("review.port_busy", host=host, port=port, reason=exc.strerror or str(exc)) from None
     shown = f"[{host}]" if ":" in host else host
-    echo(say("review.serving", url=f"http://{shown}:{server.server_address[1]}/"))
+    echo(say("review.serving", url=f"http://{shown}:{server.port}/"))
     try:
-        server.serve_forever(poll_interval=0.5)
+        server.serve()
     except KeyboardInterrupt:
-        echo(say("review.stopped"))
+        pass
     finally:
-        server.server_close()
-        app.close()
+        server.close()
+    echo(say("review.stopped"))
