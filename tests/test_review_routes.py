@@ -1,0 +1,151 @@
+"""The review page's routes through Starlette's TestClient (no browser): who may use each route,
+what a malformed request gets, the headers on every reply, and the draw's freeze; and a few raw
+requests to the real uvicorn server that no well-behaved client would send."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+import pytest
+from starlette.testclient import TestClient
+from test_review_queue import desk  # noqa: F401 - the same small cycle: three applications, four users
+
+from zonepaper.draw.ceremony import freeze
+from zonepaper.review.routes import LOCAL_HOSTS, ROUTES, build_app
+from zonepaper.review.serve import make_server, reachable_names
+
+PASSWORD = "a good password"
+
+
+@pytest.fixture
+def site(desk):  # noqa: F811 - the fixture above
+    c = desk[0]
+    app, state = build_app(c, log=lambda line: None, allowed_hosts=LOCAL_HOSTS + ("testserver",))
+    yield c, app
+    state.close()
+
+
+def logged_in(app, name: str) -> tuple[TestClient, str]:
+    client = TestClient(app, follow_redirects=False)
+    page = client.get("/login?lang=en")
+    pre = re.search(r'name="pre" value="([^"]+)"', page.text).group(1)
+    reply = client.post("/login", data={"pre": pre, "name": name, "password": PASSWORD, "lang": "en"})
+    assert reply.status_code == 303, reply.text
+    boot = client.get("/form").text
+    csrf = re.search(r'"csrf": "([^"]+)"', boot).group(1)
+    return client, csrf
+
+
+def test_every_route_is_refused_without_a_login(site) -> None:
+    _, app = site
+    client = TestClient(app, follow_redirects=False)
+    for method, path, need, _ in ROUTES:
+        url = path.replace("{id}", "1")
+        reply = client.request(method, url)
+        if need == "public":
+            assert reply.status_code in (200, 303, 401), (method, path, reply.status_code)
+        elif method == "GET" and not path.startswith(("/api/", "/img/")):
+            assert reply.status_code == 303 and reply.headers["location"] == "/login", (method, path)
+        else:
+            assert reply.status_code in (401, 403), (method, path, reply.status_code)
+
+
+@pytest.mark.parametrize("who, path, status", [
+    ("bob", "/quarantine", 403), ("bob", "/quarantine/1", 403), ("aud", "/field", 403), ("aud", "/api/items", 403),
+    ("aud", "/quarantine", 200), ("ana", "/quarantine", 200), ("bob", "/dashboard", 200), ("bob", "/field", 200),
+])
+def test_roles_are_checked_per_route(site, who: str, path: str, status: int) -> None:
+    client, _ = logged_in(site[1], who)
+    assert client.get(path).status_code == status
+
+
+@pytest.mark.parametrize("path", ["/form/" + "9" * 20, "/img/page/99999999999999999999", "/img/field/%C3%A9",
+                                  "/quarantine/-1", "/form/1e3", "/img/page/٣"])
+def test_a_malformed_id_is_not_found_never_a_server_error(site, path: str) -> None:
+    client, _ = logged_in(site[1], "ana")
+    reply = client.get(path)
+    assert reply.status_code == 404, (path, reply.status_code, reply.text[:200])
+
+
+def test_malformed_bodies_get_a_4xx(site) -> None:
+    client, csrf = logged_in(site[1], "bob")
+    head = {"X-CSRF-Token": csrf}
+    cases = [(b"not json", "application/json"), (b"[1, 2]", "application/json"),
+             (b'{"decisions": "all"}', "application/json"),
+             (b'{"decisions": [{"id": 99999999999999999999999, "version": 1, "action": "accept"}]}',
+              "application/json"),
+             (b'{"decisions": [{"id": 1, "version": 1, "action": "drop tables"}]}', "application/json"),
+             (b"x" * 70_000, "application/json")]
+    for body, kind in cases:
+        reply = client.post("/api/decide", content=body, headers={**head, "Content-Type": kind})
+        assert 400 <= reply.status_code < 500, (body[:60], reply.status_code, reply.text[:200])
+
+
+def test_an_unknown_host_is_refused(site) -> None:
+    client = TestClient(site[1], base_url="http://evil.example.org", follow_redirects=False)
+    assert client.get("/login").status_code == 400
+    names = reachable_names("0.0.0.0", ("review.office.lan",))
+    assert "review.office.lan" in names and "127.0.0.1" in names and socket.gethostname() in names
+
+
+def test_every_reply_carries_the_security_headers(site) -> None:
+    client, _ = logged_in(site[1], "ana")
+    for path in ("/login", "/dashboard", "/static/app.js", "/nowhere", "/api/dashboard"):
+        reply = client.get(path)
+        assert "default-src 'none'" in reply.headers["content-security-policy"], path
+        assert reply.headers["x-frame-options"] == "DENY" and reply.headers["x-content-type-options"] == "nosniff"
+    assert "no-store" in client.get("/dashboard").headers["cache-control"]
+
+
+def test_a_hostile_file_name_is_escaped_by_the_templates(site, desk) -> None:  # noqa: F811
+    conn = desk[1]
+    hostile = "<img src=x onerror=alert(1)>.png"
+    conn.execute("INSERT INTO files (sha256, original_name, stored_as, size, status, started_at) "
+                 "VALUES ('ab', ?, 'x', 1, 'done', '2009-03-02')", (hostile,))
+    conn.execute("INSERT INTO pages (file_sha256, page_index, kind, created_at) VALUES ('ab', 0, 'blank', '2009')")
+    client, _ = logged_in(site[1], "ana")
+    page = client.get("/blanks").text
+    assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;.png" in page
+
+
+def test_during_a_freeze_a_decision_is_refused_with_the_reason_and_every_page_says_so(site, desk) -> None:  # noqa: F811
+    c = desk[0]
+    freeze(c, allow_unreviewed=True, reason="testing the page")
+    client, csrf = logged_in(site[1], "bob")
+    item = client.get("/api/items?n=1").json()["items"]
+    page = client.get("/field").text
+    assert 'id="frozen"' in page and "draw unfreeze" in page
+    assert item, "no item to decide"
+    if item:
+        reply = client.post("/api/decide", json={"decisions": [{"id": item[0]["id"], "version": item[0]["version"],
+                                                                "action": "accept"}]},
+                            headers={"X-CSRF-Token": csrf})
+        assert reply.status_code == 409 and "draw unfreeze" in reply.json()["error"]
+
+
+def _raw(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+            if b"\r\n\r\n" in data:
+                break
+    return data
+
+
+def test_requests_no_browser_sends_get_a_4xx_from_the_real_server(desk) -> None:  # noqa: F811
+    server, _ = make_server(desk[0], "127.0.0.1", 0, log=lambda line: None)
+    server.start()
+    try:
+        bad_length = _raw(server.port, b"POST /api/decide HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n")
+        huge = _raw(server.port, b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999\r\n"
+                                 b"Connection: close\r\n\r\nx")
+        host = _raw(server.port, b"GET /login HTTP/1.1\r\nHost: evil.example.org\r\nConnection: close\r\n\r\n")
+        ok = _raw(server.port, b"GET /login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    finally:
+        server.stop()
+    for reply in (bad_length, huge, host):
+        assert re.match(rb"HTTP/1\.1 4\d\d ", reply), reply[:120]
+    assert ok.startswith(b"HTTP/1.1 200 ")
