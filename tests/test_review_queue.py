@@ -174,12 +174,41 @@ def test_what_a_reviewer_types_is_stored_like_the_reader_stores_it(name: str, ty
 @pytest.mark.parametrize(("name", "typed", "key"), [
     ("birth_date", "02301995", "date"), ("zip", "9001", "zip"), ("phone", "555-0147", "phone"),
     ("choices", "3 3", "twice"), ("choices", "40", "no_program"), ("grade", "7", "option"),
+    # well formed but outside the field's rules (the reader's and the CSV import's): seen stored by Ctrl+Enter
+    ("birth_date", "03231795", "impossible_date"), ("birth_date", "12317935", "impossible_date"),
+    ("birth_date", "7995-01-02", "impossible_date"), ("phone", "1135550147", "not_a_phone"),
+    ("signature_date", "01012031", "impossible_date"),
+    # characters a person never means to store (they made the .xlsx export invalid)
+    ("last_name", "PÉ\u202eREZ", "control"), ("address", "12 MAIN\x00ST", "control"),
 ])
 def test_a_value_that_cannot_be_stored_says_why(name: str, typed: str, key: str) -> None:
     zone = belmont()
     with pytest.raises(BadValue) as err:
         normalize_value(name, typed, zone, build_layout(zone, "letter"))
     assert err.value.key == key
+
+
+def test_accepting_an_impossible_reading_is_refused_and_only_a_coordinator_may_store_it_as_written(desk) -> None:
+    c, conn, users, zone, layout, serials = desk
+    row = conn.execute("SELECT rowid, version FROM fields WHERE serial = ? AND name = 'birth_date'",
+                       (serials[0],)).fetchone()
+    with write_transaction(conn):  # the machine read a year 7935 (a 1 with a flag taken for a 7, and more)
+        conn.execute("UPDATE fields SET value = '7935-03-14' WHERE rowid = ?", (row[0],))
+    bob, ana = users["bob"], users["ana"]
+    queue.claim_items(conn, bob, "birth_date", 3)
+    with pytest.raises(QueueError) as err:  # Enter (or Ctrl+Enter) on what the machine read
+        queue.decide(conn, bob, Decision(row[0], row[1], "accept"), zone, layout)
+    assert err.value.key == "bad_value" and err.value.bad.key == "impossible_date"
+    with pytest.raises(QueueError) as err:
+        queue.decide(conn, bob, Decision(row[0], row[1], "as_written", "03141795"), zone, layout)
+    assert err.value.key == "forbidden"
+    queue.release_claims(conn, bob)
+    queue.claim_items(conn, ana, "birth_date", 3)
+    done = queue.decide(conn, ana, Decision(row[0], row[1], "as_written", "03141795"), zone, layout)
+    assert (done.value, done.status) == ("1795-03-14", "confirmed")
+    event = json.loads(conn.execute("SELECT payload FROM events WHERE kind = 'review.decided' ORDER BY id DESC "
+                                    "LIMIT 1").fetchone()[0])
+    assert event["as_written"] is True and event["new"] == "1795-03-14" and event["old"] == "7935-03-14"
 
 
 def _quarantine(conn: sqlite3.Connection, serial: str | None, reason: str) -> int:

@@ -18,7 +18,8 @@ from zonepaper.review import accounts
 from zonepaper.review.serve import make_server
 from zonepaper.scan.ingest import ingest
 from zonepaper.simulate import simulate
-from zonepaper.store.state import changed_applications
+from zonepaper.store.database import write_transaction
+from zonepaper.store.state import changed_applications, record_application_event
 
 expect = playwright.expect
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
@@ -80,7 +81,9 @@ def confirmed(cycle, item_id: int) -> str:
 
 
 def current(page) -> tuple[str, str]:
+    """The item on screen, once a person could have looked at it (an item cannot be decided sooner)."""
     page.wait_for_selector("#card:not([hidden])")
+    page.wait_for_timeout(350)
     return page.text_content("#serial"), page.text_content("#label")
 
 
@@ -272,11 +275,12 @@ def test_the_pages_taken_as_blank_can_be_looked_at_from_the_dashboard(site) -> N
 def test_choices_are_corrected_by_clicking_the_grid(site) -> None:
     cycle, base, browser = site
     db = cycle.db()
-    with db.conn:  # put one form's choices back in the queue, as the reader does with an unsure grid
+    with write_transaction(db.conn):  # put one form's choices back in the queue, as the reader does with an
         serial = db.conn.execute("SELECT serial FROM fields WHERE name = 'choices' AND page_id IS NOT NULL "
-                                 "ORDER BY serial DESC LIMIT 1").fetchone()[0]
+                                 "ORDER BY serial DESC LIMIT 1").fetchone()[0]  # unsure grid (and records it)
         db.conn.execute("UPDATE fields SET status = 'review', reasons = '[\"faint_mark\"]' "
                         "WHERE serial = ? AND name = 'choices'", (serial,))
+        record_application_event(db.conn, "test", "test.back_in_review", serial, {"field": "choices"})
     accounts.add_user(db.conn, "eve", "coordinator", PASSWORD, "en")  # holds nothing yet: gets choices first
     db.close()
     page = login(browser, base, "eve")
@@ -290,4 +294,70 @@ def test_choices_are_corrected_by_clicking_the_grid(site) -> None:
     page.keyboard.press("Enter")
     expect(page.locator("#crop")).not_to_have_attribute("src", f"/img/field/{item_id}")
     assert confirmed(cycle, item_id).split(",")[0] == "lahsa"
+    page.context.close()
+
+
+def _decisions_by(cycle, name: str) -> int:
+    return query(cycle, "SELECT count(*) FROM events WHERE actor = ? AND kind = 'review.decided'", name)[0][0]
+
+
+def test_a_double_press_of_enter_decides_one_item_only(site) -> None:
+    cycle, base, browser = site
+    page = login(browser, base, "bob")
+    current(page)  # the crop has been on screen for a moment: a person looked at it
+    before = _decisions_by(cycle, "bob")
+    for gap in (30, 120, 250):  # 12 of 12 such double presses accepted the next item unseen
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(gap)
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(500)
+    page.wait_for_timeout(500)
+    assert _decisions_by(cycle, "bob") - before == 3  # one per pair: the second press came too soon
+    page.context.close()
+
+
+def test_a_late_refusal_never_pulls_the_item_back_over_the_one_being_typed(site) -> None:
+    cycle, base, browser = site
+    page = login(browser, base, "cat")
+    first, _ = current(page)
+
+    def slow_refusal(route) -> None:  # the answer comes back late (a slow network), and it is a refusal
+        time.sleep(1.0)
+        route.fulfill(status=422, content_type="application/json",
+                      body='{"error": "refused for the test", "code": "bad_value"}')
+
+    page.route("**/api/decide", slow_refusal)
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.getElementById('serial').textContent !== {first!r}")
+    second = page.text_content("#serial")
+    page.keyboard.type("TYPED")  # the volunteer is typing into the next item when the refusal arrives
+    page.wait_for_timeout(1500)
+    assert page.text_content("#serial") == second and page.input_value("#value") == "TYPED"
+    page.unroute("**/api/decide")
+    page.keyboard.press("F3")  # the next one on screen is the refused item, with its reason
+    page.wait_for_function(f"document.getElementById('serial').textContent === {first!r}")
+    assert "refused for the test" in page.text_content("#problem")
+    page.context.close()
+
+
+def test_during_a_freeze_the_page_says_so_and_what_was_typed_stays(site) -> None:
+    from zonepaper.draw.ceremony import freeze, unfreeze
+
+    cycle, base, browser = site
+    page = login(browser, base, "ana")
+    current(page)
+    item_id = int(page.get_attribute("#crop", "src").rsplit("/", 1)[1])
+    version = query(cycle, "SELECT version FROM fields WHERE rowid = ?", item_id)[0][0]
+    page.keyboard.type("12345")
+    freeze(cycle, allow_unreviewed=True, reason="the draw is at 11")  # mid-morning, while she types
+    try:
+        page.keyboard.press("Enter")
+        expect(page.locator("#problem")).to_contain_text("frozen")
+        assert page.input_value("#value") == "12345"  # nothing typed is thrown away
+        assert page.eval_on_selector("#value", "el => el.readOnly")
+        assert query(cycle, "SELECT version FROM fields WHERE rowid = ?", item_id)[0][0] == version
+        page.goto(base + "/dashboard")
+        assert "draw unfreeze" in page.text_content("#frozen")
+    finally:
+        unfreeze(cycle, "the draw was moved to the afternoon")
     page.context.close()

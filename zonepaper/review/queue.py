@@ -153,7 +153,7 @@ def next_item(conn: sqlite3.Connection, user: User, field_name: str | None = Non
 class Decision:
     item_id: int
     version: int
-    action: str  # accept | illegible | skip
+    action: str  # accept | illegible | skip | as_written (a coordinator: "the form really says this")
     value: str | None = None  # what was typed; None keeps the machine's guess
 
 
@@ -195,9 +195,12 @@ def _apply(conn: sqlite3.Connection, user: User, d: Decision, zone: Zone, layout
         return item
     if d.action == "illegible":
         new_value, new_status, illegible = item.value, "review", 1
-    elif d.action == "accept":
+    elif d.action in ("accept", "as_written"):
+        if d.action == "as_written" and not user.is_coordinator:
+            raise QueueError("forbidden", item=d.item_id)
         try:
-            new_value = normalize_value(item.name, item.value if d.value is None else d.value, zone, layout)
+            new_value = normalize_value(item.name, item.value if d.value is None else d.value, zone, layout,
+                                        as_written=d.action == "as_written")
         except BadValue as bad:
             raise QueueError("bad_value", bad, item=d.item_id) from None
         new_status, illegible = "confirmed", 0
@@ -213,7 +216,8 @@ def _apply(conn: sqlite3.Connection, user: User, d: Decision, zone: Zone, layout
     record_application_event(conn, user.name, "review.illegible" if d.action == "illegible" else "review.decided",
                              item.serial, {"item": item.id, "field": item.name, "old": item.value,
                                            "new": new_value, "old_status": item.status, "new_status": new_status,
-                                           "changed": new_value != item.value})
+                                           "changed": new_value != item.value,
+                                           "as_written": d.action == "as_written"})
     return get_item(conn, item.id)  # type: ignore[return-value]
 
 

@@ -42,6 +42,7 @@ from zonepaper.review import accounts, queue
 from zonepaper.review import quarantine as qu
 from zonepaper.review.app import STATIC, TEMPLATES, ReviewApp, t
 from zonepaper.review.queue import Decision, QueueError, User
+from zonepaper.review.values import RULE_PROBLEMS
 from zonepaper.scan.page import K
 from zonepaper.store.freeze import active_freeze
 from zonepaper.store.readers import ADAPT_AFTER_DIGITS, COMMITTED, confirmed_digits, current_reader
@@ -171,6 +172,8 @@ def _queue_error(ctx: Ctx, exc: QueueError) -> Response:
     body: dict[str, Any] = {"error": t(ctx.lang, f"error.{exc.key}"), "code": exc.key, "item": exc.item}
     if exc.bad is not None:
         body["error"] = t(ctx.lang, f"bad.{exc.bad.key}", **dict(exc.bad.params))
+        # a coordinator may store a value outside the rules, saying the form really says it
+        body["as_written"] = bool(ctx.user and ctx.user.is_coordinator and exc.bad.key in RULE_PROBLEMS)
     return ctx.json(body, {"forbidden": 403, "bad_value": 422, "gone": 410}.get(exc.key, 409))
 
 
@@ -360,7 +363,7 @@ def _review_rank(name: str) -> int:
 def _client_text(lang: str) -> dict[str, str]:
     keys = ("item.saved", "item.left", "item.back_to", "item.marked_illegible", "error.server", "keys.illegible",
             "item.empty_value")
-    return {k: t(lang, k, left="{left}") for k in keys}
+    return {**{k: t(lang, k, left="{left}") for k in keys}, "app.frozen": t(lang, "app.frozen_short")}
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -400,7 +403,7 @@ def api_decide(ctx: Ctx) -> Response:
         return ctx.json({"error": t(ctx.lang, "error.bad_action")}, 400)
     decisions = []
     for d in raw:
-        if not isinstance(d, dict) or d.get("action") not in ("accept", "illegible", "skip"):
+        if not isinstance(d, dict) or d.get("action") not in ("accept", "illegible", "skip", "as_written"):
             return ctx.json({"error": t(ctx.lang, "error.bad_action")}, 400)
         value = d.get("value")
         decisions.append(Decision(_int(d.get("id")), _int(d.get("version")), d["action"],

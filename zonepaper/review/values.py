@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from zonepaper.fields import BY_NAME, MAX_TEXT, SIGNATURE_VALUES, spec
+from zonepaper.fields import BY_NAME, MAX_TEXT, SIGNATURE_VALUES, spec, stored_value_problem
 from zonepaper.layout import Layout, build_slip_layout
 from zonepaper.zone import Zone
 
@@ -47,9 +48,29 @@ def parse_date(text: str) -> date | None:
     return None
 
 
-def normalize_value(name: str, text: str, zone: Zone, layout: Layout) -> str:
-    """The value to store for what a reviewer typed; raises BadValue with a plain-words reason."""
-    text = " ".join((text or "").split())
+# What the field's rules (fields.stored_value_problem, the same the reader and the CSV import keep) say
+# about a well-formed value that still cannot be this field's: a person may store it anyway only by
+# saying the form really says it (a coordinator, recorded as such).
+RULE_PROBLEMS = ("impossible_date", "not_a_zip", "not_a_phone", "not_a_program_number")
+
+
+def normalize_value(name: str, text: str, zone: Zone, layout: Layout, as_written: bool = False) -> str:
+    """The value to store for what a reviewer typed; raises BadValue with a plain-words reason.
+
+    The value must be well formed and keep its field's rules; with as_written=True (a coordinator's
+    "the form really says this") only well formed."""
+    text = unicodedata.normalize("NFC", text or "")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") and c not in "\t\n\r" for c in text):
+        raise BadValue("control")  # a NUL, a right-to-left override: never stored, never exported
+    value = _well_formed(name, " ".join(text.split()), zone, layout)
+    options = tuple(option_values(name, layout)) if field_kind(name) == "option" else ()
+    problem = stored_value_problem(name, value, zone, options) if field_kind(name) != "choices" else None
+    if problem in RULE_PROBLEMS and not as_written:
+        raise BadValue(problem)
+    return value
+
+
+def _well_formed(name: str, text: str, zone: Zone, layout: Layout) -> str:
     kind = field_kind(name)
     if kind == "choices":
         return ",".join(parse_choices(text, zone))

@@ -4,6 +4,8 @@
   const boot = JSON.parse(document.getElementById("boot").textContent);
   const $ = (id) => document.getElementById(id);
   const text = boot.text || {};
+  const MIN_SHOWN_MS = 300;  // an item cannot be decided before its crop has been on screen this long
+  let frozen = !!boot.frozen;  // the draw's inputs are frozen: nothing can be saved, nothing typed is lost
 
   async function call(method, url, body) {
     const opts = { method, headers: { "X-CSRF-Token": boot.csrf }, credentials: "same-origin" };
@@ -40,12 +42,15 @@
     let queue = [];      // items claimed for me, the first one on screen
     let left = 0;
     let busy = false;
+    let shownAt = 0;
     const input = $("value");
+    input.readOnly = frozen;
 
     function show() {
       const it = queue[0];
       $("card").hidden = !it;
       $("empty").hidden = !!it;
+      shownAt = performance.now();
       if (!it) { say(""); return; }
       $("label").textContent = it.label;
       $("serial").textContent = it.serial;
@@ -57,6 +62,8 @@
       input.dataset.kind = it.kind;
       drawBubbles(it);
       problem(it.problem || (it.status === "confirmed" ? text["item.back_to"] : ""));
+      const written = $("as-written");
+      if (written) { written.hidden = !it.asWritten; }
       say(text["item.left"].replace("{left}", String(Math.max(left, queue.length))));
       input.focus();
       input.select();
@@ -116,22 +123,38 @@
       if (!queue.length) { show(); }
     }
 
+    // A refused decision comes back as the next item, with its reason and what was typed: the item
+    // on screen, and what is being typed into it, stay where they are.
+    function comeBack(it, value, why, asWritten) {
+      it.problem = why;
+      it.value = value;
+      it.asWritten = !!asWritten;
+      if (queue.length) { queue.splice(1, 0, it); say(why); } else { queue.unshift(it); show(); }
+    }
+
     async function decide(action) {
       const it = queue[0];
       if (!it || busy) { return; }
+      if (frozen) { problem(text["app.frozen"]); return; }
+      if (performance.now() - shownAt < MIN_SHOWN_MS) { return; }  // not seen yet: a double press
       busy = true;
-      const value = action === "accept" ? input.value : null;
+      const value = action === "accept" || action === "as_written" ? input.value : null;
       queue.shift();
       show();                      // the next item appears at once; the decision is saved meanwhile
       const r = await call("POST", "/api/decide", { decisions: [{ id: it.id, version: it.version, action, value }] });
       busy = false;
       if (!r.ok) {
-        if (r.status === 422) {    // the value cannot be stored: bring the item back with the reason
+        if (r.status === 422) {    // the value cannot be stored: the item comes back with the reason
+          comeBack(it, value, r.data.error, r.data.as_written);
+          return;
+        }
+        if (r.data.code === "draw.frozen") {  // frozen meanwhile: the item stays on screen with what was typed
+          frozen = true;
           it.problem = r.data.error;
-          it.value = value;
           queue.unshift(it);
           show();
-          input.value = value;
+          if (value !== null) { input.value = value; }
+          input.readOnly = true;
           return;
         }
         say(r.data.error);
@@ -155,9 +178,14 @@
     };
     document.addEventListener("keydown", (ev) => {
       const fn = actions[ev.key];
-      if (fn && !ev.ctrlKey && !ev.altKey && !ev.metaKey) { ev.preventDefault(); fn(); }
+      if (fn && !ev.ctrlKey && !ev.altKey && !ev.metaKey) {
+        ev.preventDefault();
+        if (!ev.repeat) { fn(); }  // a key held down never decides
+      }
     });
     $("decide").addEventListener("submit", (ev) => { ev.preventDefault(); });
+    const written = $("as-written");
+    if (written) { written.addEventListener("click", () => { shownAt = 0; decide("as_written"); }); }
     for (const b of document.querySelectorAll("[data-key]")) {
       b.addEventListener("click", () => { const fn = actions[b.dataset.key === "Esc" ? "Escape" : b.dataset.key]; if (fn) { fn(); } });
     }
@@ -221,11 +249,13 @@
         return { id: it.id, version: it.version, action: illegible ? "illegible" : "accept",
                  value: illegible ? null : cells[n].querySelector("input").value };
       });
+      if (frozen) { problem(text["app.frozen"]); return; }
       const r = await call("POST", "/api/decide", { decisions });
       if (!r.ok) {
         problem(r.data.error);
         const bad = grid.querySelector('.cell[data-id="' + r.data.item + '"]');
         if (bad) { bad.classList.add("bad"); const i = bad.querySelector("input"); i.focus(); i.select(); }
+        if (r.data.code === "draw.frozen") { frozen = true; return; }  // what was typed stays on the page
         if (r.status !== 422) { load(); }
         return;
       }
@@ -235,7 +265,7 @@
     }
 
     document.addEventListener("keydown", (ev) => {
-      if (ev.key === "Enter" && ev.ctrlKey) { ev.preventDefault(); acceptPage(); }
+      if (ev.key === "Enter" && ev.ctrlKey) { ev.preventDefault(); if (!ev.repeat) { acceptPage(); } }
     });
     $("accept-page").addEventListener("click", acceptPage);
     const pick = $("field-pick");
