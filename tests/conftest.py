@@ -69,3 +69,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if Path(str(item.fspath)).parent == FAULTS:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def desk(tmp_path: Path):
+    """A cycle with three scanned applications (two fields each in review), and four users
+    (ana coordinator, bob and cat reviewers, aud auditor; password 'a good password')."""
+    from test_review_queue import fr
+
+    from zonepaper.forms.batch import print_forms
+    from zonepaper.layout import build_layout
+    from zonepaper.review import accounts
+    from zonepaper.store.database import write_transaction
+    from zonepaper.store.records import create_read_application
+
+    c = init_cycle(tmp_path / "cycle", "belmont")
+    batch = print_forms(c, 6, "t")
+    db = c.db()
+    conn = db.conn
+    with write_transaction(conn):
+        for serial in batch.serials[:3]:
+            create_read_application(conn, serial, (fr("birth_date", "1995-03-14"), fr("zip", "90012"),
+                                              fr("grade", "9", "auto")), None, "2009-03-02")
+    users = {name: accounts.add_user(conn, name, role, "a good password")
+             for name, role in (("ana", "coordinator"), ("bob", "reviewer"), ("cat", "reviewer"), ("aud", "auditor"))}
+    zone = c.zone()
+    yield c, conn, users, zone, build_layout(zone, "letter"), batch.serials
+    db.close()

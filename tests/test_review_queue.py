@@ -11,7 +11,6 @@ from conftest import cli
 
 from zonepaper.cycle import Cycle, init_cycle
 from zonepaper.errors import ConflictError, InvalidInputError
-from zonepaper.forms.batch import print_forms
 from zonepaper.layout import build_layout
 from zonepaper.review import accounts, queue
 from zonepaper.review import quarantine as qu
@@ -20,7 +19,6 @@ from zonepaper.review.values import BadValue, normalize_value
 from zonepaper.scan.page import FieldResult
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import find_broken_events
-from zonepaper.store.records import create_read_application
 from zonepaper.store.state import changed_applications
 from zonepaper.zone import example_zone_text, parse_zone_text
 
@@ -33,24 +31,6 @@ def belmont():
 
 def fr(name: str, value: str, status: str = "review", reasons: tuple[str, ...] = ("unsure_digit",)) -> FieldResult:
     return FieldResult(name, value, status, 0.5, {}, reasons if status == "review" else (), BOX)
-
-
-@pytest.fixture
-def desk(tmp_path: Path):
-    """A cycle with three scanned applications (two fields each in review), and four users."""
-    c = init_cycle(tmp_path / "cycle", "belmont")
-    batch = print_forms(c, 6, "t")
-    db = c.db()
-    conn = db.conn
-    with write_transaction(conn):
-        for serial in batch.serials[:3]:
-            create_read_application(conn, serial, (fr("birth_date", "1995-03-14"), fr("zip", "90012"),
-                                              fr("grade", "9", "auto")), None, "2009-03-02")
-    users = {name: accounts.add_user(conn, name, role, "a good password")
-             for name, role in (("ana", "coordinator"), ("bob", "reviewer"), ("cat", "reviewer"), ("aud", "auditor"))}
-    zone = c.zone()
-    yield c, conn, users, zone, build_layout(zone, "letter"), batch.serials
-    db.close()
 
 
 def test_two_reviewers_never_hold_the_same_item(desk) -> None:
@@ -105,20 +85,59 @@ def test_the_same_decision_is_not_applied_twice(desk) -> None:
     assert conn.execute("SELECT count(*) FROM events WHERE kind = 'review.decided'").fetchone()[0] == 1
 
 
-def test_illegible_goes_to_a_coordinator_and_skip_hides_it_from_that_reviewer_only(desk) -> None:
+def test_illegible_goes_to_a_coordinator_and_a_skipped_item_comes_back_to_that_reviewer_last(desk) -> None:
     _, conn, users, zone, layout, _ = desk
     first = queue.next_item(conn, users["bob"])
     queue.decide(conn, users["bob"], Decision(first.id, first.version, "illegible"), zone, layout)
     second = queue.next_item(conn, users["bob"])
     queue.decide(conn, users["bob"], Decision(second.id, second.version, "skip"), zone, layout)
-    bob_sees = {i.id for i in queue.claim_items(conn, users["bob"], size=10)}
-    assert first.id not in bob_sees and second.id not in bob_sees
+    bob_sees = [i.id for i in queue.claim_items(conn, users["bob"], size=10)]
+    assert first.id not in bob_sees and bob_sees[-1] == second.id and len(bob_sees) == 5  # after the rest
+    waiting = {(why, who, item.id) for why, who, item in queue.waiting_on_people(conn)}
+    assert waiting == {("skipped", "bob", second.id), ("illegible", "bob", first.id)}  # the dashboard's list
     queue.release_claims(conn, users["bob"])
     cat_sees = {i.id for i in queue.claim_items(conn, users["cat"], size=10)}
     assert second.id in cat_sees and first.id not in cat_sees
     queue.release_claims(conn, users["cat"])
     coordinator_first = queue.next_item(conn, users["ana"])
     assert coordinator_first.id == first.id and coordinator_first.illegible
+
+
+def test_any_recent_decision_can_be_opened_again_and_a_coordinator_reopens_an_accepted_field(desk) -> None:
+    c, conn, users, zone, layout, serials = desk
+    bob, ana = users["bob"], users["ana"]
+    decided = []
+    for _ in range(3):
+        item = queue.next_item(conn, bob)
+        queue.decide(conn, bob, Decision(item.id, item.version, "accept"), zone, layout)
+        decided.append(item.id)
+    assert [item.id for _, item in queue.recent_decisions(conn, bob)] == decided[::-1]
+    again = queue.reopen(conn, bob, decided[0])  # not only the last one
+    assert again.id == decided[0] and again.status == "confirmed"
+    with pytest.raises(QueueError) as err:  # a reviewer cannot open someone else's or the machine's field
+        queue.reopen(conn, users["cat"], decided[1])
+    assert err.value.key == "forbidden"
+    auto = conn.execute("SELECT rowid FROM fields WHERE status = 'auto' LIMIT 1").fetchone()[0]
+    reopened = queue.reopen(conn, ana, auto)  # a family called: the name the machine accepted is wrong
+    assert reopened.status == "review" and reopened.reasons == ("reopened",)
+    assert conn.execute("SELECT count(*) FROM events WHERE kind = 'review.reopened'").fetchone()[0] == 1
+    assert changed_applications(conn) == []
+    done = queue.decide(conn, ana, Decision(reopened.id, reopened.version, "accept"), zone, layout)
+    assert done.status == "confirmed" and done.value == "9"
+
+
+def test_a_lease_is_renewed_while_the_page_is_in_use_and_a_lost_one_is_named(desk) -> None:
+    _, conn, users, zone, layout, _ = desk
+    bob, cat = users["bob"], users["cat"]
+    held = queue.claim_items(conn, bob, size=2, now=1000.0)
+    assert queue.renew_claims(conn, bob, [i.id for i in held], now=1000.0 + queue.LEASE_SECONDS - 5) == []
+    later = 1000.0 + queue.LEASE_SECONDS + 60  # without the renewal both leases would have run out by now
+    assert not {i.id for i in queue.claim_items(conn, cat, size=10, now=later)} & {i.id for i in held}
+    queue.release_claims(conn, cat)
+    far = later + 2 * queue.LEASE_SECONDS  # the page was left alone: the leases ran out, cat took one
+    taken = queue.claim_items(conn, cat, size=1, now=far)[0]
+    assert taken.id in {i.id for i in held}
+    assert queue.renew_claims(conn, bob, [i.id for i in held], now=far) == [taken.id]
 
 
 def test_back_reopens_the_last_decision_to_change_it(desk) -> None:

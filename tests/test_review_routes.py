@@ -9,7 +9,6 @@ import socket
 
 import pytest
 from starlette.testclient import TestClient
-from test_review_queue import desk  # noqa: F401 - the same small cycle: three applications, four users
 
 from zonepaper.draw.ceremony import freeze
 from zonepaper.review.routes import LOCAL_HOSTS, ROUTES, build_app
@@ -19,7 +18,7 @@ PASSWORD = "a good password"
 
 
 @pytest.fixture
-def site(desk):  # noqa: F811 - the fixture above
+def site(desk):  # the small cycle of conftest: three applications, four users
     c = desk[0]
     app, state = build_app(c, log=lambda line: None, allowed_hosts=LOCAL_HOSTS + ("testserver",))
     yield c, app
@@ -98,7 +97,7 @@ def test_every_reply_carries_the_security_headers(site) -> None:
     assert "no-store" in client.get("/dashboard").headers["cache-control"]
 
 
-def test_a_hostile_file_name_is_escaped_by_the_templates(site, desk) -> None:  # noqa: F811
+def test_a_hostile_file_name_is_escaped_by_the_templates(site, desk) -> None:
     conn = desk[1]
     hostile = "<img src=x onerror=alert(1)>.png"
     conn.execute("INSERT INTO files (sha256, original_name, stored_as, size, status, started_at) "
@@ -109,7 +108,7 @@ def test_a_hostile_file_name_is_escaped_by_the_templates(site, desk) -> None:  #
     assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;.png" in page
 
 
-def test_during_a_freeze_a_decision_is_refused_with_the_reason_and_every_page_says_so(site, desk) -> None:  # noqa: F811
+def test_during_a_freeze_a_decision_is_refused_with_the_reason_and_every_page_says_so(site, desk) -> None:
     c = desk[0]
     freeze(c, allow_unreviewed=True, reason="testing the page")
     client, csrf = logged_in(site[1], "bob")
@@ -135,7 +134,7 @@ def _raw(port: int, request: bytes) -> bytes:
     return data
 
 
-def test_requests_no_browser_sends_get_a_4xx_from_the_real_server(desk) -> None:  # noqa: F811
+def test_requests_no_browser_sends_get_a_4xx_from_the_real_server(desk) -> None:
     server, _ = make_server(desk[0], "127.0.0.1", 0, log=lambda line: None)
     server.start()
     try:

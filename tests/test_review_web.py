@@ -328,14 +328,14 @@ def test_a_late_refusal_never_pulls_the_item_back_over_the_one_being_typed(site)
 
     page.route("**/api/decide", slow_refusal)
     page.keyboard.press("Enter")
-    page.wait_for_function(f"document.getElementById('serial').textContent !== {first!r}")
+    expect(page.locator("#serial")).not_to_have_text(first)
     second = page.text_content("#serial")
     page.keyboard.type("TYPED")  # the volunteer is typing into the next item when the refusal arrives
     page.wait_for_timeout(1500)
     assert page.text_content("#serial") == second and page.input_value("#value") == "TYPED"
     page.unroute("**/api/decide")
     page.keyboard.press("F3")  # the next one on screen is the refused item, with its reason
-    page.wait_for_function(f"document.getElementById('serial').textContent === {first!r}")
+    expect(page.locator("#serial")).to_have_text(first)
     assert "refused for the test" in page.text_content("#problem")
     page.context.close()
 
@@ -360,4 +360,25 @@ def test_during_a_freeze_the_page_says_so_and_what_was_typed_stays(site) -> None
         assert "draw unfreeze" in page.text_content("#frozen")
     finally:
         unfreeze(cycle, "the draw was moved to the afternoon")
+    page.context.close()
+
+
+def test_f4_lists_recent_decisions_and_any_of_them_opens_again(site) -> None:
+    cycle, base, browser = site
+    page = login(browser, base, "bob")
+    for _ in range(2):
+        serial, _ = current(page)
+        page.keyboard.press("F3")  # two set aside: they are listed on the dashboard, by whom
+        expect(page.locator("#serial")).not_to_have_text(serial)
+    first, _ = current(page)
+    page.keyboard.press("Enter")
+    expect(page.locator("#serial")).not_to_have_text(first)
+    current(page)
+    page.keyboard.press("F4")
+    expect(page.locator("#recent button").first).to_contain_text(first)
+    page.keyboard.press("1")
+    expect(page.locator("#serial")).to_have_text(first)
+    assert page.locator("#recent").is_hidden()
+    page.goto(base + "/dashboard")
+    assert page.locator("#set-aside").count() == 1 and "bob" in page.text_content("#set-aside")
     page.context.close()

@@ -95,12 +95,14 @@ def get_item(conn: sqlite3.Connection, item_id: int) -> Item | None:
     return _item(row) if row else None
 
 
-def _open_items_sql(user: User, field_name: str | None) -> tuple[str, list]:
-    """Items this user may be shown now: in review, not claimed by another, not skipped by them.
-    Items marked illegible wait for a coordinator."""
+def _open_items_sql(user: User, field_name: str | None, skipped: bool = False) -> tuple[str, list]:
+    """Items this user may be shown now: in review, not claimed by another, not skipped by them (with
+    skipped=True: only those they skipped, which come back after the rest). Items marked illegible
+    wait for a coordinator."""
     sql = (f"SELECT {ITEM_COLUMNS} FROM fields f WHERE f.status = 'review' "
            "AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.item = 'f:' || f.rowid) "
-           "AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item = 'f:' || f.rowid AND s.user_id = ?) ")
+           f"AND {'' if skipped else 'NOT '}EXISTS (SELECT 1 FROM skips s WHERE s.item = 'f:' || f.rowid "
+           "AND s.user_id = ?) ")
     params: list = [user.id]
     if not user.is_coordinator:
         sql += "AND f.illegible = 0 "
@@ -134,9 +136,10 @@ def claim_items(conn: sqlite3.Connection, user: User, field_name: str | None = N
     with write_transaction(conn):
         _expire(conn, now)
         items = _held_by(conn, user, field_name, size)
-        if len(items) < size:
-            sql, params = _open_items_sql(user, field_name)
-            items += [_item(r) for r in conn.execute(sql + " LIMIT ?", (*params, size - len(items)))]
+        for skipped in (False, True):  # what they skipped comes back to them once the rest is done
+            if len(items) < size:
+                sql, params = _open_items_sql(user, field_name, skipped)
+                items += [_item(r) for r in conn.execute(sql + " LIMIT ?", (*params, size - len(items)))]
         conn.executemany("INSERT OR REPLACE INTO claims (item, user_id, expires_at) VALUES (?, ?, ?)",
                          [(key(i.id), user.id, now + LEASE_SECONDS) for i in items])
     return items
@@ -244,6 +247,84 @@ def reopen_last(conn: sqlite3.Connection, user: User, before: int | None = None,
                          (key(item.id), user.id, now + LEASE_SECONDS))
             return item
     return None
+
+
+def renew_claims(conn: sqlite3.Connection, user: User, item_ids: list[int], now: float | None = None) -> list[int]:
+    """A page still open and in use keeps its items: their leases start again. Returns the ids this user
+    no longer holds (another reviewer took them after a lease ran out)."""
+    now = time.time() if now is None else now
+    lost = []
+    with write_transaction(conn):
+        for item_id in item_ids:
+            row = conn.execute("SELECT user_id, expires_at FROM claims WHERE item = ?", (key(item_id),)).fetchone()
+            item = get_item(conn, item_id)
+            if row and row[0] != user.id and row[1] >= now or item is None or item.status == "auto":
+                lost.append(item_id)
+            elif row or item.status == "review":  # still theirs, or free again: held on
+                conn.execute("INSERT OR REPLACE INTO claims (item, user_id, expires_at) VALUES (?, ?, ?)",
+                             (key(item_id), user.id, now + LEASE_SECONDS))
+    return lost
+
+
+def reopen(conn: sqlite3.Connection, user: User, item_id: int, now: float | None = None) -> Item:
+    """Open one field again, claimed for this user: one they decided (any of their recent decisions), or
+    for a coordinator any field, also one the machine accepted on its own (a family called to correct a
+    name). A field accepted on its own goes back to review, recorded as an event."""
+    if not user.may_decide:
+        raise QueueError("forbidden")
+    now = time.time() if now is None else now
+    with write_transaction(conn):
+        item = get_item(conn, item_id)
+        if item is None:
+            raise QueueError("gone", item=item_id)
+        mine = conn.execute("SELECT 1 FROM events WHERE actor = ? AND kind IN ('review.decided', 'review.illegible') "
+                            "AND subject = ? AND json_extract(payload, '$.item') = ?",
+                            (user.name, f"application:{item.serial}", item_id)).fetchone()
+        if not (mine or user.is_coordinator):
+            raise QueueError("forbidden", item=item_id)
+        holder = conn.execute("SELECT user_id, expires_at FROM claims WHERE item = ?", (key(item_id),)).fetchone()
+        if holder and holder[0] != user.id and holder[1] >= now:
+            raise QueueError("not_yours", item=item_id)
+        if item.status == "auto":
+            ensure_not_frozen(conn)
+            conn.execute("UPDATE fields SET status = 'review', reasons = ?, version = version + 1 WHERE rowid = ?",
+                         (json.dumps(["reopened"]), item_id))
+            settle_application(conn, item.serial)
+            record_application_event(conn, user.name, "review.reopened", item.serial,
+                                     {"item": item_id, "field": item.name, "value": item.value})
+        conn.execute("INSERT OR REPLACE INTO claims (item, user_id, expires_at) VALUES (?, ?, ?)",
+                     (key(item_id), user.id, now + LEASE_SECONDS))
+        return get_item(conn, item_id)  # type: ignore[return-value]
+
+
+def recent_decisions(conn: sqlite3.Connection, user: User, limit: int = 10) -> list[tuple[int, Item]]:
+    """(event id, the item as it is now) of this user's last decisions, newest first, one per item."""
+    out, seen = [], set()
+    for event_id, payload in conn.execute("SELECT id, payload FROM events WHERE actor = ? AND kind IN "
+                                          "('review.decided', 'review.illegible') ORDER BY id DESC LIMIT ?",
+                                          (user.name, limit * 3)):
+        item_id = json.loads(payload)["item"]
+        item = get_item(conn, item_id)
+        if item is not None and item_id not in seen:
+            seen.add(item_id)
+            out.append((event_id, item))
+    return out[:limit]
+
+
+def waiting_on_people(conn: sqlite3.Connection) -> list[tuple[str, str, Item]]:
+    """('skipped' or 'illegible', by whom, the item) for every field in review that a person set aside."""
+    out = []
+    for item_key, name in conn.execute("SELECT s.item, u.name FROM skips s JOIN users u ON u.id = s.user_id "
+                                       "ORDER BY u.name, s.item"):
+        item = get_item(conn, int(item_key.split(":", 1)[1]))
+        if item is not None and item.status == "review":
+            out.append(("skipped", name, item))
+    for (payload_actor, rowid) in conn.execute(
+            "SELECT (SELECT actor FROM events e WHERE e.kind = 'review.illegible' AND json_extract(e.payload, "
+            "'$.item') = f.rowid ORDER BY e.id DESC LIMIT 1), f.rowid FROM fields f "
+            "WHERE f.status = 'review' AND f.illegible = 1 ORDER BY f.serial"):
+        out.append(("illegible", payload_actor or "zonepaper", get_item(conn, rowid)))
+    return out
 
 
 def release_claims(conn: sqlite3.Connection, user: User) -> None:

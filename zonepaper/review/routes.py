@@ -362,8 +362,8 @@ def _review_rank(name: str) -> int:
 
 def _client_text(lang: str) -> dict[str, str]:
     keys = ("item.saved", "item.left", "item.back_to", "item.marked_illegible", "error.server", "keys.illegible",
-            "item.empty_value")
-    return {**{k: t(lang, k, left="{left}") for k in keys}, "app.frozen": t(lang, "app.frozen_short")}
+            "item.empty_value", "item.lost")
+    return {**{k: t(lang, k, left="{left}", value="{value}") for k in keys}, "app.frozen": t(lang, "app.frozen_short")}
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -418,6 +418,28 @@ def api_back(ctx: Ctx) -> Response:
     return ctx.json({"item": ctx.app.item_json(item, ctx.lang) if item else None})
 
 
+@route("POST", "/api/renew", "decide")
+def api_renew(ctx: Ctx) -> Response:
+    """The page is open and in use: its items stay this person's."""
+    raw = ctx.data().get("items")
+    ids = [_int(i) for i in raw[: queue.BATCH_SIZE]] if isinstance(raw, list) else []
+    return ctx.json({"lost": ctx.app.writer.run(queue.renew_claims, ctx.user, [i for i in ids if i > 0])})
+
+
+@route("GET", "/api/recent", "decide")
+def api_recent(ctx: Ctx) -> Response:
+    """This person's last decisions, any of which can be opened again."""
+    with ctx.app.readers.connection() as conn:
+        recent = queue.recent_decisions(conn, ctx.user)
+    return ctx.json({"items": [ctx.app.item_json(item, ctx.lang) for _, item in recent]})
+
+
+@route("POST", "/api/reopen", "decide")
+def api_reopen(ctx: Ctx) -> Response:
+    item = ctx.app.writer.run(queue.reopen, ctx.user, _int(ctx.data().get("item")))
+    return ctx.json({"item": ctx.app.item_json(item, ctx.lang)})
+
+
 def _jpeg(data: bytes) -> Response:
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})
 
@@ -466,7 +488,8 @@ def form_view(ctx: Ctx) -> Response:
         return ctx.not_found()
     items = [queue._item(r) for r in rows]
     sheet = build_slip_layout(ctx.app.layout.paper) if page[3] == "reply" else ctx.app.layout  # a letter's slip
-    return ctx.page("form_view.html", "nav.form", items=items, shown=[ctx.app.show_value(i) for i in items],
+    return ctx.page("form_view.html", "nav.form", {"mode": "form"}, items=items,
+                    shown=[ctx.app.show_value(i) for i in items], may_reopen=ctx.user.is_coordinator,
                     serial=page[1] or "", page_id=page_id, width=int(round(sheet.width * K)),
                     height=int(round(sheet.height * K)))
 
@@ -566,10 +589,21 @@ def api_dashboard(ctx: Ctx) -> Response:
 def dashboard(ctx: Ctx) -> Response:
     with ctx.app.readers.connection() as conn:
         d = dashboard_numbers(conn)
+        set_aside = queue.waiting_on_people(conn)[:200]
     blocks = [(k, d["blocks"][k]) for k in ("review", "illegible", "quarantine", "held") if d["blocks"][k]]
     in_use = d["reader"]["in_use"]
     reader_key = "reader_committed" if in_use == COMMITTED else \
         "reader_tampered" if in_use == "tampered" else "reader_adapted"
     return ctx.page("dashboard.html", "nav.dashboard", {"mode": "dashboard"}, d=d, blocks=blocks,
                     by_field=sorted(d["by_field"].items(), key=lambda nc: _review_rank(nc[0])),
-                    reader_key=reader_key, adapt_after=ADAPT_AFTER_DIGITS)
+                    reader_key=reader_key, adapt_after=ADAPT_AFTER_DIGITS, set_aside=set_aside,
+                    frozen_by=_freeze_note(ctx))
+
+
+def _freeze_note(ctx: Ctx) -> str:
+    """While frozen: who can lift the freeze (the coordinators), for the dashboard."""
+    with ctx.app.readers.connection() as conn:
+        if active_freeze(conn) is None:
+            return ""
+        names = [n for (n,) in conn.execute("SELECT name FROM users WHERE role = 'coordinator' ORDER BY name")]
+    return ", ".join(names)

@@ -33,6 +33,20 @@
     const p = $("problem");
     if (p) { p.textContent = message || ""; }
   }
+  // Leases: items stay this person's while the page is open and in use (a key or a click in the last
+  // few minutes); renewed well before they would run out.
+  let lastActivity = Date.now();
+  for (const kind of ["keydown", "mousedown", "input"]) {
+    document.addEventListener(kind, () => { lastActivity = Date.now(); }, true);
+  }
+  function keepClaims(ids, onLost) {
+    setInterval(async () => {
+      const held = ids();
+      if (!held.length || Date.now() - lastActivity > 180000) { return; }
+      const r = await call("POST", "/api/renew", { items: held });
+      if (r.ok && r.data.lost.length) { onLost(new Set(r.data.lost)); }
+    }, 45000);
+  }
   function preload(items) {
     for (const it of items) { if (it.image) { const img = new Image(); img.src = it.image; } }
   }
@@ -42,14 +56,16 @@
     let queue = [];      // items claimed for me, the first one on screen
     let left = 0;
     let busy = false;
+    let loading = false;
     let shownAt = 0;
+    const done = new Set();  // decided here: never shown again by a refill that crossed the decision
     const input = $("value");
     input.readOnly = frozen;
 
     function show() {
       const it = queue[0];
       $("card").hidden = !it;
-      $("empty").hidden = !!it;
+      $("empty").hidden = !!it || loading || busy;  // "nothing left" only when it is true
       shownAt = performance.now();
       if (!it) { say(""); return; }
       $("label").textContent = it.label;
@@ -113,11 +129,15 @@
     input.addEventListener("input", markBubbles);
 
     async function refill() {
+      loading = true;
       const r = await call("GET", "/api/items?n=3");
+      loading = false;
       if (!r.ok) { problem(r.data.error); return; }
       left = r.data.left;
       const have = new Set(queue.map((i) => i.id));
-      for (const it of r.data.items) { if (!have.has(it.id)) { queue.push(it); } }
+      for (const it of r.data.items) {
+        if (!have.has(it.id) && !(done.has(it.id) && it.status === "review")) { queue.push(it); }
+      }
       preload(queue.slice(1));
       if (queue.length && $("card").hidden) { show(); }
       if (!queue.length) { show(); }
@@ -140,9 +160,11 @@
       busy = true;
       const value = action === "accept" || action === "as_written" ? input.value : null;
       queue.shift();
+      done.add(it.id);
       show();                      // the next item appears at once; the decision is saved meanwhile
       const r = await call("POST", "/api/decide", { decisions: [{ id: it.id, version: it.version, action, value }] });
       busy = false;
+      if (!r.ok) { done.delete(it.id); }
       if (!r.ok) {
         if (r.status === 422) {    // the value cannot be stored: the item comes back with the reason
           comeBack(it, value, r.data.error, r.data.as_written);
@@ -162,14 +184,43 @@
       if (queue.length < 2) { refill(); }
     }
 
-    async function back() {
-      const r = await call("POST", "/api/back", {});
-      if (r.ok && r.data.item) {
-        queue = queue.filter((i) => i.id !== r.data.item.id);
-        queue.unshift(r.data.item);
-        show();
-      }
+    function reopened(item) {
+      done.delete(item.id);
+      queue = queue.filter((i) => i.id !== item.id);
+      queue.unshift(item);
+      $("recent").hidden = true;
+      show();
     }
+
+    // F4: this person's recent decisions; a number key (or a click) opens one again
+    async function back() {
+      const list = $("recent");
+      if (!list.hidden) { list.hidden = true; input.focus(); return; }
+      const r = await call("GET", "/api/recent");
+      if (!r.ok) { problem(r.data.error); return; }
+      list.textContent = "";
+      r.data.items.slice(0, 9).forEach((item, n) => {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.dataset.item = String(item.id);
+        b.textContent = (n + 1) + ". " + item.serial + " · " + item.label + ": " + (item.value || "—");
+        b.addEventListener("click", () => reopen(item.id));
+        const li = document.createElement("li");
+        li.append(b);
+        list.append(li);
+      });
+      list.hidden = r.data.items.length === 0;
+    }
+    async function reopen(id) {
+      const r = await call("POST", "/api/reopen", { item: id });
+      if (!r.ok) { problem(r.data.error); return; }
+      reopened(r.data.item);
+    }
+    keepClaims(() => queue.map((i) => i.id), (lost) => {
+      const it = queue[0];
+      queue = queue.filter((i) => !lost.has(i.id));
+      if (it && lost.has(it.id)) { show(); say(text["item.lost"].replace("{value}", input.value)); }
+    });
 
     const actions = {
       Enter: () => decide("accept"), F2: () => decide("illegible"), F3: () => decide("skip"), F4: back,
@@ -177,6 +228,11 @@
       Escape: () => { if (queue[0]) { input.value = queue[0].value; input.select(); problem(""); } },
     };
     document.addEventListener("keydown", (ev) => {
+      const list = $("recent");
+      if (!list.hidden && /^[1-9]$/.test(ev.key)) {
+        const b = list.querySelectorAll("button")[Number(ev.key) - 1];
+        if (b) { ev.preventDefault(); reopen(Number(b.dataset.item)); return; }
+      }
       const fn = actions[ev.key];
       if (fn && !ev.ctrlKey && !ev.altKey && !ev.metaKey) {
         ev.preventDefault();
@@ -251,6 +307,17 @@
       });
       if (frozen) { problem(text["app.frozen"]); return; }
       const r = await call("POST", "/api/decide", { decisions });
+      if (!r.ok && (r.data.code === "not_yours" || r.data.code === "conflict") && r.data.item) {
+        // another reviewer has that one now: it leaves this page, its typed value is shown, the rest is saved
+        const n = items.findIndex((it) => it.id === r.data.item);
+        if (n >= 0) {
+          const typed = cells[n].querySelector("input").value;
+          items.splice(n, 1);
+          cells[n].remove();
+          lostNotes.push(text["item.lost"].replace("{value}", typed));
+          return acceptPage();
+        }
+      }
       if (!r.ok) {
         problem(r.data.error);
         const bad = grid.querySelector('.cell[data-id="' + r.data.item + '"]');
@@ -259,10 +326,17 @@
         if (r.status !== 422) { load(); }
         return;
       }
-      problem("");
+      problem(lostNotes.join(" "));
+      lostNotes = [];
       say(text["item.saved"]);
       load();
     }
+    let lostNotes = [];
+    keepClaims(() => items.map((i) => i.id), (lost) => {
+      for (const cell of grid.querySelectorAll(".cell")) {
+        if (lost.has(Number(cell.dataset.id))) { cell.classList.add("bad"); }
+      }
+    });
 
     document.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && ev.ctrlKey) { ev.preventDefault(); if (!ev.repeat) { acceptPage(); } }
@@ -289,5 +363,14 @@
   if (boot.mode === "field") { fieldMode(); }
   if (boot.mode === "batch") { batchMode(); }
   if (boot.mode === "quarantine") { quarantineMode(); }
+  if (boot.mode === "form") {  // a coordinator opens a field again (a family called to correct it)
+    for (const b of document.querySelectorAll(".reopen")) {
+      b.addEventListener("click", async () => {
+        const r = await call("POST", "/api/reopen", { item: Number(b.dataset.item) });
+        if (!r.ok) { problem(r.data.error); return; }
+        window.location.href = "/field";
+      });
+    }
+  }
   if (boot.mode === "dashboard") { setTimeout(() => window.location.reload(), 15000); }
 })();
