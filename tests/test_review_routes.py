@@ -148,3 +148,31 @@ def test_requests_no_browser_sends_get_a_4xx_from_the_real_server(desk) -> None:
     for reply in (bad_length, huge, host):
         assert re.match(rb"HTTP/1\.1 4\d\d ", reply), reply[:120]
     assert ok.startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_reviewer_sees_only_the_pages_and_crops_of_items_they_hold_or_decided(site, desk) -> None:
+    c, conn, users = desk[0], desk[1], desk[2]
+    with conn:  # three pages: a quarantined one, a blank one, and the front of the first application
+        conn.execute("INSERT INTO files (sha256, original_name, stored_as, size, status, started_at) "
+                     "VALUES ('cd', 'scan.pdf', 'x', 1, 'done', '2009-03-02')")
+        (c.root / "pages").mkdir(exist_ok=True)
+        (c.root / "pages" / "p.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+        ids = [conn.execute("INSERT INTO pages (file_sha256, page_index, kind, serial, image, created_at) "
+                            "VALUES ('cd', ?, ?, ?, 'pages/p.jpg', '2009')", (n, kind, serial)).lastrowid
+               for n, (kind, serial) in enumerate((("quarantined", None), ("blank", None), ("front", desk[5][0])))]
+        conn.execute("UPDATE fields SET page_id = ? WHERE serial = ?", (ids[2], desk[5][0]))
+    quarantined, blank, front = ids
+    bob, _ = logged_in(site[1], "bob")
+    for page_id in (quarantined, blank, front):  # ids are sequential: a reviewer tries them all
+        assert bob.get(f"/img/page/{page_id}").status_code == 404
+        assert bob.get(f"/form/{page_id}").status_code == 404
+    assert bob.get("/blanks").status_code == 403
+    item = bob.get("/api/items?n=1").json()["items"][0]  # now bob holds a field of one form
+    other = conn.execute("SELECT rowid FROM fields WHERE serial != ? AND status = 'review' LIMIT 1",
+                         (item["serial"],)).fetchone()[0]
+    assert bob.get(f"/img/field/{other}").status_code == 404  # a crop of a field he does not hold
+    assert item["serial"] == desk[5][0]  # the first form's field: its page is now his to see
+    assert bob.get(f"/img/page/{front}").status_code == 200 and bob.get(f"/form/{front}").status_code == 200
+    aud, _ = logged_in(site[1], "aud")
+    for page_id in (quarantined, blank, front):
+        assert aud.get(f"/img/page/{page_id}").status_code == 200

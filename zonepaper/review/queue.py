@@ -327,6 +327,36 @@ def waiting_on_people(conn: sqlite3.Connection) -> list[tuple[str, str, Item]]:
     return out
 
 
+SEES_ALL = ("coordinator", "auditor")
+_DECIDED_BY = ("SELECT 1 FROM events WHERE actor = ? AND kind IN ('review.decided', 'review.illegible') "
+               "AND json_extract(payload, '$.item') = {item}")
+
+
+def may_see_item(conn: sqlite3.Connection, user: User, item_id: int, now: float | None = None) -> bool:
+    """A field's crop: coordinators and auditors see every one; a reviewer those they hold or decided."""
+    if user.role in SEES_ALL:
+        return True
+    now = time.time() if now is None else now
+    held = conn.execute("SELECT 1 FROM claims WHERE item = ? AND user_id = ? AND expires_at >= ?",
+                        (key(item_id), user.id, now)).fetchone()
+    return bool(held or conn.execute(_DECIDED_BY.format(item="?"), (user.name, item_id)).fetchone())
+
+
+def may_see_page(conn: sqlite3.Connection, user: User, page_id: int, now: float | None = None) -> bool:
+    """A whole page: coordinators and auditors see every one (quarantined and blank pages too); a reviewer
+    only a form's page holding a field they hold or decided (ids are sequential: never any other)."""
+    if user.role in SEES_ALL:
+        return True
+    kind = conn.execute("SELECT kind FROM pages WHERE id = ?", (page_id,)).fetchone()
+    if kind is None or kind[0] not in ("front", "back", "reply"):
+        return False
+    now = time.time() if now is None else now
+    return bool(conn.execute(
+        "SELECT 1 FROM fields f WHERE f.page_id = ? AND (EXISTS (SELECT 1 FROM claims c WHERE c.item = 'f:' || "
+        "f.rowid AND c.user_id = ? AND c.expires_at >= ?) OR EXISTS (" + _DECIDED_BY.format(item="f.rowid") + "))",
+        (page_id, user.id, now, user.name)).fetchone())
+
+
 def release_claims(conn: sqlite3.Connection, user: User) -> None:
     """Give back everything this user holds (logout)."""
     with write_transaction(conn):

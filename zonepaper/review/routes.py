@@ -447,15 +447,18 @@ def _jpeg(data: bytes) -> Response:
 @route("GET", "/img/field/{id}")
 def field_image(ctx: Ctx) -> Response:
     with ctx.app.readers.connection() as conn:
-        item = queue.get_item(conn, int(ctx.params["id"]))
+        item_id = int(ctx.params["id"])
+        item = queue.get_item(conn, item_id) if queue.may_see_item(conn, ctx.user, item_id) else None
     data = ctx.app.crop(item) if item else None
     return _jpeg(data) if data is not None else ctx.not_found()
 
 
 @route("GET", "/img/page/{id}")
 def page_image(ctx: Ctx) -> Response:
+    page_id = int(ctx.params["id"])
     with ctx.app.readers.connection() as conn:
-        row = conn.execute("SELECT image FROM pages WHERE id = ?", (int(ctx.params["id"]),)).fetchone()
+        seen = queue.may_see_page(conn, ctx.user, page_id)
+        row = conn.execute("SELECT image FROM pages WHERE id = ?", (page_id,)).fetchone() if seen else None
     path = ctx.app.cycle.root / row[0] if row and row[0] else None
     if path is None or not path.is_file():
         return ctx.not_found()
@@ -472,7 +475,8 @@ def form_pick(ctx: Ctx) -> Response:
         with ctx.app.readers.connection() as conn:
             row = conn.execute("SELECT id FROM pages WHERE serial = ? AND kind = 'front' ORDER BY id LIMIT 1",
                                (wanted,)).fetchone()
-        if row:
+            seen = row is not None and queue.may_see_page(conn, ctx.user, row[0])
+        if seen:
             return ctx.redirect(f"/form/{row[0]}")
     return ctx.page("form_pick.html", "nav.form", not_found=bool(wanted))
 
@@ -481,6 +485,8 @@ def form_pick(ctx: Ctx) -> Response:
 def form_view(ctx: Ctx) -> Response:
     page_id = int(ctx.params["id"])
     with ctx.app.readers.connection() as conn:
+        if not queue.may_see_page(conn, ctx.user, page_id):
+            return ctx.not_found()  # the same answer as for a page that does not exist
         page = conn.execute("SELECT id, serial, image, kind FROM pages WHERE id = ?", (page_id,)).fetchone()
         rows = conn.execute(f"SELECT {queue.ITEM_COLUMNS} FROM fields f WHERE f.page_id = ? ORDER BY f.rowid",
                             (page_id,)).fetchall()
@@ -533,7 +539,7 @@ def api_quarantine(ctx: Ctx) -> Response:
 BLANKS_SHOWN = 120
 
 
-@route("GET", "/blanks")
+@route("GET", "/blanks", "view_quarantine")
 def blank_pages(ctx: Ctx) -> Response:
     """Thumbnails of the pages called blank, newest first: a person checks that none was a form."""
     with ctx.app.readers.connection() as conn:
