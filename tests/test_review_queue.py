@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -281,7 +282,7 @@ def test_quarantine_typed_serial_must_be_real_issued_and_free(desk) -> None:
 
 def login(conn, name: str, password: str):
     """As the login page does it: check on a reader, record on the writer."""
-    user, user_id = accounts.check_login(conn, name, password)
+    user, user_id, _state = accounts.check_login(conn, name, password)
     accounts.record_login(conn, user_id, user is not None)
     return user
 
@@ -295,12 +296,62 @@ def test_passwords_sessions_and_failed_logins(desk) -> None:
     user = login(conn, "bob", "a good password")
     assert user.name == "bob" and accounts.failed_logins(conn, "bob") == 0
     token, csrf = accounts.start_session(conn, user)
-    assert accounts.session_user(conn, token) == (user, csrf)
+    assert accounts.session_user(conn, token)[:2] == (user, csrf)
     assert conn.execute("SELECT count(*) FROM sessions WHERE token_hash = ?", (token,)).fetchone()[0] == 0
     accounts.end_session(conn, token)
     assert accounts.session_user(conn, token) is None
     with pytest.raises(ConflictError):
         accounts.add_user(conn, "bob", "reviewer", "another password")
+
+
+def test_an_account_locks_after_repeated_failures_and_only_a_coordinator_unlocks_it(desk) -> None:
+    _, conn, users, *_ = desk
+    for _ in range(accounts.LOCK_AFTER):
+        assert login(conn, "cat", "guess") is None
+    assert accounts.check_login(conn, "cat", "a good password")[2] == "locked"  # even with the right password
+    assert accounts.check_login(conn, "cat", "guess")[2] == "bad"  # a guesser learns nothing
+    assert conn.execute("SELECT count(*) FROM events WHERE kind = 'user.locked'").fetchone()[0] == 1
+    accounts.set_enabled(conn, "cat", True)
+    assert login(conn, "cat", "a good password").name == "cat"
+    token, _ = accounts.start_session(conn, users["cat"])
+    accounts.set_enabled(conn, "cat", False)  # disabled: the open session ends at once
+    assert accounts.session_user(conn, token) is None
+    assert accounts.check_login(conn, "cat", "a good password")[2] == "disabled"
+    accounts.set_enabled(conn, "cat", True)
+    accounts.set_password(conn, "cat", "a brand new password")
+    assert login(conn, "cat", "a good password") is None and login(conn, "cat", "a brand new password")
+    assert [a.state for a in accounts.accounts(conn) if a.name == "cat"] == ["active"]
+
+
+def test_a_session_ends_when_left_alone_and_after_twelve_hours(desk) -> None:
+    _, conn, users, *_ = desk
+    token, _ = accounts.start_session(conn, users["bob"])
+    now = time.time()
+    assert accounts.session_user(conn, token, 30, now=now + 29 * 60) is not None
+    assert accounts.session_user(conn, token, 30, now=now + 31 * 60) is None  # left alone 31 minutes
+    accounts.touch_session(conn, token, now=now + 25 * 60)  # used at 25 minutes
+    assert accounts.session_user(conn, token, 30, now=now + 50 * 60) is not None
+    assert accounts.session_user(conn, token, 24 * 60, now=now + 12 * 3600 + 5) is None  # the absolute end
+
+
+def test_unknown_and_known_names_take_the_same_time_and_many_failures_from_one_address_are_refused(desk) -> None:
+    _, conn, *_ = desk
+    accounts.check_login(conn, "nobody", "x")  # the first call makes the stand-in hash
+
+    def seconds(name: str) -> float:
+        start = time.perf_counter()
+        for _ in range(5):
+            accounts.check_login(conn, name, "not the password")
+        return time.perf_counter() - start
+
+    known, unknown = seconds("bob"), seconds("nobody at all")
+    assert abs(known - unknown) / known < 0.35, (known, unknown)
+    throttle = accounts.Throttle()
+    waits = [throttle.failed(f"name{i}", "10.0.0.7", now=1000.0 + i) for i in range(accounts.Throttle.PER_ADDRESS)]
+    assert max(waits) == 0.5  # each name tried once: no name's wait grew...
+    assert throttle.refused("10.0.0.7", now=1040.0)  # ...but the address's did
+    assert not throttle.refused("10.0.0.8", now=1040.0)
+    assert not throttle.refused("10.0.0.7", now=1000.0 + accounts.Throttle.WINDOW + 60)  # for a while
     with pytest.raises(InvalidInputError):
         accounts.add_user(conn, "dee", "boss", "another password")
     with pytest.raises(InvalidInputError):
@@ -319,6 +370,16 @@ def test_users_add_asks_twice_and_serve_refuses_the_network_without_users(tmp_pa
                                 input="one password\nanother one\none password\none password\n")
     assert result.exit_code == 0, result.output
     assert [u.name for u in accounts.list_users(c.db().conn)] == ["eva"]
+    result = CliRunner().invoke(app, ["users", "passwd", "eva", "--cycle", str(c.root)],
+                                input="a new password\na new password\n")
+    assert result.exit_code == 0 and "changed" in result.output, result.output
+    assert accounts.check_login(c.db().conn, "eva", "a new password")[2] == "ok"
+    assert cli("users", "disable", "eva", "--cycle", str(c.root)) == 0
+    assert cli("users", "list", "--cycle", str(c.root)) == 0
+    assert "eva\tcoordinator\tes\tdisabled\tlast login: never" in capsys.readouterr().out
+    assert cli("users", "enable", "nobody", "--cycle", str(c.root)) == 2
+    assert "There is no user 'nobody'" in capsys.readouterr().err
+    assert cli("users", "enable", "eva", "--cycle", str(c.root)) == 0
 
 
 @pytest.mark.parametrize("args,said", [(["eva", "--role", "boss"], "boss"), (["e va!"], "e va!")])

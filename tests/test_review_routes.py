@@ -151,7 +151,7 @@ def test_requests_no_browser_sends_get_a_4xx_from_the_real_server(desk) -> None:
 
 
 def test_a_reviewer_sees_only_the_pages_and_crops_of_items_they_hold_or_decided(site, desk) -> None:
-    c, conn, users = desk[0], desk[1], desk[2]
+    c, conn = desk[0], desk[1]
     with conn:  # three pages: a quarantined one, a blank one, and the front of the first application
         conn.execute("INSERT INTO files (sha256, original_name, stored_as, size, status, started_at) "
                      "VALUES ('cd', 'scan.pdf', 'x', 1, 'done', '2009-03-02')")
@@ -176,3 +176,27 @@ def test_a_reviewer_sees_only_the_pages_and_crops_of_items_they_hold_or_decided(
     aud, _ = logged_in(site[1], "aud")
     for page_id in (quarantined, blank, front):
         assert aud.get(f"/img/page/{page_id}").status_code == 200
+
+
+def _try_login(client: TestClient, name: str, password: str):
+    page = client.get("/login?lang=en")
+    pre = re.search(r'name="pre" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"pre": pre, "name": name, "password": password, "lang": "en"})
+
+
+def test_a_locked_account_is_named_only_with_its_password_and_many_failures_from_one_address_wait(
+        site, desk, monkeypatch) -> None:
+    import zonepaper.review.routes as routes
+    from zonepaper.review import accounts
+
+    monkeypatch.setattr(routes.time, "sleep", lambda seconds: None)  # the waits are measured elsewhere
+    conn = desk[1]
+    with conn:
+        conn.execute("UPDATE users SET locked = 1 WHERE name = 'cat'")
+    client = TestClient(site[1], follow_redirects=False)
+    assert "was locked" in _try_login(client, "cat", PASSWORD).text
+    assert "was locked" not in _try_login(client, "cat", "a guess").text
+    for i in range(accounts.Throttle.PER_ADDRESS):
+        _try_login(client, f"guess{i}", "a guess")
+    refused = _try_login(client, "bob", PASSWORD)  # even the right password: this address waits
+    assert refused.status_code == 429 and "Too many failed tries" in refused.text

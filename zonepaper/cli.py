@@ -10,7 +10,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import click
 import typer
@@ -299,15 +299,63 @@ def users_add_cmd(
 
 @users_app.command("list", help=h("users_list"))
 def users_list_cmd(cycle: CycleOpt = None) -> None:
-    from zonepaper.review.accounts import list_users
+    from zonepaper.review.accounts import accounts
 
     db = resolve_cycle(cycle).db()
-    users = list_users(db.conn)
-    db.close()
+    try:
+        users = accounts(db.conn)
+    finally:
+        db.close()
     if not users:
         echo(say("users.none"))
     for u in users:
-        echo(f"{u.name}\t{u.role}\t{u.language}")
+        echo(say("users.row", name=u.name, role=u.role, language=u.language,
+                 state=Phrase(f"users.state_{u.state}"), last=u.last_login or Phrase("users.never")))
+
+
+UserName = Annotated[str, typer.Argument(help=h("user_name"))]
+
+
+def _on_account(cycle: Path | None, change: Callable, *args: object) -> None:
+    db = resolve_cycle(cycle).db()
+    try:
+        change(db.conn, *args)
+    finally:
+        db.close()
+
+
+@users_app.command("disable", help=h("users_disable"))
+def users_disable_cmd(name: UserName, cycle: CycleOpt = None) -> None:
+    from zonepaper.review.accounts import set_enabled
+
+    _on_account(cycle, set_enabled, name, False)
+    echo(say("users.disabled", name=name))
+
+
+@users_app.command("enable", help=h("users_enable"))
+def users_enable_cmd(name: UserName, cycle: CycleOpt = None) -> None:
+    from zonepaper.review.accounts import set_enabled
+
+    _on_account(cycle, set_enabled, name, True)
+    echo(say("users.enabled", name=name))
+
+
+@users_app.command("passwd", help=h("users_passwd"))
+def users_passwd_cmd(name: UserName, cycle: CycleOpt = None) -> None:
+    from zonepaper.review.accounts import MIN_PASSWORD, set_password
+
+    db = resolve_cycle(cycle).db()
+    try:
+        if not db.conn.execute("SELECT 1 FROM users WHERE name = ?", (name.strip(),)).fetchone():
+            from zonepaper.errors import InvalidInputError
+
+            raise InvalidInputError("users.unknown", name=name[:60])  # said before anyone types a password
+        password = typer.prompt(say("users.password", sep=" / ", min=MIN_PASSWORD), hide_input=True,
+                                confirmation_prompt=say("users.password_again", sep=" / "))
+        set_password(db.conn, name, password)
+    finally:
+        db.close()
+    echo(say("users.password_changed", name=name))
 
 
 @review_app.command("serve", help=h("review_serve"))
@@ -328,7 +376,6 @@ def verify_cmd(head: Annotated[Optional[str], typer.Option("--head", help=h("ver
     from zonepaper.draw.ceremony import check_cycle
     from zonepaper.errors import ConflictError
     from zonepaper.store.integrity import chain_head, find_head, grouped
-    from zonepaper.text import Phrase
 
     db = resolve_cycle(cycle).db()
     try:

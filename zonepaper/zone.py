@@ -15,6 +15,7 @@ from zonepaper.text import LANGUAGES
 MECHANISMS = ("da", "bins", "fcfs")
 EVIDENCE = ("sibling", "zip_code")
 EXAMPLES_DIR = Path(__file__).parent / "examples"
+IDLE_MINUTES = 30  # a review page left alone this long logs out (zone.toml [review] idle_minutes)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Zone:
     programs: tuple[Program, ...]
     letters: Letters | None = None
     city: str = ""  # city and state after the street in the families' addresses, e.g. "Los Angeles, CA"
+    idle_minutes: int = IDLE_MINUTES  # a review page left alone this long logs out
 
     @property
     def start_year(self) -> int:
@@ -92,7 +94,8 @@ class Zone:
 # Each table: key -> (kind, required). Kinds are checked by _check_value.
 _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
     "": {"zone": ("table", True), "priorities": ("tables", False), "campuses": ("tables", True),
-         "programs": ("tables", True), "letters": ("table", False)},
+         "programs": ("tables", True), "letters": ("table", False), "review": ("table", False)},
+    "review": {"idle_minutes": ("minutes", False)},
     "letters": {"reply_by": ("label", True), "next_steps": ("label", True), "contact": ("label", True)},
     "zone": {"name": ("label", True), "cycle": ("text", True), "grades": ("grades", True),
              "max_choices": ("positive", True), "mechanism": ("mechanism", True),
@@ -115,6 +118,7 @@ _EXPECTED = {
     "area_codes": 'a list of 3-digit telephone area codes in quotes, e.g. ["213", "323"]',
     "id": "a short id of lowercase letters, digits, - or _", "evidence": " / ".join(EVIDENCE),
     "seats": "{ GRADE = SEATS }, e.g. { 9 = 100 }",
+    "minutes": "a whole number of minutes from 5 to 720",
 }
 
 
@@ -159,6 +163,7 @@ class _Checker:
             and all(c.isalnum() or c in "-_" for c in value) and value == value.lower(),
             "evidence": value in EVIDENCE,
             "seats": isinstance(value, dict),
+            "minutes": type(value) is int and 5 <= value <= 12 * 60,
         }[kind]
         if not ok:
             self.fail(key, "zone.wrong_value", value=_show(value), expected=_EXPECTED[kind])
@@ -249,6 +254,10 @@ def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
         programs.append(Program(p["id"], i + 1, p["name"].strip(), campuses[p["campus"]],
                                 _label(p["description"]), seats))
     priorities = tuple(Priority(p["id"], _label(p["label"]), p["evidence"]) for p in check_list("priorities"))
+    idle = IDLE_MINUTES
+    if "review" in raw:
+        check.check_table(raw["review"], "review", "review")
+        idle = raw["review"].get("idle_minutes", IDLE_MINUTES)
     letters = None
     if "letters" in raw:
         check.check_table(raw["letters"], "letters", "letters")
@@ -272,6 +281,7 @@ def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
         programs=tuple(programs),
         letters=letters,
         city=zone_raw.get("city", "").strip(),
+        idle_minutes=idle,
     )
 
 

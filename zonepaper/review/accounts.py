@@ -7,7 +7,9 @@ import hmac
 import re
 import secrets
 import sqlite3
+import threading
 import time
+from dataclasses import dataclass
 
 from zonepaper.errors import ConflictError, InvalidInputError
 from zonepaper.review.queue import ROLES, User
@@ -17,8 +19,10 @@ from zonepaper.store.migrations import now_iso
 
 SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}  # about 50 ms a check: slow for a guesser, quick for a person
 MIN_PASSWORD = 8
-SESSION_HOURS = 12
+SESSION_HOURS = 12  # a session ends this long after the login, whatever happens
+LOCK_AFTER = 10  # failed logins in a row before an account is locked (a coordinator unlocks it)
 NAME_RE = re.compile(r"[\w.\- ]{1,40}")
+_UNKNOWN: list[str] = []  # the stored hash an unknown name is checked against (the same time as a known one)
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -79,25 +83,87 @@ def failed_logins(conn: sqlite3.Connection, name: str) -> int:
     return int(row[0]) if row else 0
 
 
-def check_login(conn: sqlite3.Connection, name: str, password: str) -> tuple[User | None, int | None]:
-    """(the user when name and password match, the user id the name belongs to). Reads only: the slow
-    password check runs on the request's thread, not on the one writer."""
-    row = conn.execute("SELECT id, name, role, language, password FROM users WHERE name = ?",
+def check_login(conn: sqlite3.Connection, name: str, password: str) -> tuple[User | None, int | None, str]:
+    """(the user when name and password match and the account may log in, the user id the name belongs
+    to, and 'ok', 'bad', 'locked' or 'disabled'). A locked or disabled account is named only to someone
+    who gave its right password. Reads only: the slow password check runs on the request's thread, not
+    on the one writer, and takes the same time for a name that does not exist."""
+    row = conn.execute("SELECT id, name, role, language, password, disabled, locked FROM users WHERE name = ?",
                        (name.strip(),)).fetchone()
-    ok = check_password(password, row[4] if row else hash_password("x", b"0" * 16))  # same time either way
-    return (User(row[0], row[1], row[2], row[3]) if row and ok else None), (row[0] if row else None)
+    if not _UNKNOWN:
+        _UNKNOWN.append(hash_password(secrets.token_hex(8)))
+    ok = check_password(password, row[4] if row else _UNKNOWN[0])
+    if row is None or not ok:
+        return None, (row[0] if row else None), "bad"
+    if row[5] or row[6]:
+        return None, row[0], "disabled" if row[5] else "locked"
+    return User(row[0], row[1], row[2], row[3]), row[0], "ok"
 
 
 def record_login(conn: sqlite3.Connection, user_id: int | None, ok: bool) -> None:
-    """Count a failed login (the app waits longer after each), or clear the count after a good one."""
+    """Count a failed login (the account is locked after LOCK_AFTER in a row), or clear the count and
+    note the time after a good one."""
     if user_id is None:
         return
     with write_transaction(conn):
         if ok:
-            conn.execute("UPDATE users SET failed_logins = 0 WHERE id = ?", (user_id,))
+            conn.execute("UPDATE users SET failed_logins = 0, last_login_at = ? WHERE id = ?", (now_iso(), user_id))
+            return
+        failures = conn.execute("UPDATE users SET failed_logins = failed_logins + 1, last_failed_at = ? WHERE id = ? "
+                                "RETURNING failed_logins, locked", (now_iso(), user_id)).fetchone()
+        if failures and failures[0] >= LOCK_AFTER and not failures[1]:
+            conn.execute("UPDATE users SET locked = 1 WHERE id = ?", (user_id,))
+            conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+            append_event(conn, "zonepaper", "user.locked", {"failed_logins": failures[0]}, subject=f"user:{user_id}")
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as `zonepaper users list` shows it."""
+
+    name: str
+    role: str
+    language: str
+    state: str  # active, locked or disabled
+    last_login: str | None
+
+
+def accounts(conn: sqlite3.Connection) -> list[Account]:
+    return [Account(name, role, language, "disabled" if disabled else "locked" if locked else "active", last)
+            for name, role, language, disabled, locked, last in conn.execute(
+                "SELECT name, role, language, disabled, locked, last_login_at FROM users ORDER BY name")]
+
+
+def _user_id(conn: sqlite3.Connection, name: str) -> int:
+    row = conn.execute("SELECT id FROM users WHERE name = ?", (name.strip(),)).fetchone()
+    if row is None:
+        raise InvalidInputError("users.unknown", name=name[:60])
+    return int(row[0])
+
+
+def set_enabled(conn: sqlite3.Connection, name: str, enabled: bool, actor: str = "zonepaper") -> None:
+    """Disable an account (its sessions end at once), or enable it again (which also unlocks it)."""
+    with write_transaction(conn):
+        user_id = _user_id(conn, name)
+        if enabled:
+            conn.execute("UPDATE users SET disabled = 0, locked = 0, failed_logins = 0 WHERE id = ?", (user_id,))
         else:
-            conn.execute("UPDATE users SET failed_logins = failed_logins + 1, last_failed_at = ? WHERE id = ?",
-                         (now_iso(), user_id))
+            conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (user_id,))
+            conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+        append_event(conn, actor, "user.enabled" if enabled else "user.disabled", {"name": name.strip()},
+                     subject=f"user:{user_id}")
+
+
+def set_password(conn: sqlite3.Connection, name: str, password: str, actor: str = "zonepaper") -> None:
+    """A new password (the account's sessions end; a locked account is unlocked); never recorded itself."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInputError("users.short_password", min=MIN_PASSWORD)
+    digest = hash_password(password)
+    with write_transaction(conn):
+        user_id = _user_id(conn, name)
+        conn.execute("UPDATE users SET password = ?, locked = 0, failed_logins = 0 WHERE id = ?", (digest, user_id))
+        conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+        append_event(conn, actor, "user.password_changed", {"name": name.strip()}, subject=f"user:{user_id}")
 
 
 def _token_hash(token: str) -> str:
@@ -115,14 +181,28 @@ def start_session(conn: sqlite3.Connection, user: User) -> tuple[str, str]:
     return token, csrf
 
 
-def session_user(conn: sqlite3.Connection, token: str) -> tuple[User, str] | None:
-    """(user, CSRF token) of a live session, or None."""
+def session_user(conn: sqlite3.Connection, token: str, idle_minutes: float = 30,
+                 now: float | None = None) -> tuple[User, str, float] | None:
+    """(user, CSRF token, when the session was last used) of a live session, or None: past its 12 hours,
+    left alone longer than idle_minutes, or of an account disabled or locked meanwhile."""
+    now = time.time() if now is None else now
     row = conn.execute(
-        "SELECT u.id, u.name, u.role, u.language, s.csrf, s.expires_at FROM sessions s JOIN users u "
-        "ON u.id = s.user_id WHERE s.token_hash = ?", (_token_hash(token),)).fetchone()
-    if row is None or row[5] < time.time():
+        "SELECT u.id, u.name, u.role, u.language, s.csrf, s.expires_at, COALESCE(s.last_seen, 0), s.created_at, "
+        "u.disabled, u.locked FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+        (_token_hash(token),)).fetchone()
+    if row is None or row[5] < now or row[8] or row[9]:
         return None
-    return User(row[0], row[1], row[2], row[3]), row[4]
+    last = row[6] or (row[5] - SESSION_HOURS * 3600)  # never used since the login: the login's time
+    if now - last > idle_minutes * 60:
+        return None
+    return User(row[0], row[1], row[2], row[3]), row[4], last
+
+
+def touch_session(conn: sqlite3.Connection, token: str, now: float | None = None) -> None:
+    """The session was used now (the idle time counts from here)."""
+    with write_transaction(conn):
+        conn.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?",
+                     (time.time() if now is None else now, _token_hash(token)))
 
 
 def end_session(conn: sqlite3.Connection, token: str) -> None:
@@ -133,3 +213,34 @@ def end_session(conn: sqlite3.Connection, token: str) -> None:
 def set_language(conn: sqlite3.Connection, user: User, language: str) -> None:
     with write_transaction(conn):
         conn.execute("UPDATE users SET language = ? WHERE id = ?", (language, user.id))
+
+
+class Throttle:
+    """Failed logins, remembered for a while per account name (known or not: the same answer in the same
+    time) and per address. Each failure of a name makes its next answer wait longer; an address with too
+    many failures is refused for a while without any password being checked, so that many clients at
+    once do not make a guesser faster."""
+
+    WINDOW = 600.0  # seconds a failure is remembered
+    PER_ADDRESS = 30  # failures from one address within the window before it is refused
+
+    def __init__(self) -> None:
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        times = [t for t in self._failures.get(key, []) if now - t < self.WINDOW]
+        self._failures[key] = times
+        return times
+
+    def refused(self, address: str, now: float | None = None) -> bool:
+        with self._lock:
+            return len(self._recent("@" + address, now or time.time())) >= self.PER_ADDRESS
+
+    def failed(self, name: str, address: str, now: float | None = None) -> float:
+        """Note a failure; returns how long its answer waits (0.5 s, 1 s, 2 s, ... up to 8 s)."""
+        now = now or time.time()
+        with self._lock:
+            for key in (name.strip().lower(), "@" + address):
+                self._recent(key, now).append(now)
+            return min(0.5 * 2 ** min(len(self._recent(name.strip().lower(), now)) - 1, 4), 8.0)

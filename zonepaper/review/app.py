@@ -14,6 +14,7 @@ import numpy as np
 
 from zonepaper.cycle import Cycle
 from zonepaper.layout import build_layout
+from zonepaper.review.accounts import Throttle
 from zonepaper.review.queue import Item
 from zonepaper.review.values import option_values
 from zonepaper.review.writer import Readers, Writer
@@ -66,6 +67,7 @@ class ReviewApp:
         self.writer = Writer(cycle.db_path)
         self.readers = Readers(cycle.db_path)
         self.pages = PageCache()
+        self.throttle = Throttle()
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self._ctx = None
 

@@ -49,6 +49,7 @@ from zonepaper.store.readers import ADAPT_AFTER_DIGITS, COMMITTED, confirmed_dig
 from zonepaper.text import LANGUAGES
 
 MAX_BODY = 64 * 1024
+TOUCH_AFTER = 60  # seconds: how often a session's last use is written down
 MAX_ID_DIGITS = 12  # ids are row numbers: a longer one is no row of ours
 COOKIE, PRE_COOKIE = "zp_session", "zp_pre"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -187,9 +188,11 @@ def _handle(app: ReviewApp, need: str, fn: Handler, request: Request, body: byte
     token = request.cookies.get(COOKIE)
     if token:
         with app.readers.connection() as conn:
-            session = accounts.session_user(conn, token)
+            session = accounts.session_user(conn, token, app.zone.idle_minutes)
         if session:
-            ctx.user, ctx.csrf = session
+            ctx.user, ctx.csrf, last = session
+            if time.time() - last > TOUCH_AFTER:  # the idle time counts from the last use (one write a minute)
+                app.writer.run(accounts.touch_session, token)
     ctx.lang = ctx.user.language if ctx.user else _guess_language(request)
     try:
         if not allowed(ctx.user, need):
@@ -270,15 +273,15 @@ def build_app(cycle: Cycle, log: Callable[[str], None] | None = None,
 
 # --- login, logout, language ------------------------------------------------------------------
 @route("GET", "/login", "public")
-def login_page(ctx: Ctx, failed: bool = False) -> Response:
+def login_page(ctx: Ctx, failed: bool = False, why: str = "login.failed") -> Response:
     with ctx.app.readers.connection() as conn:
         no_users = accounts.count_users(conn) == 0
     # One pre-login token per browser (a cookie matched by a hidden field): kept across failed tries,
     # because browsers restore a re-shown form's hidden fields.
     existing = ctx.cookie(PRE_COOKIE) or ""
     pre = existing if len(existing) == 32 else secrets.token_urlsafe(24)
-    reply = ctx.page("login.html", "login.title", status=401 if failed else 200, no_users=no_users, failed=failed,
-                     pre=pre)
+    reply = ctx.page("login.html", "login.title", status=(429 if why == "login.too_many" else 401) if failed else 200,
+                     no_users=no_users, failed=failed, why=why, pre=pre)
     reply.set_cookie(PRE_COOKIE, pre, httponly=True, samesite="strict", path="/login")
     return reply
 
@@ -291,15 +294,19 @@ def login_post(ctx: Ctx) -> Response:
         ctx.lang = form["lang"]
     if pre is None or not hmac.compare_digest(pre.encode(), form.get("pre", "").encode()):
         return login_page(ctx, failed=True)
+    address = ctx.request.client.host if ctx.request.client else "-"
+    if ctx.app.throttle.refused(address):
+        return login_page(ctx, failed=True, why="login.too_many")
     name, password = form.get("name", "")[:60], form.get("password", "")[:200]
     with ctx.app.readers.connection() as conn:
-        user, user_id = accounts.check_login(conn, name, password)
-    ctx.app.writer.run(accounts.record_login, user_id, user is not None)
-    if user is None:
-        with ctx.app.readers.connection() as conn:
-            failures = accounts.failed_logins(conn, name)
-        time.sleep(min(0.5 * 2 ** min(max(failures - 1, 0), 4), 8.0))  # 0.5 s, 1 s, 2 s, ... up to 8 s
-        return login_page(ctx, failed=True)
+        user, user_id, state = accounts.check_login(conn, name, password)
+    if state != "ok":
+        wait = ctx.app.throttle.failed(name, address)
+        if state == "bad":
+            ctx.app.writer.run(accounts.record_login, user_id, False)
+        time.sleep(wait)
+        return login_page(ctx, failed=True, why="login.failed" if state == "bad" else f"login.{state}")
+    ctx.app.writer.run(accounts.record_login, user_id, True)
     token, _csrf = ctx.app.writer.run(accounts.start_session, user)
     reply = ctx.redirect("/field" if user.may_decide else "/dashboard")
     reply.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")

@@ -284,6 +284,16 @@ MIGRATIONS: list[Migration] = [
         "the event log vouches for the tables the draw, letters and offers read (their digests, under 'covers')",
         "",
     ),
+    (
+        12,
+        "review accounts: disabled, locked after repeated failed logins, last login; a session's last use",
+        """
+        ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE users ADD COLUMN locked INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE users ADD COLUMN last_login_at TEXT;
+        ALTER TABLE sessions ADD COLUMN last_seen REAL;
+        """,
+    ),
 ]
 
 
