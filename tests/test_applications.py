@@ -236,3 +236,42 @@ def test_a_damaged_csv_is_refused_in_plain_words(cycle: Cycle, issued, tmp_path:
     code, err = _import_text(cycle, tmp_path, damage(_csv_text(zone, [desk_row(zone, issued[0])])), capsys)
     assert code == 2 and hint in err and "line 2" in err, err
     assert "Traceback" not in err and "unexpected problem" not in err
+
+
+def test_no_exported_cell_is_ever_run_as_a_formula_and_the_export_still_imports_back(cycle: Cycle, issued,
+                                                                                    tmp_path: Path, capsys) -> None:
+    import openpyxl
+
+    from zonepaper.sheets import xlsx_bytes
+
+    zone = cycle.zone()
+    hostile = {"last_name": "=1+1", "first_name": "+A", "address": "@SUM(A1)", "guardian_name": "-2+3",
+               "current_school": "'QUOTED"}  # what a typist (or someone else) can put in a name cell
+    src = write_csv(tmp_path / "desk.csv", zone, [desk_row(zone, issued[0], **hostile)])
+    assert cli("applications", "import", str(src), "--cycle", str(cycle.root)) == 0
+    capsys.readouterr()
+    assert cli("export", "applications", "--cycle", str(cycle.root)) == 0
+    exported = capsys.readouterr().out
+    row = next(csv.DictReader(io.StringIO(exported)))
+    assert row["last_name"] == "'=1+1" and row["first_name"] == "'+A" and row["address"] == "'@SUM(A1)"
+    assert row["guardian_name"] == "'-2+3" and row["current_school"] == "'QUOTED"
+    assert cli("export", "applications", "--excel", "--cycle", str(cycle.root)) == 0
+    excel = capsys.readouterr().out
+    assert excel.startswith("\ufeffserial,") and "\r\n" in excel and excel.replace("\r\n", "\n")[1:] == exported
+    other = Cycle(tmp_path / "other")  # the export imports back unchanged
+    shutil.copytree(cycle.root, other.root)
+    db = other.db()
+    db.conn.execute("DELETE FROM fields")
+    db.conn.execute("DELETE FROM applications")
+    (tmp_path / "export.csv").write_text(excel, encoding="utf-8")
+    assert cli("applications", "import", str(tmp_path / "export.csv"), "--cycle", str(other.root)) == 0
+    stored = dict(other.db().conn.execute("SELECT name, value FROM fields WHERE name IN "
+                                          "('last_name', 'first_name', 'address', 'guardian_name', 'current_school')"))
+    assert stored == hostile
+    from zonepaper.sheets import guard_cell, unguard_cell
+
+    for value in ("=1", "'=1", "''=1", "'", "'a", "-", "a=b", "\t1", ""):
+        assert unguard_cell(guard_cell(value)) == value
+    book = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(["name"], [["=1+1"], ["@SUM(A1)"]], "t")))
+    cells = [book.active.cell(row=r, column=1) for r in (2, 3)]
+    assert [(c.value, c.data_type) for c in cells] == [("=1+1", "s"), ("@SUM(A1)", "s")]  # text, not formulas

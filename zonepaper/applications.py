@@ -29,6 +29,7 @@ from zonepaper.fields import (CSV_FIELDS, MAX_TEXT, SIGNATURE_VALUES, SINGLE_FIE
                               stored_value_problem)
 from zonepaper.layout import build_layout
 from zonepaper.serial import is_valid_serial, normalize_serial
+from zonepaper.sheets import csv_text, unguard_cell
 from zonepaper.store.database import write_transaction
 from zonepaper.store.freeze import ensure_not_frozen
 from zonepaper.store.records import Given, NewApplication, create_application
@@ -66,11 +67,10 @@ def load_applications(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     return apps
 
 
-def export_csv(db: sqlite_utils.Database, zone: Zone) -> str:
-    """All applications as CSV text."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(csv_columns(zone))
+def export_csv(db: sqlite_utils.Database, zone: Zone, excel: bool = False) -> str:
+    """All applications as CSV text (no cell a spreadsheet would run as a formula; excel=True: with a BOM
+    and CRLF line ends)."""
+    rows = []
     for app in load_applications(db):
         row = [app["serial"], app["source"], app["status"], app["received_batch"], app["received_form"],
                ";".join(app["flags"])]
@@ -79,8 +79,8 @@ def export_csv(db: sqlite_utils.Database, zone: Zone) -> str:
             row += [f["value"], f["status"]]
         row += [app["choices"][k] if k < len(app["choices"]) else "" for k in range(zone.max_choices)]
         row.append(app["choices_status"])
-        writer.writerow(row)
-    return out.getvalue()
+        rows.append(row)
+    return csv_text(csv_columns(zone), rows, excel)
 
 
 def export_json(db: sqlite_utils.Database, cycle_id: str) -> str:
@@ -133,6 +133,7 @@ def _check_rows(reader: csv.DictReader, path: Path, zone: Zone, issued: set[str]
     rows, seen = [], set()
     for row in reader:
         line = reader.line_num
+        row = {k: unguard_cell(v) if isinstance(v, str) else v for k, v in row.items()}  # an export's "'=..."
         if row.get(EXTRA):
             raise _bad(line, "-", Phrase("import.problem.extra_cells", {"count": len(row[EXTRA])}), path)
         if any(v is None for v in row.values()):

@@ -248,10 +248,14 @@ def applications_import_cmd(file: Annotated[Path, typer.Argument(help=h("import_
     echo(say("import.done", count=n, file=str(file)))
 
 
+ExcelOpt = Annotated[bool, typer.Option("--excel", help=h("excel"))]
+
+
 @export_app.command("applications", help=h("export_applications"))
 def export_applications_cmd(
     fmt: Annotated[str, typer.Option("--format", help=h("format"))] = "csv",
     out: Annotated[Optional[Path], typer.Option("--out", help=h("export_out"))] = None,
+    excel: ExcelOpt = False,
     cycle: CycleOpt = None,
 ) -> None:
     from zonepaper.applications import export_csv, export_json
@@ -262,7 +266,7 @@ def export_applications_cmd(
     c = resolve_cycle(cycle)
     db = c.db()
     try:
-        text = export_csv(db, c.zone()) if fmt == "csv" else export_json(db, c.info()["cycle_id"])
+        text = export_csv(db, c.zone(), excel) if fmt == "csv" else export_json(db, c.info()["cycle_id"])
     finally:
         db.close()
     if out is None:
@@ -550,6 +554,7 @@ def export_assignments_cmd(
     fmt: Annotated[str, typer.Option("--format", help=h("format_assignments"))] = "csv",
     out: Annotated[Optional[Path], typer.Option("--out", help=h("export_out"))] = None,
     draw: Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))] = None,
+    excel: ExcelOpt = False,
     cycle: CycleOpt = None,
 ) -> None:
     from zonepaper.errors import InvalidInputError
@@ -565,10 +570,10 @@ def export_assignments_cmd(
     finally:
         db.close()
     if fmt == "csv" and out is None:
-        sys.stdout.write(to_csv(rows))
+        sys.stdout.write(to_csv(rows, excel))
         return
     out = out or c.root / "output" / f"assignments-draw-{draw_id}.xlsx"
-    data = to_csv(rows).encode("utf-8") if fmt == "csv" else to_xlsx(rows)
+    data = to_csv(rows, excel).encode("utf-8") if fmt == "csv" else to_xlsx(rows)
     with whole_file(out) as part:
         part.write_bytes(data)
     echo(say("export.done", file=str(out)))
