@@ -185,6 +185,10 @@ def test_an_auditor_cannot_claim_or_decide(desk) -> None:
     ("zip", " 90012 ", "90012"), ("choices", "3 1  12", "health,latpa,computing"),
     ("choices", "", ""), ("last_name", "pérez  garcía", "PÉREZ GARCÍA"), ("grade", "9", "9"),
     ("sibling_program", "07", "7"),
+    # answers in the volunteer's words, Spanish or English, with or without accents
+    ("signature", "sí", "present"), ("signature", "Firmado", "present"), ("signature", "sin firma", "missing"),
+    ("sibling", "Sí", "yes"), ("letter_language", "inglés", "en"), ("letter_language", "Spanish", "es"),
+    ("reply", "no acepta", "decline"),
 ])
 def test_what_a_reviewer_types_is_stored_like_the_reader_stores_it(name: str, typed: str, stored: str) -> None:
     zone = belmont()

@@ -51,8 +51,8 @@ def site(tmp_path_factory: pytest.TempPathFactory):
     server.stop()
 
 
-def login(browser, base: str, name: str, password: str = PASSWORD):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def login(browser, base: str, name: str, password: str = PASSWORD, size: tuple[int, int] = (1280, 900)):
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     page = context.new_page()
     page.goto(base + "/login?lang=en")
     page.fill("input[name=name]", name)
@@ -239,18 +239,22 @@ def test_screenshots_of_each_mode(site, tmp_path: Path) -> None:
     import os
 
     _, base, browser = site
-    page = login(browser, base, "ana")
+    page = login(browser, base, "ana", size=(1366, 768))  # a volunteer's laptop
     out = Path(os.environ.get("ZONEPAPER_SCREENSHOTS", tmp_path))
     out.mkdir(parents=True, exist_ok=True)
-    for name, url, selector in (("field", "/field", "#card:not([hidden]), #empty:not([hidden])"),
-                                ("batch", "/batch?field=birth_date", ".cell, #empty:not([hidden])"),
-                                ("form", "/form/1", "svg.sheet"), ("quarantine", "/quarantine", "h1"),
-                                ("dashboard", "/dashboard", "#blocks"), ("blanks", "/blanks", "h1")):
-        page.goto(base + url)
-        page.wait_for_selector(selector)
-        page.wait_for_timeout(300)
-        page.screenshot(path=str(out / f"review-{name}.png"))
-        assert (out / f"review-{name}.png").stat().st_size > 10_000
+    for lang in ("en", "es"):
+        for name, url, selector in (("field", "/field", "#card:not([hidden]), #empty:not([hidden])"),
+                                    ("batch", "/batch?field=birth_date", ".cell, #empty:not([hidden])"),
+                                    ("form", "/form/1", "svg.sheet"), ("quarantine", "/quarantine", "h1"),
+                                    ("dashboard", "/dashboard", "#blocks"), ("blanks", "/blanks", "h1")):
+            page.goto(base + url)
+            page.wait_for_selector(selector)
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(out / f"review-{name}-{lang}.png"))
+            assert (out / f"review-{name}-{lang}.png").stat().st_size > 10_000
+            assert page.get_attribute("html", "lang") == lang
+        with page.expect_navigation():
+            page.click("#lang")  # the other language, remembered for this person (twice: English again)
     page.context.close()
     shutil.rmtree(tmp_path, ignore_errors=True)
 

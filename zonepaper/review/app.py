@@ -16,9 +16,10 @@ from zonepaper.cycle import Cycle
 from zonepaper.layout import build_layout
 from zonepaper.review.accounts import Throttle
 from zonepaper.review.queue import Item
-from zonepaper.review.values import option_values
+from zonepaper.review.values import answer_words, option_values
 from zonepaper.review.writer import Readers, Writer
 from zonepaper.scan.page import K, read_context
+from zonepaper.serial import display_serial
 from zonepaper.text import load_catalog, translate
 
 STATIC = Path(__file__).parent / "static"
@@ -81,8 +82,11 @@ class ReviewApp:
         return self._ctx
 
     # --- items as the page sees them -----------------------------------------------------
-    def show_value(self, item: Item) -> str:
-        """The stored value written the way a person types it (dates MM/DD/YYYY, choices as program numbers)."""
+    def show_value(self, item: Item, lang: str) -> str:
+        """The stored value written the way a person types it (dates MM/DD/YYYY, choices as program numbers,
+        an answer as its word in the person's language: "firmado", "inglés")."""
+        if item.kind in ("option", "signature") and item.value:
+            return answer_words(item.value, lang)[0]
         if item.kind == "choices":
             numbers = {p.id: str(p.number) for p in self.zone.programs}
             return " ".join(numbers.get(v, v) for v in item.value.split(",") if v)
@@ -96,10 +100,11 @@ class ReviewApp:
         reasons = list(item.reasons) + (["illegible"] if item.illegible else [])
         hint_params = {}
         if kind == "option":
-            hint_params["allowed"] = " / ".join(option_values(item.name, self.layout))
+            hint_params["allowed"] = " / ".join(answer_words(v, lang)[0] for v in option_values(item.name, self.layout))
         return {"id": item.id, "version": item.version, "name": item.name, "kind": kind,
-                "label": t(lang, f"field.{item.name}"), "value": self.show_value(item),
-                "status": item.status, "serial": item.serial, "page": item.page_id, "illegible": item.illegible,
+                "label": t(lang, f"field.{item.name}"), "value": self.show_value(item, lang),
+                "status": item.status, "serial": display_serial(item.serial), "page": item.page_id,
+                "illegible": item.illegible,
                 "why": [t(lang, f"why.{r}") for r in dict.fromkeys(reasons)],
                 "hint": t(lang, f"hint.{kind}", **hint_params),
                 "image": f"/img/field/{item.id}" if item.box and item.page_id else None,

@@ -44,6 +44,7 @@ from zonepaper.review.app import STATIC, TEMPLATES, ReviewApp, t
 from zonepaper.review.queue import Decision, QueueError, User
 from zonepaper.review.values import RULE_PROBLEMS
 from zonepaper.scan.page import K
+from zonepaper.serial import display_serial
 from zonepaper.store.freeze import active_freeze
 from zonepaper.store.readers import ADAPT_AFTER_DIGITS, COMMITTED, confirmed_digits, current_reader
 from zonepaper.text import LANGUAGES
@@ -502,8 +503,9 @@ def form_view(ctx: Ctx) -> Response:
     items = [queue._item(r) for r in rows]
     sheet = build_slip_layout(ctx.app.layout.paper) if page[3] == "reply" else ctx.app.layout  # a letter's slip
     return ctx.page("form_view.html", "nav.form", {"mode": "form"}, items=items,
-                    shown=[ctx.app.show_value(i) for i in items], may_reopen=ctx.user.is_coordinator,
-                    serial=page[1] or "", page_id=page_id, width=int(round(sheet.width * K)),
+                    shown=[ctx.app.show_value(i, ctx.lang) for i in items], may_reopen=ctx.user.is_coordinator,
+                    serial=display_serial(page[1]) if page[1] else "", page_id=page_id,
+                    width=int(round(sheet.width * K)),
                     height=int(round(sheet.height * K)))
 
 

@@ -31,6 +31,28 @@ def option_values(name: str, layout: Layout) -> list[str]:
     return [b.value for b in field.bubbles]
 
 
+def _plain(word: str) -> str:
+    """A word as compared: lower case, without accents ("Sí" is "si")."""
+    return "".join(c for c in unicodedata.normalize("NFD", word.strip().lower()) if not unicodedata.combining(c))
+
+
+def answer_words(value: str, lang: str) -> list[str]:
+    """The words that stand for a stored answer (forms/web.toml [answer]), the first as the page shows it."""
+    from zonepaper.text import load_catalog
+
+    entry = load_catalog("web").get(f"answer.{value}")
+    return [w.strip() for w in entry[lang].split(",")] if entry else [value]
+
+
+def typed_answer(text: str, allowed: list[str]) -> str | None:
+    """The stored answer for what a person typed: the code itself, or one of its words in either language;
+    None when it is none of them (or stands for two of them)."""
+    plain = _plain(text)
+    hits = {v for v in allowed if plain == _plain(v) or any(plain == _plain(w) for lang in ("es", "en")
+                                                             for w in answer_words(v, lang))}
+    return hits.pop() if len(hits) == 1 else None
+
+
 def parse_date(text: str) -> date | None:
     """MMDDYYYY as on the form, MM/DD/YYYY, or YYYY-MM-DD; None when it is not a real date."""
     text = text.strip()
@@ -94,15 +116,12 @@ def _well_formed(name: str, text: str, zone: Zone, layout: Layout) -> str:
                 raise BadValue("program", (("count", str(len(zone.programs))),))
             return str(int(digits))
         return digits
-    if kind == "option":
-        allowed = option_values(name, layout)
-        if text.lower() not in allowed:
+    if kind in ("option", "signature"):
+        allowed = option_values(name, layout) if kind == "option" else list(SIGNATURE_VALUES)
+        answer = typed_answer(text, allowed)
+        if answer is None:
             raise BadValue("option", (("allowed", " / ".join(allowed)),))
-        return text.lower()
-    if kind == "signature":
-        if text.lower() not in SIGNATURE_VALUES:
-            raise BadValue("option", (("allowed", " / ".join(SIGNATURE_VALUES)),))
-        return text.lower()
+        return answer
     if len(text) > MAX_TEXT:
         raise BadValue("too_long", (("max", str(MAX_TEXT)),))
     return text.upper()
