@@ -102,10 +102,20 @@ def test_login_refuses_a_wrong_password_then_lets_in(site) -> None:
     page.context.close()
 
 
+def fits(page) -> None:
+    """The crop, the value, the reason and the key buttons are all on screen without scrolling."""
+    height = page.viewport_size["height"]
+    for selector in ("#crop", "#value", ".why", ".keys"):
+        box = page.locator(selector).bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= height, (selector, box, height)
+    assert page.evaluate("window.scrollY") == 0
+
+
 def test_correct_a_field_with_the_keyboard_only(site) -> None:
     cycle, base, browser = site
-    page = login(browser, base, "bob")
+    page = login(browser, base, "bob", size=(1366, 768))
     serial, label = current(page)
+    fits(page)
     assert label == "Choices" or label  # the first item of the queue, whatever it is
     item_id = int(page.get_attribute("#crop", "src").rsplit("/", 1)[1])
     name, = query(cycle, "SELECT name FROM fields WHERE rowid = ?", item_id)[0]
@@ -287,9 +297,11 @@ def test_choices_are_corrected_by_clicking_the_grid(site) -> None:
         record_application_event(db.conn, "test", "test.back_in_review", serial, {"field": "choices"})
     accounts.add_user(db.conn, "eve", "coordinator", PASSWORD, "en")  # holds nothing yet: gets choices first
     db.close()
-    page = login(browser, base, "eve")
+    page = login(browser, base, "eve", size=(1280, 720))
     current(page)
     assert page.text_content("#label") == "Choices"
+    page.wait_for_timeout(300)  # the grid's image laid out
+    fits(page)  # the whole grid, its value and the keys on a small laptop
     assert page.locator("#bubbles button").count() == 19 * 5
     page.click("#bubbles button[data-program='2'][data-rank='1']")
     assert page.input_value("#value").split()[0] == "2"
