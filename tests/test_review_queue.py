@@ -397,3 +397,17 @@ def test_users_add_names_a_wrong_role_or_name_before_asking_for_a_password(tmp_p
     result = CliRunner().invoke(app, ["users", "add", *args, "--cycle", str(c.root)], input="")
     assert "assword" not in result.output and said in str(result.exception or result.output)
     assert accounts.list_users(c.db().conn) == []
+
+
+def test_a_batch_says_every_refused_value_at_once_and_stores_none(desk) -> None:
+    _, conn, users, zone, layout, _ = desk
+    ana = users["ana"]
+    items = queue.claim_items(conn, ana, "zip", 3)
+    assert len(items) == 3
+    decisions = [Decision(items[0].id, items[0].version, "accept", "9"), Decision(items[1].id, items[1].version,
+                                                                                  "accept", "90026"),
+                 Decision(items[2].id, items[2].version, "accept", "1")]
+    with pytest.raises(QueueError) as err:
+        queue.decide_many(conn, ana, decisions, zone, layout)
+    assert [(item, bad.key) for item, bad in err.value.others] == [(items[0].id, "zip"), (items[2].id, "zip")]
+    assert conn.execute("SELECT count(*) FROM fields WHERE name = 'zip' AND status = 'confirmed'").fetchone()[0] == 0

@@ -398,3 +398,35 @@ def test_f4_lists_recent_decisions_and_any_of_them_opens_again(site) -> None:
     page.goto(base + "/dashboard")
     assert page.locator("#set-aside").count() == 1 and "bob" in page.text_content("#set-aside")
     page.context.close()
+
+
+def test_help_overlay_zoom_and_a_personal_count(site) -> None:
+    cycle, base, browser = site
+    page = login(browser, base, "cat", size=(1366, 768))
+    current(page)
+    assert "you: " in page.text_content("#status") and "today" in page.text_content("#status")
+    page.keyboard.press("?")
+    assert page.locator("#help-overlay").is_visible() and page.input_value("#value") != "?"
+    page.keyboard.press("?")
+    assert page.locator("#help-overlay").is_hidden()
+    page.keyboard.press("Alt+=")
+    assert "scale(1.5)" in page.get_attribute("#crop-box", "style")
+    page.context.close()
+
+
+def test_every_refusal_of_a_batch_page_is_shown_at_once_beside_its_cell(site) -> None:
+    cycle, base, browser = site
+    wrong = {"zip": ("9", "5 numbers"), "phone": ("1", "10 numbers"), "birth_date": ("13132020", "real date"),
+             "signature_date": ("13132020", "real date")}
+    name = next(n for n, c in query(cycle, "SELECT name, count(*) FROM fields WHERE status = 'review' AND "
+                                           "illegible = 0 GROUP BY name ORDER BY count(*) DESC") if n in wrong and c >= 2)
+    page = login(browser, base, "ana")
+    page.goto(base + f"/batch?field={name}")
+    page.wait_for_selector(".cell input")
+    inputs = page.query_selector_all(".cell input")
+    for cell in inputs[:2]:
+        cell.fill(wrong[name][0])
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".cell.bad")).to_have_count(2)
+    assert all(wrong[name][1] in t for t in page.locator(".cell.bad .why-bad").all_inner_texts())
+    page.context.close()

@@ -71,9 +71,11 @@ class Item:
 class QueueError(Exception):
     """A decision that cannot be applied: key under [web.error] (conflict, not_yours, forbidden, gone)."""
 
-    def __init__(self, key: str, bad: BadValue | None = None, item: int | None = None) -> None:
+    def __init__(self, key: str, bad: BadValue | None = None, item: int | None = None,
+                 others: tuple[tuple[int, BadValue], ...] = ()) -> None:
         super().__init__(key)
         self.key, self.bad, self.item = key, bad, item
+        self.others = others  # (item, reason) of every value refused in the same batch
 
 
 ITEM_COLUMNS = ("f.rowid, f.serial, f.name, f.value, f.status, f.version, f.illegible, f.reasons, f.page_id, "
@@ -176,6 +178,16 @@ def decide_many(conn: sqlite3.Connection, user: User, decisions: list[Decision],
         items = [get_item(conn, d.item_id) for d in decisions]
         if not all(i is not None and i.name in REPLY_FIELDS for i in items):
             ensure_not_frozen(conn)  # answers to the letters come after the draw; the draw's inputs do not change
+        refused = []
+        for d, item in zip(decisions, items):  # every value that cannot be stored, said at once
+            if item is not None and d.action in ("accept", "as_written"):
+                try:
+                    normalize_value(item.name, item.value if d.value is None else d.value, zone, layout,
+                                    as_written=d.action == "as_written")
+                except BadValue as bad:
+                    refused.append((d.item_id, bad))
+        if refused:
+            raise QueueError("bad_value", refused[0][1], item=refused[0][0], others=tuple(refused))
         return [_apply(conn, user, d, zone, layout, now) for d in decisions]
 
 

@@ -172,6 +172,9 @@ def _csrf_ok(ctx: Ctx) -> bool:
 
 def _queue_error(ctx: Ctx, exc: QueueError) -> Response:
     body: dict[str, Any] = {"error": t(ctx.lang, f"error.{exc.key}"), "code": exc.key, "item": exc.item}
+    if exc.others:  # a batch page: every refusal at once, each beside its cell
+        body["problems"] = [{"item": item, "error": t(ctx.lang, f"bad.{bad.key}", **dict(bad.params))}
+                            for item, bad in exc.others]
     if exc.bad is not None:
         body["error"] = t(ctx.lang, f"bad.{exc.bad.key}", **dict(exc.bad.params))
         # a coordinator may store a value outside the rules, saying the form really says it
@@ -371,7 +374,8 @@ def _review_rank(name: str) -> int:
 def _client_text(lang: str) -> dict[str, str]:
     keys = ("item.saved", "item.left", "item.back_to", "item.marked_illegible", "error.server", "keys.illegible",
             "item.empty_value", "item.lost")
-    return {**{k: t(lang, k, left="{left}", value="{value}") for k in keys}, "app.frozen": t(lang, "app.frozen_short")}
+    return {**{k: t(lang, k, left="{left}", value="{value}", mine="{mine}") for k in keys},
+            "app.frozen": t(lang, "app.frozen_short")}
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -389,7 +393,17 @@ def api_items(ctx: Ctx) -> Response:
         return ctx.json({"error": t(ctx.lang, "error.not_found")}, 404)
     n = max(1, min(_int(ctx.arg("n", "1"), 1), queue.BATCH_SIZE))
     items = ctx.app.writer.run(queue.claim_items, ctx.user, field_name, n)
-    return ctx.json({"items": [ctx.app.item_json(i, ctx.lang) for i in items], "left": _left(ctx, field_name)})
+    return ctx.json({"items": [ctx.app.item_json(i, ctx.lang) for i in items], "left": _left(ctx, field_name),
+                     "mine": _mine_today(ctx)})
+
+
+def _mine_today(ctx: Ctx) -> int:
+    """This person's decisions since midnight (this computer's), for their own progress count."""
+    midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    since = midnight.astimezone(timezone.utc).isoformat(timespec="seconds")
+    with ctx.app.readers.connection() as conn:
+        return int(conn.execute("SELECT count(*) FROM events WHERE actor = ? AND kind IN ('review.decided', "
+                                "'review.illegible') AND at >= ?", (ctx.user.name, since)).fetchone()[0])
 
 
 def _left(ctx: Ctx, field_name: str | None) -> int:

@@ -47,6 +47,10 @@
       if (r.ok && r.data.lost.length) { onLost(new Set(r.data.lost)); }
     }, 45000);
   }
+  let mine = 0;  // this person's decisions today
+  function progress(left) {
+    return text["item.left"].replace("{left}", String(left)).replace("{mine}", String(mine));
+  }
   function preload(items) {
     for (const it of items) { if (it.image) { const img = new Image(); img.src = it.image; } }
   }
@@ -64,6 +68,7 @@
 
     function show() {
       const it = queue[0];
+      if ($("crop-box")) { $("crop-box").style.transform = ""; }
       $("card").hidden = !it;
       $("empty").hidden = !!it || loading || busy;  // "nothing left" only when it is true
       shownAt = performance.now();
@@ -80,7 +85,7 @@
       problem(it.problem || (it.status === "confirmed" ? text["item.back_to"] : ""));
       const written = $("as-written");
       if (written) { written.hidden = !it.asWritten; }
-      say(text["item.left"].replace("{left}", String(Math.max(left, queue.length))));
+      say(progress(Math.max(left, queue.length)));
       input.focus();
       input.select();
     }
@@ -134,6 +139,7 @@
       loading = false;
       if (!r.ok) { problem(r.data.error); return; }
       left = r.data.left;
+      mine = r.data.mine;
       const have = new Set(queue.map((i) => i.id));
       for (const it of r.data.items) {
         if (!have.has(it.id) && !(done.has(it.id) && it.status === "review")) { queue.push(it); }
@@ -164,7 +170,7 @@
       show();                      // the next item appears at once; the decision is saved meanwhile
       const r = await call("POST", "/api/decide", { decisions: [{ id: it.id, version: it.version, action, value }] });
       busy = false;
-      if (!r.ok) { done.delete(it.id); }
+      if (!r.ok) { done.delete(it.id); } else if (action !== "skip") { mine += 1; }
       if (!r.ok) {
         if (r.status === 422) {    // the value cannot be stored: the item comes back with the reason
           comeBack(it, value, r.data.error, r.data.as_written);
@@ -227,7 +233,16 @@
       F6: () => { if (queue[0] && queue[0].page) { window.open("/form/" + queue[0].page, "_blank"); } },
       Escape: () => { if (queue[0]) { input.value = queue[0].value; input.select(); problem(""); } },
     };
+    let zoom = 1;
+    function setZoom(z) {  // a larger look at the handwriting (Alt + and Alt -)
+      zoom = Math.min(3, Math.max(1, z));
+      $("crop-box").style.transform = zoom === 1 ? "" : "scale(" + zoom + ")";
+      $("crop-box").style.transformOrigin = "top center";
+    }
     document.addEventListener("keydown", (ev) => {
+      if (ev.key === "?") { ev.preventDefault(); $("help-overlay").hidden = !$("help-overlay").hidden; return; }
+      if (ev.altKey && (ev.key === "+" || ev.key === "=")) { ev.preventDefault(); setZoom(zoom + 0.5); return; }
+      if (ev.altKey && ev.key === "-") { ev.preventDefault(); setZoom(zoom - 0.5); return; }
       const list = $("recent");
       if (!list.hidden && /^[1-9]$/.test(ev.key)) {
         const b = list.querySelectorAll("button")[Number(ev.key) - 1];
@@ -282,7 +297,9 @@
             card.classList.toggle("illegible");
           }
         });
-        card.append(img, meta, input);
+        const why = document.createElement("p");
+        why.className = "why-bad error";
+        card.append(img, meta, input, why);
         grid.append(card);
       });
       const first = grid.querySelector("input");
@@ -293,7 +310,8 @@
       const r = await call("GET", "/api/items?n=" + boot.size + "&field=" + encodeURIComponent(boot.field || ""));
       if (!r.ok) { problem(r.data.error); return; }
       items = r.data.items;
-      say(text["item.left"].replace("{left}", String(r.data.left)));
+      mine = r.data.mine;
+      say(progress(r.data.left));
       render();
     }
 
@@ -320,8 +338,16 @@
       }
       if (!r.ok) {
         problem(r.data.error);
-        const bad = grid.querySelector('.cell[data-id="' + r.data.item + '"]');
-        if (bad) { bad.classList.add("bad"); const i = bad.querySelector("input"); i.focus(); i.select(); }
+        for (const c of grid.querySelectorAll(".cell")) {
+          c.classList.remove("bad");
+          c.querySelector(".why-bad").textContent = "";
+        }
+        for (const p of r.data.problems || [{ item: r.data.item, error: r.data.error }]) {
+          const cell = grid.querySelector('.cell[data-id="' + p.item + '"]');
+          if (cell) { cell.classList.add("bad"); cell.querySelector(".why-bad").textContent = p.error; }
+        }
+        const bad = grid.querySelector(".cell.bad");
+        if (bad) { const i = bad.querySelector("input"); i.focus(); i.select(); }
         if (r.data.code === "draw.frozen") { frozen = true; return; }  // what was typed stays on the page
         if (r.status !== 422) { load(); }
         return;
