@@ -207,8 +207,10 @@ def review_with_truth(cycle: Cycle, truth_paths: list[Path]) -> tuple[int, int]:
                 r = qu.Resolution(page.id, "not_a_form")
             qu.resolve(conn, user, r, qu.reading_for(cycle.root, page, r.action, ctx))
             resolved += 1
-        decided = 0
+        decided, skipped = 0, set()
         while items := queue.claim_items(conn, user, size=queue.BATCH_SIZE):
+            if all(item.id in skipped for item in items):
+                break  # only what was skipped is left: it comes back to a person after the rest
             decisions = []
             for item in items:
                 t = truth.get(where.get(item.page_id, ("", -1)))
@@ -222,6 +224,8 @@ def review_with_truth(cycle: Cycle, truth_paths: list[Path]) -> tuple[int, int]:
                         queue.decide(conn, user, d, zone, layout)
                     except queue.QueueError:
                         queue.decide(conn, user, queue.Decision(d.item_id, d.version, "skip"), zone, layout)
+                        skipped.add(d.item_id)
+            skipped |= {d.item_id for d in decisions if d.action == "skip"}
             decided += sum(d.action == "accept" for d in decisions)
     finally:
         db.close()
