@@ -45,6 +45,18 @@ def issued(cycle: Cycle) -> list[str]:
     return list(print_forms(cycle, 5, "desk").serials)
 
 
+def import_elsewhere(cycle: Cycle, tmp_path: Path, exported: str) -> Cycle:
+    """A copy of the cycle (the same serials issued) with no application yet, the export imported into it."""
+    other = Cycle(tmp_path / "other")
+    shutil.copytree(cycle.root, other.root)
+    db = other.db()
+    db.conn.execute("DELETE FROM fields")
+    db.conn.execute("DELETE FROM applications")
+    (tmp_path / "export.csv").write_text(exported, encoding="utf-8")
+    assert cli("applications", "import", str(tmp_path / "export.csv"), "--cycle", str(other.root)) == 0
+    return other
+
+
 def test_import_then_export_round_trips_unchanged(cycle: Cycle, issued, tmp_path: Path, capsys) -> None:
     zone = cycle.zone()
     src = write_csv(tmp_path / "desk.csv", zone, [desk_row(zone, issued[0]),
@@ -58,13 +70,7 @@ def test_import_then_export_round_trips_unchanged(cycle: Cycle, issued, tmp_path
     assert [r["serial"] for r in rows] == sorted(issued[:2])
     assert rows[0]["last_name"] == "NÚÑEZ PEÑA" and rows[0]["choice_1"] == "civitas"
     # the export imports into another cycle that issued the same serials, and exports identically
-    other = Cycle(tmp_path / "other")
-    shutil.copytree(cycle.root, other.root)
-    db = other.db()
-    db.conn.execute("DELETE FROM fields")
-    db.conn.execute("DELETE FROM applications")
-    (tmp_path / "export.csv").write_text(exported, encoding="utf-8")
-    assert cli("applications", "import", str(tmp_path / "export.csv"), "--cycle", str(other.root)) == 0
+    other = import_elsewhere(cycle, tmp_path, exported)
     capsys.readouterr()
     assert cli("export", "applications", "--cycle", str(other.root)) == 0
     assert capsys.readouterr().out == exported
@@ -258,13 +264,7 @@ def test_no_exported_cell_is_ever_run_as_a_formula_and_the_export_still_imports_
     assert cli("export", "applications", "--excel", "--cycle", str(cycle.root)) == 0
     excel = capsys.readouterr().out
     assert excel.startswith("\ufeffserial,") and "\r\n" in excel and excel.replace("\r\n", "\n")[1:] == exported
-    other = Cycle(tmp_path / "other")  # the export imports back unchanged
-    shutil.copytree(cycle.root, other.root)
-    db = other.db()
-    db.conn.execute("DELETE FROM fields")
-    db.conn.execute("DELETE FROM applications")
-    (tmp_path / "export.csv").write_text(excel, encoding="utf-8")
-    assert cli("applications", "import", str(tmp_path / "export.csv"), "--cycle", str(other.root)) == 0
+    other = import_elsewhere(cycle, tmp_path, excel)  # the export imports back unchanged
     stored = dict(other.db().conn.execute("SELECT name, value FROM fields WHERE name IN "
                                           "('last_name', 'first_name', 'address', 'guardian_name', 'current_school')"))
     assert stored == hostile

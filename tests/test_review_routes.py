@@ -201,3 +201,8 @@ def test_a_locked_account_is_named_only_with_its_password_and_many_failures_from
         _try_login(client, f"guess{i}", "a guess")
     refused = _try_login(client, "bob", PASSWORD)  # even the right password: this address waits
     assert refused.status_code == 429 and "Too many failed tries" in refused.text
+
+
+def test_numbers_read_as_spanish_in_spanish(site) -> None:
+    client, _ = logged_in(site[1], "bob")  # bob reads Spanish
+    assert "0,0 por minuto" in client.get("/dashboard").text

@@ -385,23 +385,28 @@ def zone_problems(cycle: Cycle) -> list[str]:
     return out
 
 
-def fuzz_zone_once(base: Path, work: Path, rng: random.Random, t: Tally) -> None:
-    c = copy_cycle(base, work / "zone-fuzz")
-    text = mutate_zone((base / "zone.toml").read_text(encoding="utf-8"), rng)
-    (c.root / "zone.toml").write_text(text, encoding="utf-8")
-    code, out = cli("zone", "check", "--cycle", str(c.root))
+def judge_fuzz(t: Tally, code: int, out: str, problems: Callable[[], list[str]]) -> None:
+    """One fuzzed input: the exit code must be a documented one and never 15; when accepted, nothing
+    stored may break its rules."""
     t.tried += 1
     t.codes[code] += 1
     if code == 15 or code not in DOCUMENTED_EXITS:
         t.exit15 += code == 15
         t.fail(f"exit {code}: {out[-300:]}")
         return
-    problems = zone_problems(c) if code == 0 else []
-    if problems:
+    found = problems() if code == 0 else []
+    if found:
         t.silent += 1
-        t.fail(f"accepted {problems[:3]}")
+        t.fail(f"accepted {found[:3]}")
         return
     t.held += 1
+
+
+def fuzz_zone_once(base: Path, work: Path, rng: random.Random, t: Tally) -> None:
+    c = copy_cycle(base, work / "zone-fuzz")
+    text = mutate_zone((base / "zone.toml").read_text(encoding="utf-8"), rng)
+    (c.root / "zone.toml").write_text(text, encoding="utf-8")
+    judge_fuzz(t, *cli("zone", "check", "--cycle", str(c.root)), lambda: zone_problems(c))
 
 
 HOSTILE_CELLS = ["2009-02-30", "03/14/1995", "2031-01-01", "yesterday", "99", "ABCDE", "fr", "maybe", "not a date",
@@ -464,19 +469,7 @@ def fuzz_csv_once(base: Path, text: str, work: Path, rng: random.Random, t: Tall
     c = copy_cycle(base, work / "csv-fuzz")
     path = work / "fuzz.csv"
     path.write_text(mutate_csv(text, rng), encoding="utf-8", newline="")
-    code, out = cli("applications", "import", str(path), "--cycle", str(c.root))
-    t.tried += 1
-    t.codes[code] += 1
-    if code == 15 or code not in DOCUMENTED_EXITS:
-        t.exit15 += code == 15
-        t.fail(f"exit {code}: {out[-300:]}")
-        return
-    problems = stored_problems(c) if code == 0 else []
-    if problems:
-        t.silent += 1
-        t.fail(f"accepted {problems[:3]}")
-        return
-    t.held += 1
+    judge_fuzz(t, *cli("applications", "import", str(path), "--cycle", str(c.root)), lambda: stored_problems(c))
 
 
 # --- tampering ----------------------------------------------------------------------------------

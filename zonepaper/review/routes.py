@@ -626,6 +626,7 @@ def dashboard(ctx: Ctx) -> Response:
     return ctx.page("dashboard.html", "nav.dashboard", {"mode": "dashboard"}, d=d, blocks=blocks,
                     by_field=sorted(d["by_field"].items(), key=lambda nc: _review_rank(nc[0])),
                     reader_key=reader_key, adapt_after=ADAPT_AFTER_DIGITS, set_aside=set_aside,
+                    rate=f"{d['rate']:.1f}".replace(".", "," if ctx.lang == "es" else "."),  # 1,5 in Spanish
                     frozen_by=_freeze_note(ctx))
 
 
