@@ -430,3 +430,30 @@ def test_every_refusal_of_a_batch_page_is_shown_at_once_beside_its_cell(site) ->
     expect(page.locator(".cell.bad")).to_have_count(2)
     assert all(wrong[name][1] in t for t in page.locator(".cell.bad .why-bad").all_inner_texts())
     page.context.close()
+
+
+def test_a_batch_page_shows_handwriting_large_and_fits_a_laptop_screen(site) -> None:
+    from zonepaper.scan.page import K
+
+    cycle, base, browser = site
+    page = login(browser, base, "ana", size=(1366, 768))
+    names = [n for n, c in query(cycle, "SELECT name, count(*) FROM fields WHERE status = 'review' GROUP BY name")
+             if n in ("birth_date", "zip", "phone", "last_name", "address")]
+    checked = 0
+    for name in names:
+        page.goto(base + f"/batch?field={name}")
+        page.wait_for_selector(".cell img, #empty:not([hidden])")
+        if page.locator(".cell img").count() == 0:
+            continue  # what is left of that field is held by the other tests' reviewers
+        checked += 1
+        page.wait_for_timeout(300)
+        box_height = 57  # pixels of a row of boxes on the aligned page; its crop adds 26 above and below
+        for img in page.query_selector_all(".cell img"):
+            shown = img.bounding_box()["height"] * box_height / (box_height + 52)
+            assert shown >= 30, (name, shown)  # the boxes' handwriting at least 30 px tall (12-14 px before)
+        last = page.query_selector_all(".cell")[-1].bounding_box()
+        assert last["y"] + last["height"] <= 768, (name, last)  # the whole page without scrolling
+        keys = page.locator("#accept-page").bounding_box()
+        assert keys["y"] + keys["height"] <= 768
+    assert checked and K  # (the crops are cut from pages aligned at K pixels a point)
+    page.context.close()

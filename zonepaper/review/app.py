@@ -24,6 +24,7 @@ from zonepaper.text import load_catalog, translate
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
+BATCH_SCALE = 0.72  # a batch cell's crop at least this size: a box's handwriting (about 43 px) 30 px tall
 
 
 def t(lang: str, key: str, **params: object) -> str:
@@ -120,6 +121,15 @@ class ReviewApp:
             w, h, x, y = x + w - left, y + h - top, left, top
         pad_x, pad_y = 14, (8 if item.kind == "choices" else 26)
         return x - pad_x, y - pad_y, w + 2 * pad_x, h + 2 * pad_y
+
+    def batch_cells(self, name: str, room: int = 1068, rows: int = 2) -> tuple[int, int]:
+        """(cells on a batch page, their least width in CSS pixels) for one field: each crop shown at least
+        BATCH_SCALE of its size (its handwriting about 30 px tall), as many to a row as fit the page's
+        width, `rows` rows (what fits a 768 px high screen with the page's keys)."""
+        box = self.layout.field(name).rect
+        width, gap = int((box.w * K + 28) * BATCH_SCALE), 12  # (the grid's gap between cells)
+        per_row = max(1, min(5, (room + gap) // (width + gap)))
+        return per_row * rows, min(width, room)
 
     def crop(self, item: Item) -> bytes | None:
         if not item.box or not item.page_id:

@@ -363,8 +363,11 @@ def batch_page(ctx: Ctx) -> Response:
     waiting = [(n, c["review"] + (c["illegible"] if coordinator else 0)) for n, c in counts.items()]
     waiting = sorted(((n, c) for n, c in waiting if c), key=lambda nc: _review_rank(nc[0]))
     chosen = ctx.arg("field", waiting[0][0] if waiting else "")
-    return ctx.page("batch.html", "nav.batch", {"mode": "batch", "field": chosen, "size": queue.BATCH_SIZE,
-                                                "text": _client_text(ctx.lang)}, waiting=waiting, chosen=chosen)
+    size, width = ctx.app.batch_cells(chosen) if chosen in REVIEW_ORDER and chosen != "choices" else \
+        (queue.BATCH_SIZE, 320)
+    return ctx.page("batch.html", "nav.batch", {"mode": "batch", "field": chosen, "size": min(size, queue.BATCH_SIZE),
+                                                "cell": width, "text": _client_text(ctx.lang)},
+                    waiting=waiting, chosen=chosen)
 
 
 def _review_rank(name: str) -> int:

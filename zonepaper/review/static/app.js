@@ -267,6 +267,8 @@
   function batchMode() {
     let items = [];
     const grid = $("grid");
+    // each cell as wide as its crop needs for the handwriting to be about 30 px tall
+    grid.style.gridTemplateColumns = "repeat(auto-fill, minmax(" + (boot.cell || 320) + "px, 1fr))";
 
     function render() {
       grid.textContent = "";
