@@ -206,3 +206,26 @@ def test_a_locked_account_is_named_only_with_its_password_and_many_failures_from
 def test_numbers_read_as_spanish_in_spanish(site) -> None:
     client, _ = logged_in(site[1], "bob")  # bob reads Spanish
     assert "0,0 por minuto" in client.get("/dashboard").text
+
+
+def test_a_crop_shows_its_own_label_and_part_hints_and_not_the_next_fields_label(site) -> None:
+    from zonepaper.review.queue import Item
+    from zonepaper.scan.page import K
+
+    from zonepaper.review.app import ReviewApp
+
+    app = ReviewApp(site[0], log=lambda line: None)
+    try:
+        labels = [d.rect for d in app.layout.decorations if d.kind == "field_label"]
+        for name in ("last_name", "first_name", "birth_date", "zip", "phone", "address"):
+            r = app.layout.field(name).rect
+            box = (int(r.x * K), int(r.y * K), int(r.w * K), int(r.h * K))
+            item = Item(1, "0000013", name, "", "review", 1, False, (), 1, box)
+            x, y, w, h = app.crop_window(item)
+            below = [lab for lab in labels if lab.y * K > box[1] + box[3] and x < lab.x * K < x + w]
+            assert all(y + h <= lab.y * K for lab in below), name  # no next field's label in the crop
+            hints = [d.rect for d in app.layout.decorations if d.kind == "part_hint" and box[0] - 5 <= d.rect.x * K
+                     <= box[0] + box[2] and 0 <= d.rect.y * K - (box[1] + box[3]) < 20]
+            assert all(y + h >= (hint.y + hint.h) * K for hint in hints), name  # mes / month stays
+    finally:
+        app.close()

@@ -119,8 +119,14 @@ class ReviewApp:
             rows = [d.rect for d in self.layout.decorations if d.kind in ("grid_row", "grid_heading")]
             left, top = min([x] + [int(r.x * K) for r in rows]), min([y] + [int(r.y * K) for r in rows])
             w, h, x, y = x + w - left, y + h - top, left, top
-        pad_x, pad_y = 14, (8 if item.kind == "choices" else 26)
-        return x - pad_x, y - pad_y, w + 2 * pad_x, h + 2 * pad_y
+        if item.kind == "choices":
+            return x - 14, y - 8, w + 28, h + 16
+        # above: the field's own label; below: its part hints (mes / month ...) and nothing of the next row,
+        # whose label starts a few points under the boxes (a name's crop showed the next field's label)
+        hints = [int((d.rect.y + d.rect.h) * K) for d in self.layout.decorations if d.kind == "part_hint"
+                 and x - 5 <= d.rect.x * K <= x + w and 0 <= d.rect.y * K - (y + h) < 20]
+        below = max(hints) - (y + h) + 4 if hints else 4
+        return x - 14, y - 26, w + 28, h + 26 + below
 
     def batch_cells(self, name: str, room: int = 1068, rows: int = 2) -> tuple[int, int]:
         """(cells on a batch page, their least width in CSS pixels) for one field: each crop shown at least
