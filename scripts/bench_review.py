@@ -12,6 +12,9 @@ loopback, so it includes the server's whole time), and checks afterwards that ev
 was decided exactly once and that `zonepaper verify` passes. Target: 95th percentile at
 most 50 ms.
 
+Then plays a password guesser: the answer time of a failed login for a known and an unknown
+name, and how many passwords 8 clients at once get checked in 20 s from one address.
+
 Also prints the key presses a batch of 20 fields with 2 wrong guesses costs in field mode
 and in batch mode (from the pages' key model: Enter accepts, typing replaces the selected
 guess; in batch mode Enter moves to the next cell and Ctrl+Enter accepts the page).
@@ -116,6 +119,52 @@ class Reviewer(threading.Thread):
             self.error = f"{type(exc).__name__}: {exc}"
 
 
+def try_login(port: int, name: str, password: str) -> tuple[int, float]:
+    """(HTTP status, seconds) of one login through the page's form, as a browser or a script sends it."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", "/login")
+    res = conn.getresponse()
+    page = res.read()
+    pre = re.search(rb'name="pre" value="([^"]+)"', page).group(1).decode()
+    cookie = res.headers.get("Set-Cookie", "").split(";")[0]
+    body = urlencode({"pre": pre, "name": name, "password": password, "lang": "en"}).encode()
+    start = time.perf_counter()
+    conn.request("POST", "/login", body=body, headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                      "Cookie": cookie})
+    res = conn.getresponse()
+    res.read()
+    conn.close()
+    return res.status, time.perf_counter() - start
+
+
+def guessing(port: int, reviewers: int, clients: int = 8, seconds: float = 20.0) -> None:
+    """What a guesser gets: the answer times of a known and an unknown name, and how many passwords 8
+    clients at once get checked in 20 s from one address."""
+    known = [try_login(port, f"reviewer{i + 1}", "wrong guess")[1] for i in range(min(reviewers, 8))]
+    unknown = [try_login(port, f"nobody{i}", "wrong guess")[1] for i in range(len(known))]
+    print(f"failed login answer: known name median {statistics.median(known) * 1000:.0f} ms, unknown name "
+          f"{statistics.median(unknown) * 1000:.0f} ms ({len(known)} each, each name tried once)")
+    counts = {"checked": 0, "refused": 0}
+    lock = threading.Lock()
+    deadline = time.time() + seconds
+
+    def guess(k: int) -> None:
+        n = 0
+        while time.time() < deadline:
+            status, _ = try_login(port, f"reviewer{1 + (k + n) % reviewers}", f"guess {k}-{n}")
+            with lock:
+                counts["checked" if status == 401 else "refused"] += 1
+            n += 1
+
+    threads = [threading.Thread(target=guess, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(f"guessing with {clients} clients for {seconds:.0f} s from one address: {counts['checked']} passwords "
+          f"checked, {counts['refused']} tries refused without a check (was 611 checked before the limits)")
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else 0.0
 
@@ -154,6 +203,7 @@ def main() -> None:
             for r in reviewers:
                 r.join()
             seconds = time.perf_counter() - start
+            guessing(port, args.reviewers)
         finally:
             server.terminate()
             server.wait(timeout=20)
