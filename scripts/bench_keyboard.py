@@ -72,7 +72,7 @@ def _same(name: str, shown: str, true: str, zone, layout) -> bool:  # noqa: ANN0
 
 def field_mode(page, base: str, truth: Truth, zone, layout, look: float, limit: int) -> dict:  # noqa: ANN001
     page.goto(base + "/field")
-    keys, right, wrong, skipped, done, start = 0, [], [], 0, 0, time.perf_counter()
+    right, wrong, skipped, done, start = [], [], 0, 0, time.perf_counter()
     while done < limit:
         page.wait_for_selector("#card:not([hidden]), #empty:not([hidden])")
         if page.locator("#empty").is_visible():
@@ -93,7 +93,6 @@ def field_mode(page, base: str, truth: Truth, zone, layout, look: float, limit: 
             page.keyboard.type(text)
             page.keyboard.press("Enter")
             wrong.append(len(text) + 2)  # select all, the characters, Enter
-        keys += 1
         done += 1
         deadline = time.time() + 10
         while time.time() < deadline and not page.locator("#empty").is_visible() and \
@@ -107,8 +106,7 @@ def field_mode(page, base: str, truth: Truth, zone, layout, look: float, limit: 
 def batch_mode(page, base: str, truth: Truth, zone, layout, name: str, pages: int) -> dict:  # noqa: ANN001
     from playwright.sync_api import expect
 
-    right, wrong, start, saved = 0, 0, time.perf_counter(), 0
-    keys = 0
+    right, wrong, keys, start = 0, 0, 0, time.perf_counter()
     for _ in range(pages):
         page.goto(base + f"/batch?field={name}")
         page.wait_for_selector(".cell input, #empty:not([hidden])")
@@ -136,7 +134,6 @@ def batch_mode(page, base: str, truth: Truth, zone, layout, name: str, pages: in
         page.keyboard.press("Control+Enter")
         keys += 1
         expect(page.locator(f'.cell[data-id="{first}"]')).to_have_count(0, timeout=15000)  # saved: the next page
-        saved += len(cells)
     return {"fields": right + wrong, "right": right, "wrong": wrong, "keys": keys,
             "seconds": time.perf_counter() - start}
 

@@ -172,7 +172,6 @@ def offer_and_print(cycle: Cycle, program: str | None = None, actor: str = "zone
                     ) -> tuple[list, list, Path | None]:
     """Offer the free seats and write the letters: those of the new offers, and those of earlier offers
     whose letters were never written (a run stopped in between). Returns (new offers, earlier ones, the PDF)."""
-    from zonepaper.paper.bins import load_draw
     from zonepaper.paper.waitlist import letters_written, make_offers, offer_rows, unwritten_offers
 
     db = cycle.db()

@@ -125,6 +125,26 @@ def _held_by(conn: sqlite3.Connection, user: User, field_name: str | None, limit
     return [_item(r) for r in conn.execute(sql + f"ORDER BY {ORDER_SQL}, f.serial LIMIT ?", (*params, limit))]
 
 
+SEES_ALL = ("coordinator", "auditor")
+_DECIDED_BY = ("SELECT 1 FROM events WHERE actor = ? AND kind IN ('review.decided', 'review.illegible') "
+               "AND json_extract(payload, '$.item') = {item}")
+
+
+def _holder(conn: sqlite3.Connection, item_id: int) -> tuple[int, float] | None:
+    """(user id, lease end) of the claim on an item, or None."""
+    return conn.execute("SELECT user_id, expires_at FROM claims WHERE item = ?", (key(item_id),)).fetchone()
+
+
+def _another_holds(holder: tuple[int, float] | None, user: User, now: float) -> bool:
+    return bool(holder) and holder[0] != user.id and holder[1] >= now
+
+
+def _claim(conn: sqlite3.Connection, user: User, item_ids: list[int], now: float) -> None:
+    """These items are this user's for a lease from now (a new claim, or one renewed)."""
+    conn.executemany("INSERT OR REPLACE INTO claims (item, user_id, expires_at) VALUES (?, ?, ?)",
+                     [(key(i), user.id, now + LEASE_SECONDS) for i in item_ids])
+
+
 def _expire(conn: sqlite3.Connection, now: float) -> None:
     conn.execute("DELETE FROM claims WHERE expires_at < ?", (now,))
 
@@ -142,8 +162,7 @@ def claim_items(conn: sqlite3.Connection, user: User, field_name: str | None = N
             if len(items) < size:
                 sql, params = _open_items_sql(user, field_name, skipped)
                 items += [_item(r) for r in conn.execute(sql + " LIMIT ?", (*params, size - len(items)))]
-        conn.executemany("INSERT OR REPLACE INTO claims (item, user_id, expires_at) VALUES (?, ?, ?)",
-                         [(key(i.id), user.id, now + LEASE_SECONDS) for i in items])
+        _claim(conn, user, [i.id for i in items], now)
     return items
 
 
@@ -178,25 +197,26 @@ def decide_many(conn: sqlite3.Connection, user: User, decisions: list[Decision],
         items = [get_item(conn, d.item_id) for d in decisions]
         if not all(i is not None and i.name in REPLY_FIELDS for i in items):
             ensure_not_frozen(conn)  # answers to the letters come after the draw; the draw's inputs do not change
-        refused = []
-        for d, item in zip(decisions, items):  # every value that cannot be stored, said at once
+        stored, refused = {}, []
+        for d, item in zip(decisions, items):  # the values to store; every one that cannot be, said at once
             if item is not None and d.action in ("accept", "as_written"):
                 try:
-                    normalize_value(item.name, item.value if d.value is None else d.value, zone, layout,
-                                    as_written=d.action == "as_written")
+                    stored[d.item_id] = normalize_value(item.name, item.value if d.value is None else d.value,
+                                                        zone, layout, as_written=d.action == "as_written")
                 except BadValue as bad:
                     refused.append((d.item_id, bad))
         if refused:
             raise QueueError("bad_value", refused[0][1], item=refused[0][0], others=tuple(refused))
-        return [_apply(conn, user, d, zone, layout, now) for d in decisions]
+        return [_apply(conn, user, d, stored.get(d.item_id), now) for d in decisions]
 
 
-def _apply(conn: sqlite3.Connection, user: User, d: Decision, zone: Zone, layout: Layout, now: float) -> Item:
+def _apply(conn: sqlite3.Connection, user: User, d: Decision, value: str | None, now: float) -> Item:
+    """One decision; `value` is what an accept stores (normalized by decide_many)."""
     item = get_item(conn, d.item_id)
     if item is None or item.status == "auto":
         raise QueueError("gone", item=d.item_id)
-    holder = conn.execute("SELECT user_id, expires_at FROM claims WHERE item = ?", (key(item.id),)).fetchone()
-    if holder and holder[0] != user.id and holder[1] >= now:
+    holder = _holder(conn, item.id)
+    if _another_holds(holder, user, now):
         raise QueueError("not_yours", item=d.item_id)
     if item.version != d.version:
         raise QueueError("conflict", item=d.item_id)
@@ -210,15 +230,10 @@ def _apply(conn: sqlite3.Connection, user: User, d: Decision, zone: Zone, layout
         return item
     if d.action == "illegible":
         new_value, new_status, illegible = item.value, "review", 1
-    elif d.action in ("accept", "as_written"):
+    elif d.action in ("accept", "as_written") and value is not None:
         if d.action == "as_written" and not user.is_coordinator:
             raise QueueError("forbidden", item=d.item_id)
-        try:
-            new_value = normalize_value(item.name, item.value if d.value is None else d.value, zone, layout,
-                                        as_written=d.action == "as_written")
-        except BadValue as bad:
-            raise QueueError("bad_value", bad, item=d.item_id) from None
-        new_status, illegible = "confirmed", 0
+        new_value, new_status, illegible = value, "confirmed", 0
     else:
         raise QueueError("bad_action", item=d.item_id)
     changed = conn.execute(
@@ -252,11 +267,9 @@ def reopen_last(conn: sqlite3.Connection, user: User, before: int | None = None,
             item = get_item(conn, json.loads(payload)["item"])
             if item is None or item.status == "auto":
                 continue
-            holder = conn.execute("SELECT user_id, expires_at FROM claims WHERE item = ?", (key(item.id),)).fetchone()
-            if holder and holder[0] != user.id and holder[1] >= now:
+            if _another_holds(_holder(conn, item.id), user, now):
                 continue
-            conn.execute("INSERT OR REPLACE INTO claims (item, user_id, expires_at) VALUES (?, ?, ?)",
-                         (key(item.id), user.id, now + LEASE_SECONDS))
+            _claim(conn, user, [item.id], now)
             return item
     return None
 
@@ -268,13 +281,11 @@ def renew_claims(conn: sqlite3.Connection, user: User, item_ids: list[int], now:
     lost = []
     with write_transaction(conn):
         for item_id in item_ids:
-            row = conn.execute("SELECT user_id, expires_at FROM claims WHERE item = ?", (key(item_id),)).fetchone()
-            item = get_item(conn, item_id)
-            if row and row[0] != user.id and row[1] >= now or item is None or item.status == "auto":
+            row, item = _holder(conn, item_id), get_item(conn, item_id)
+            if _another_holds(row, user, now) or item is None or item.status == "auto":
                 lost.append(item_id)
             elif row or item.status == "review":  # still theirs, or free again: held on
-                conn.execute("INSERT OR REPLACE INTO claims (item, user_id, expires_at) VALUES (?, ?, ?)",
-                             (key(item_id), user.id, now + LEASE_SECONDS))
+                _claim(conn, user, [item_id], now)
     return lost
 
 
@@ -289,13 +300,10 @@ def reopen(conn: sqlite3.Connection, user: User, item_id: int, now: float | None
         item = get_item(conn, item_id)
         if item is None:
             raise QueueError("gone", item=item_id)
-        mine = conn.execute("SELECT 1 FROM events WHERE actor = ? AND kind IN ('review.decided', 'review.illegible') "
-                            "AND subject = ? AND json_extract(payload, '$.item') = ?",
-                            (user.name, f"application:{item.serial}", item_id)).fetchone()
+        mine = conn.execute(_DECIDED_BY.format(item="?"), (user.name, item_id)).fetchone()
         if not (mine or user.is_coordinator):
             raise QueueError("forbidden", item=item_id)
-        holder = conn.execute("SELECT user_id, expires_at FROM claims WHERE item = ?", (key(item_id),)).fetchone()
-        if holder and holder[0] != user.id and holder[1] >= now:
+        if _another_holds(_holder(conn, item_id), user, now):
             raise QueueError("not_yours", item=item_id)
         if item.status == "auto":
             ensure_not_frozen(conn)
@@ -304,8 +312,7 @@ def reopen(conn: sqlite3.Connection, user: User, item_id: int, now: float | None
             settle_application(conn, item.serial)
             record_application_event(conn, user.name, "review.reopened", item.serial,
                                      {"item": item_id, "field": item.name, "value": item.value})
-        conn.execute("INSERT OR REPLACE INTO claims (item, user_id, expires_at) VALUES (?, ?, ?)",
-                     (key(item_id), user.id, now + LEASE_SECONDS))
+        _claim(conn, user, [item_id], now)
         return get_item(conn, item_id)  # type: ignore[return-value]
 
 
@@ -337,11 +344,6 @@ def waiting_on_people(conn: sqlite3.Connection) -> list[tuple[str, str, Item]]:
             "WHERE f.status = 'review' AND f.illegible = 1 ORDER BY f.serial"):
         out.append(("illegible", payload_actor or "zonepaper", get_item(conn, rowid)))
     return out
-
-
-SEES_ALL = ("coordinator", "auditor")
-_DECIDED_BY = ("SELECT 1 FROM events WHERE actor = ? AND kind IN ('review.decided', 'review.illegible') "
-               "AND json_extract(payload, '$.item') = {item}")
 
 
 def may_see_item(conn: sqlite3.Connection, user: User, item_id: int, now: float | None = None) -> bool:

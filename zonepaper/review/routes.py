@@ -21,7 +21,7 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import jinja2
 from starlette.applications import Starlette
@@ -86,8 +86,6 @@ class Ctx:
         return self.request.cookies.get(name)
 
     def form(self) -> dict[str, str]:
-        from urllib.parse import parse_qs
-
         if "json" in self.request.headers.get("content-type", ""):
             return {}
         return {k: v[0] for k, v in parse_qs(self.body.decode("utf-8", "replace")).items()}
@@ -622,6 +620,8 @@ def dashboard(ctx: Ctx) -> Response:
     with ctx.app.readers.connection() as conn:
         d = dashboard_numbers(conn)
         set_aside = queue.waiting_on_people(conn)[:200]
+        coordinators = ", ".join(n for (n,) in conn.execute("SELECT name FROM users WHERE role = 'coordinator' "
+                                                           "ORDER BY name"))
     blocks = [(k, d["blocks"][k]) for k in ("review", "illegible", "quarantine", "held") if d["blocks"][k]]
     in_use = d["reader"]["in_use"]
     reader_key = "reader_committed" if in_use == COMMITTED else \
@@ -630,13 +630,4 @@ def dashboard(ctx: Ctx) -> Response:
                     by_field=sorted(d["by_field"].items(), key=lambda nc: _review_rank(nc[0])),
                     reader_key=reader_key, adapt_after=ADAPT_AFTER_DIGITS, set_aside=set_aside,
                     rate=f"{d['rate']:.1f}".replace(".", "," if ctx.lang == "es" else "."),  # 1,5 in Spanish
-                    frozen_by=_freeze_note(ctx))
-
-
-def _freeze_note(ctx: Ctx) -> str:
-    """While frozen: who can lift the freeze (the coordinators), for the dashboard."""
-    with ctx.app.readers.connection() as conn:
-        if active_freeze(conn) is None:
-            return ""
-        names = [n for (n,) in conn.execute("SELECT name FROM users WHERE role = 'coordinator' ORDER BY name")]
-    return ", ".join(names)
+                    coordinators=coordinators)  # who can lift a freeze (the page knows whether there is one)

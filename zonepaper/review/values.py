@@ -9,6 +9,7 @@ from datetime import date
 
 from zonepaper.fields import BY_NAME, MAX_TEXT, SIGNATURE_VALUES, spec, stored_value_problem
 from zonepaper.layout import Layout, build_slip_layout
+from zonepaper.text import load_catalog
 from zonepaper.zone import Zone
 
 
@@ -38,8 +39,6 @@ def _plain(word: str) -> str:
 
 def answer_words(value: str, lang: str) -> list[str]:
     """The words that stand for a stored answer (forms/web.toml [answer]), the first as the page shows it."""
-    from zonepaper.text import load_catalog
-
     entry = load_catalog("web").get(f"answer.{value}")
     return [w.strip() for w in entry[lang].split(",")] if entry else [value]
 
