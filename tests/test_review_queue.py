@@ -13,6 +13,7 @@ from conftest import cli
 from zonepaper.cycle import Cycle, init_cycle
 from zonepaper.errors import ConflictError, InvalidInputError
 from zonepaper.layout import build_layout
+from zonepaper.serial import display_serial
 from zonepaper.review import accounts, queue
 from zonepaper.review import quarantine as qu
 from zonepaper.review.queue import Decision, QueueError
@@ -272,10 +273,22 @@ def test_quarantine_typed_serial_must_be_real_issued_and_free(desk) -> None:
     _, conn, users, _, _, serials = desk
     page = _quarantine(conn, None, "serial_unreadable")
     fields = (fr("zip", "90012"),)
-    for typed, key in (("1234567", "bad_serial"), (serials[0], "serial_taken")):
-        with pytest.raises(QueueError) as err:
-            qu.resolve(conn, users["ana"], qu.Resolution(page, "serial", serial=typed), fields=fields)
-        assert err.value.key == key
+    with pytest.raises(QueueError) as err:
+        qu.resolve(conn, users["ana"], qu.Resolution(page, "serial", serial="1234567"), fields=fields)
+    assert err.value.key == "bad_serial"
+    # a number already received: the sheet is a second copy of that form, set beside the first to compare
+    taken = _quarantine(conn, None, "bad_check_digit")
+    out = qu.resolve(conn, users["ana"], qu.Resolution(taken, "serial", serial=display_serial(serials[0])),
+                     fields=(fr("zip", "90031"),))
+    assert out["action"] == "now_duplicate" and out["serial"] == serials[0]
+    now = qu.get_page(conn, taken)
+    assert (now.reason, now.serial, now.resolution) == ("duplicate", serials[0], None)
+    assert now.actions == qu.ACTIONS["duplicate"]
+    assert conn.execute("SELECT status FROM applications WHERE serial = ?", (serials[0],)).fetchone()[0] == "held"
+    assert conn.execute("SELECT value FROM fields WHERE serial = ? AND name = 'zip'", (serials[0],)).fetchone()[0] \
+        != "90031"  # the first sheet's reading stands until the coordinator says which counts
+    qu.resolve(conn, users["ana"], qu.Resolution(taken, "keep_first"))
+    assert conn.execute("SELECT status FROM applications WHERE serial = ?", (serials[0],)).fetchone()[0] != "held"
     qu.resolve(conn, users["ana"], qu.Resolution(page, "serial", serial=serials[4]), fields=fields)
     assert conn.execute("SELECT received_batch FROM applications WHERE serial = ?", (serials[4],)).fetchone()[0] == \
         "2009-03-03"

@@ -70,7 +70,9 @@ def is_valid_serial(text: str) -> bool:
 
 
 def display_serial(serial: str) -> str:
-    """How a serial is printed for people: '000017-4'."""
+    """How a serial is printed for people: '000017-4' (anything that is not a serial's 7 digits as it is)."""
+    if len(serial) != SERIAL_LENGTH or not serial.isdigit():
+        return serial
     return f"{serial[:-1]}-{serial[-1]}"
 
 

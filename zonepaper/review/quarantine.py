@@ -5,7 +5,8 @@ What a coordinator can do depends on why the page was set aside:
 * any page: `not_a_form` (it is kept, and counted, but is no application);
 * corners not found or the file unreadable: `rescan` (noted; the new scan is ingested as usual);
 * code unreadable or its check digit wrong: `serial` with the number typed from the sheet;
-  the page is then read like any form;
+  the page is then read like any form, or, when that number was already received, it becomes a
+  second sheet of that form (below) and waits beside the first;
 * a second sheet with a serial already received: `keep_first` (this one is a copy),
   `use_this` (this sheet replaces the first one's reading) or `both` (two different
   applicants who used copies of one form: this one gets a new serial of its own);
@@ -31,7 +32,7 @@ from zonepaper.serial import is_valid_serial, normalize_serial
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.freeze import ensure_not_frozen
-from zonepaper.store.records import create_read_application, settled_status
+from zonepaper.store.records import create_read_application, hold_duplicate, settled_status
 from zonepaper.store.serials import reserve_serials
 from zonepaper.store.state import record_application_event
 
@@ -150,7 +151,7 @@ def resolve(conn: sqlite3.Connection, user: User, r: Resolution, fields: tuple[F
             if not conn.execute("SELECT 1 FROM serials WHERE serial = ?", (serial,)).fetchone():
                 raise QueueError("serial_not_issued")
             if conn.execute("SELECT 1 FROM applications WHERE serial = ?", (serial,)).fetchone():
-                raise QueueError("serial_taken")
+                return _now_a_duplicate(conn, user, page, serial)
             create_read_application(conn, serial, fields or (), page.id, received, user.name,
                                     note={"resolved": "serial_typed" if r.action == "serial" else "read_after_freeze"})
             outcome["serial"] = serial
@@ -173,6 +174,16 @@ def resolve(conn: sqlite3.Connection, user: User, r: Resolution, fields: tuple[F
             append_event(conn, user.name, "quarantine.resolved", {"page": page.id, **outcome},
                          subject=f"page:{page.id}")
     return outcome
+
+
+def _now_a_duplicate(conn: sqlite3.Connection, user: User, page: QuarantinedPage, serial: str) -> dict:
+    """The number on the sheet is one already received: the page is a second sheet of that form. It waits
+    beside the first, for the coordinator to say which counts (as a duplicate found while scanning)."""
+    conn.execute("UPDATE pages SET reason = 'duplicate', serial = ?, detail = ? WHERE id = ?", (serial, serial, page.id))
+    hold_duplicate(conn, serial, page.id, user.name)
+    append_event(conn, user.name, "quarantine.now_duplicate", {"page": page.id, "serial": serial, "was": page.reason},
+                 subject=f"page:{page.id}")
+    return {"action": "now_duplicate", "by": user.name, "serial": serial}
 
 
 def _replace_fields(conn: sqlite3.Connection, serial: str, fields: tuple[FieldResult, ...], page_id: int) -> None:

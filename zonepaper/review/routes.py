@@ -62,6 +62,7 @@ HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options
 
 TEMPLATE_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                                   undefined=jinja2.StrictUndefined, trim_blocks=False)
+TEMPLATE_ENV.filters["form_number"] = display_serial  # as printed on the sheet: 000027-8
 
 
 # --- one request, as a route sees it ---------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import multiprocessing
 import os
 import shutil
@@ -37,7 +36,7 @@ from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.freeze import active_freeze
 from zonepaper.store.migrations import now_iso
-from zonepaper.store.records import create_read_application, insert_fields
+from zonepaper.store.records import create_read_application, hold_duplicate, insert_fields
 from zonepaper.store.state import record_application_event
 
 PAGES_DIR = "pages"
@@ -341,7 +340,7 @@ def store_page(conn: sqlite3.Connection, cycle: Cycle, sha: str, result: PageRes
             append_event(conn, "zonepaper", "scan.page_quarantined",
                          {"page": page_id, "reason": reason, "serial": result.serial}, subject=subject)
             if reason == "duplicate":
-                _hold_duplicate(conn, result.serial or "", page_id)
+                hold_duplicate(conn, result.serial or "", page_id)
         else:
             append_event(conn, "zonepaper", f"scan.page_{kind}", {"page": page_id, "serial": result.serial},
                          subject=subject)
@@ -355,15 +354,3 @@ def _store_reply(conn: sqlite3.Connection, result: PageResult, page_id: int) -> 
     answer = next(f for f in result.fields if f.name == "reply")
     record_application_event(conn, "zonepaper", "reply.scanned", serial,
                              {"page": page_id, "answer": answer.value, "status": answer.status})
-
-
-def _hold_duplicate(conn: sqlite3.Connection, serial: str, page_id: int) -> None:
-    row = conn.execute("SELECT flags FROM applications WHERE serial = ?", (serial,)).fetchone()
-    if row is None:
-        return
-    flags = json.loads(row[0])
-    if "duplicate" not in flags:
-        flags.append("duplicate")
-    conn.execute("UPDATE applications SET status = 'held', flags = ?, version = version + 1 WHERE serial = ?",
-                 (json.dumps(flags), serial))
-    record_application_event(conn, "zonepaper", "application.held", serial, {"reason": "duplicate", "page": page_id})

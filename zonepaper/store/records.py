@@ -105,3 +105,16 @@ def settle_application(conn: sqlite3.Connection, serial: str) -> None:
     status = settled_status(conn, serial)
     conn.execute("UPDATE applications SET status = ?, version = version + 1 WHERE serial = ? AND status != 'held' "
                  "AND status != ?", (status, serial, status))
+
+
+def hold_duplicate(conn: sqlite3.Connection, serial: str, page_id: int, actor: str = "zonepaper") -> None:
+    """A second sheet with this serial: the application waits (held) until a person compares the two."""
+    row = conn.execute("SELECT flags FROM applications WHERE serial = ?", (serial,)).fetchone()
+    if row is None:
+        return
+    flags = json.loads(row[0])
+    if "duplicate" not in flags:
+        flags.append("duplicate")
+    conn.execute("UPDATE applications SET status = 'held', flags = ?, version = version + 1 WHERE serial = ?",
+                 (json.dumps(flags), serial))
+    record_application_event(conn, actor, "application.held", serial, {"reason": "duplicate", "page": page_id})

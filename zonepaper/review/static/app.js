@@ -273,7 +273,7 @@
     function render() {
       grid.textContent = "";
       $("empty").hidden = items.length > 0;
-      $("accept-page").hidden = items.length === 0;
+      $("accept-page").hidden = $("illegible-cell").hidden = items.length === 0;
       items.forEach((it, n) => {
         const card = document.createElement("div");
         card.className = "cell";
@@ -299,6 +299,7 @@
             card.classList.toggle("illegible");
           }
         });
+        input.addEventListener("focus", () => { focused = card; });
         const why = document.createElement("p");
         why.className = "why-bad error";
         card.append(img, meta, input, why);
@@ -370,6 +371,12 @@
       if (ev.key === "Enter" && ev.ctrlKey) { ev.preventDefault(); if (!ev.repeat) { acceptPage(); } }
     });
     $("accept-page").addEventListener("click", acceptPage);
+    let focused = null;  // the cell the F2 button marks: the last one typed in
+    $("illegible-cell").addEventListener("click", () => {
+      if (!focused || !focused.isConnected) { return; }
+      focused.classList.toggle("illegible");
+      focused.querySelector("input").focus();
+    });
     const pick = $("field-pick");
     if (pick) { pick.addEventListener("change", () => pick.form.submit()); }
     load();
@@ -383,6 +390,7 @@
         const reason = $("q-reason") ? $("q-reason").value : "";
         const r = await call("POST", "/api/quarantine", { page: boot.page, action: b.dataset.action, serial, reason });
         if (!r.ok) { problem(r.data.error); return; }
+        if (r.data.resolution.action === "now_duplicate") { window.location.reload(); return; }  // beside the first
         window.location.href = "/quarantine";
       });
     }
