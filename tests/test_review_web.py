@@ -25,6 +25,7 @@ expect = playwright.expect
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
 PASSWORD = "a good password"
 pytestmark = pytest.mark.slow
+SERVED: dict = {}  # the running review app, for a test that slows its answers down
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,7 @@ def site(tmp_path_factory: pytest.TempPathFactory):
         accounts.add_user(db.conn, name, role, PASSWORD, "en")
     db.close()
     server, app = make_server(cycle, "127.0.0.1", 0, log=lambda line: print(line) if "error" in line else None)
+    SERVED["app"] = app
     server.start()
     base = f"http://127.0.0.1:{server.port}"
     with playwright.sync_playwright() as p:
@@ -51,8 +53,10 @@ def site(tmp_path_factory: pytest.TempPathFactory):
     server.stop()
 
 
-def login(browser, base: str, name: str, password: str = PASSWORD, size: tuple[int, int] = (1280, 900)):
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+def login(browser, base: str, name: str, password: str = PASSWORD, size: tuple[int, int] = (1280, 900),
+          bypass_csp: bool = False):
+    """A fresh browser logged in as this person (bypass_csp: for a test's own watcher script)."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, bypass_csp=bypass_csp)
     page = context.new_page()
     page.goto(base + "/login?lang=en")
     page.fill("input[name=name]", name)
@@ -466,4 +470,113 @@ def test_a_batch_page_shows_handwriting_large_and_fits_a_laptop_screen(site) -> 
         keys = page.locator("#accept-page").bounding_box()
         assert keys["y"] + keys["height"] <= 768
     assert checked and K  # (the crops are cut from pages aligned at K pixels a point)
+    page.context.close()
+
+
+def execute(cycle, sql: str, *params) -> None:
+    db = cycle.db()
+    try:
+        with db.conn:
+            db.conn.execute(sql, params)
+    finally:
+        db.close()
+
+
+def test_a_batch_page_left_open_keeps_its_items_and_a_lost_one_keeps_what_was_typed(site) -> None:
+    """Leases are renewed while a page is open and in use (the browser's clock is moved on 46 s, the
+    server's leases have run out meanwhile); an item another reviewer took is marked, and on Ctrl+Enter
+    its typed value is shown and the rest of the page is saved."""
+    from zonepaper.review.queue import key
+
+    cycle, base, browser = site
+    valid = {"first_name": "MARÍA", "last_name": "LÓPEZ", "guardian_name": "ANA LÓPEZ", "current_school": "KING MS",
+             "zip": "90012", "birth_date": "03141995"}
+    counts = dict(query(cycle, "SELECT name, count(*) FROM fields WHERE status = 'review' AND illegible = 0 AND "
+                               "'f:' || rowid NOT IN (SELECT item FROM claims WHERE expires_at > ?) GROUP BY name",
+                        time.time()))
+    name = max(valid, key=lambda n: counts.get(n, 0))
+    assert counts.get(name, 0) >= 3, counts
+    page = login(browser, base, "bob")
+    page.clock.install()
+    page.goto(base + f"/batch?field={name}")
+    page.wait_for_selector(".cell input")
+    ids = [int(src.rsplit("/", 1)[1]) for src in page.eval_on_selector_all(".cell img", "els => els.map(e => e.src)")]
+    inputs = page.query_selector_all(".cell input")
+    for cell in inputs:
+        cell.fill(valid[name])
+    inputs[0].fill({"zip": "90031", "birth_date": "03151995"}.get(name, valid[name] + "Z"))  # kept when it is lost
+    typed = inputs[0].input_value()
+    cat = query(cycle, "SELECT id FROM users WHERE name = 'cat'")[0][0]
+    # two and a half minutes later on the server: every lease ran out, and cat took the first item
+    execute(cycle, f"UPDATE claims SET expires_at = ? WHERE item IN ({','.join('?' * len(ids))})",
+            time.time() - 30, *[key(i) for i in ids])
+    execute(cycle, "UPDATE claims SET user_id = ?, expires_at = ? WHERE item = ?", cat, time.time() + 600, key(ids[0]))
+    page.clock.run_for(46_000)  # the page renews its claims every 45 s
+    expect(page.locator(f".cell[data-id='{ids[0]}']")).to_have_class("cell bad")
+    leases = dict(query(cycle, f"SELECT item, expires_at FROM claims WHERE item IN ({','.join('?' * len(ids))})",
+                        *[key(i) for i in ids]))
+    assert all(leases[key(i)] > time.time() + 60 for i in ids[1:]), leases  # renewed: still bob's
+    bob = query(cycle, "SELECT id FROM users WHERE name = 'bob'")[0][0]
+    assert query(cycle, "SELECT user_id FROM claims WHERE item = ?", key(ids[0])) == [(cat,)]
+    assert all(query(cycle, "SELECT user_id FROM claims WHERE item = ?", key(i)) == [(bob,)] for i in ids[1:])
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#problem")).to_contain_text(typed)  # what was typed in the lost cell is on screen
+    for i in ids[1:]:
+        confirmed(cycle, i)  # the rest of the page is saved
+    assert query(cycle, "SELECT status FROM fields WHERE rowid = ?", ids[0]) == [("review",)]
+    page.context.close()
+
+
+WATCH = """
+window.__shown = []; window.__empties = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const crop = document.getElementById("crop"), empty = document.getElementById("empty");
+  new MutationObserver(() => { if (crop.getAttribute("src")) { window.__shown.push(crop.getAttribute("src")); } })
+    .observe(crop, { attributes: true, attributeFilter: ["src"] });
+  new MutationObserver(() => { if (!empty.hidden) { window.__empties.push(window.__shown.length); } })
+    .observe(empty, { attributes: true, attributeFilter: ["hidden"] });
+});
+"""
+
+
+def test_working_to_the_end_at_full_speed_never_flashes_nothing_left_nor_brings_an_item_back(site,
+                                                                                            monkeypatch) -> None:
+    """The next items are answered slowly (after their claim is stored) while decisions go on, so refills
+    cross the decisions: 'nothing left' must show only at the very end, and no item done may come back."""
+    from zonepaper.review.queue import key
+
+    cycle, base, browser = site
+    free = [r[0] for r in query(cycle, "SELECT rowid FROM fields WHERE status = 'review' AND illegible = 0 AND "
+                                       "'f:' || rowid NOT IN (SELECT item FROM claims WHERE expires_at > ?) "
+                                       "ORDER BY rowid", time.time())]
+    assert len(free) >= 8, free
+    cat = query(cycle, "SELECT id FROM users WHERE name = 'cat'")[0][0]
+    for item in free[12:]:  # bob's queue: 12 items at most (cat holds the others)
+        execute(cycle, "INSERT OR REPLACE INTO claims (item, user_id, expires_at) VALUES (?, ?, ?)", key(item), cat,
+                time.time() + 600)
+    app = SERVED["app"]
+    shown_as_json = app.item_json
+
+    def slowly(item, lang):  # after the claim, before the answer: on the request's thread, not the writer's
+        time.sleep(0.25)
+        return shown_as_json(item, lang)
+
+    monkeypatch.setattr(app, "item_json", slowly)
+    page = login(browser, base, "bob", bypass_csp=True)
+    page.add_init_script(WATCH)
+    page.goto(base + "/field")
+    page.wait_for_selector("#card:not([hidden])", timeout=15_000)
+    for _ in range(60):
+        if page.locator("#empty").is_visible():
+            break
+        page.wait_for_timeout(330)  # just over the minimum time an item must be on screen
+        page.keyboard.press("F2")  # illegible: never refused
+    expect(page.locator("#empty")).to_be_visible(timeout=10_000)
+    shown = page.evaluate("window.__shown")
+    assert len(shown) == len(set(shown)) == min(len(free), 12), shown  # no item came back
+    assert page.evaluate("window.__empties") == [len(shown)]  # "nothing left" once, after the last item only
+    ids = [int(src.rsplit("/", 1)[1]) for src in shown]
+    marks = query(cycle, f"SELECT rowid FROM fields WHERE illegible = 1 AND rowid IN ({','.join('?' * len(ids))})",
+                  *ids)
+    assert len(marks) == len(ids)
     page.context.close()
