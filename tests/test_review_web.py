@@ -280,6 +280,12 @@ def test_screenshots_of_each_mode(site, tmp_path: Path) -> None:
         with page.expect_navigation():
             page.click("#lang")  # the other language, remembered for this person (twice: English again)
     page.context.close()
+    anonymous = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+    for lang in ("en", "es"):
+        anonymous.goto(base + f"/login?lang={lang}")
+        anonymous.screenshot(path=str(out / f"review-login-{lang}.png"))
+        assert anonymous.get_attribute("html", "lang") == lang
+    anonymous.context.close()
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
