@@ -229,3 +229,22 @@ def test_a_crop_shows_its_own_label_and_part_hints_and_not_the_next_fields_label
             assert all(y + h >= (hint.y + hint.h) * K for hint in hints), name  # mes / month stays
     finally:
         app.close()
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_every_key_and_button_a_help_text_names_is_on_its_page(site, lang: str) -> None:
+    """The help line of field and batch mode names keys (F2, Ctrl+Enter ...): each one is a key button on
+    that page (or a key every browser has); a quoted name in a message is a label of the page."""
+    import html
+
+    client, csrf = logged_in(site[1], "ana")
+    client.post("/lang", data={"lang": lang, "back": "/", "csrf": csrf})
+    for path in ("/field", "/batch?field=zip"):
+        page = client.get(path).text
+        help_line = html.unescape(re.search(r'<p class="help">(.*?)</p>', page, re.S).group(1))
+        keys = set(re.findall(r"\b(F\d+|Ctrl\+Enter|Enter|Tab|Esc)\b", help_line))
+        assert keys, (path, help_line)
+        on_page = {html.unescape(k) for k in re.findall(r"<kbd>([^<]+)</kbd>", page)}
+        assert keys - on_page <= {"Tab"}, (path, lang, keys - on_page)
+        named = re.findall(r"«([^»]+)»|'([^']+)'", help_line)
+        assert all(any(n in page for n in pair if n) for pair in named), (path, named)
