@@ -129,25 +129,148 @@ def test_letters_match_the_draw_and_a_spanish_family_reads_spanish_first(tmp_pat
     add_field(db.conn, english, "letter_language", "en")  # one family asked for English letters
     zone_text = c.zone_path.read_text(encoding="utf-8")
     c.zone_path.write_text(zone_text.replace('city = "Los Angeles, CA"', 'city = "Pasadena, CA"'), encoding="utf-8")
-    assert cli("print", "letters", "--cycle", str(c.root)) == 0
+    assert cli("print", "letters", "--date", "2009-04-01", "--cycle", str(c.root)) == 0
     pdf = c.root / "output" / "letters-draw-1.pdf"
     pages = pdf_text(pdf).split("\f")
-    results = db.conn.execute("SELECT serial, assigned, rank FROM draw_results ORDER BY serial").fetchall()
+    results = db.conn.execute("SELECT serial, assigned, rank, lottery FROM draw_results ORDER BY serial").fetchall()
     numbers = {p.id: p for p in c.zone().programs}
     assert len([p for p in pages if p.strip()]) == 2 * len(results)
-    for i, (serial, assigned, rank) in enumerate(results):
+    ordinal = {1: "1st", 2: "2nd", 3: "3rd"}
+    for i, (serial, assigned, rank, lottery) in enumerate(results):
         front, back = " ".join(pages[2 * i].split()), " ".join(pages[2 * i + 1].split())
-        assert display_serial(serial) in front  # on the reply slip
         spanish_first = serial != english
+        english_side, spanish_side = (back, front) if spanish_first else (front, back)
         assert ("Estimada familia" in front) == spanish_first and ("Dear family" in back) == spanish_first
         assert "Pasadena, CA" in front  # the zone's city, in the envelope window
+        assert "April 1, 2009" in english_side and "1 de abril de 2009" in spanish_side  # the letter's date
+        assert f"{lottery[:4]} {lottery[4:8]}" in english_side and lottery in english_side  # short, and whole
+        assert f"'{serial}' (your form number without the dash)" in english_side
+        assert ("Yes, I accept the seat" in front) == bool(assigned)  # a slip only for a seat
+        assert display_serial(serial) in front
         if assigned:
             program = numbers[assigned]
-            said = f"program {program.number}, {program.name} (your choice {rank})"
-            assert said in (back if spanish_first else front)
+            assert f"program {program.number}, {program.name}: your {ordinal[rank]} choice" in english_side
+            assert "Responda antes del 17 de abril de 2009" in spanish_side and "de el" not in spanish_side
+            assert "Without a reply by that date" in english_side
         else:
-            assert "no seat" in (back if spanish_first else front)
+            assert "no seat for your student in any of the programs you chose" in english_side
+            assert "You do not need to do anything" in english_side and "reply by" not in english_side
     db.close()
+
+
+def outcome_cycle(tmp_path: Path, next_steps: str | None = None):
+    """One letter of each outcome (seats = 1 everywhere): six families rank the same five programs (five are
+    placed, in their 1st to 5th choice, the last with four waitlists; one gets no seat), one marked no
+    program, one applied for a grade the zone does not offer. All but two asked for Spanish letters."""
+    c = init_cycle(tmp_path / "cycle", "belmont")
+    text = re.sub(r"seats = \{ 9 = \d+ \}", "seats = { 9 = 1 }", c.zone_path.read_text(encoding="utf-8"))
+    if next_steps:
+        text = re.sub(r'next_steps = \{ es = "[^"]*", en = "[^"]*" \}',
+                      f'next_steps = {{ es = "{next_steps}", en = "{next_steps}" }}', text)
+    c.zone_path.write_text(text, encoding="utf-8")
+    batch = print_forms(c, 10, "t")
+    ids = [p.id for p in c.zone().programs][:5]
+    rows = [{"choices": ",".join(ids)} for _ in range(6)] + [{"choices": ""}, {"choices": ids[0], "grade": "10"}]
+    db = c.db()
+    with write_transaction(db.conn):
+        for n, (serial, row) in enumerate(zip(batch.serials, rows)):
+            values = {"grade": "9", "zip": "90012", "last_name": "HERNÁNDEZ-VILLASEÑOR", "first_name": f"MARÍA {n}",
+                      "guardian_name": "GUADALUPE HERNÁNDEZ", "address": "1234 W SUNSET BLVD APT 12", "sibling": "no",
+                      "letter_language": "other" if n == 7 else "en" if n == 6 else "es", **row}
+            create_read_application(db.conn, serial, tuple(FieldResult(k, v, "auto", 1.0, {}, (), (0, 0, 1, 1))
+                                                      for k, v in values.items()), None, f"2009-03-{n + 1:02d}")
+    db.close()
+    freeze(c, "da")
+    run(c, DICE)
+    return c
+
+
+def _pages(c, today: str = "2009-04-01") -> dict:
+    from datetime import date
+
+    from zonepaper.paper.letters import write_letters_pdf
+
+    index: dict = {}
+    db = c.db()
+    write_letters_pdf(c, db.conn, today=date.fromisoformat(today), pages=index)
+    db.close()
+    return index
+
+
+def letter_sides(c, today: str = "2009-04-01") -> dict[str, tuple[str, str]]:
+    """serial -> (the family's language, the other) text of the letters, whitespace made single; the pages of
+    each are those write_letters_pdf reports, checked against the PDF's own page count."""
+    index = _pages(c, today)
+    pages = pdf_text(c.root / "output" / "letters-draw-1.pdf").split("\f")
+    assert len(pages) - 1 == max(last for *_, last in index.values())  # (pdftotext ends with a form feed)
+
+    def text(first: int, last: int) -> str:
+        return " ".join(" ".join(pages[first - 1:last]).split())
+    return {s: (text(a, b - 1), text(b, end)) for s, (a, b, end) in index.items()}
+
+
+def test_each_outcome_gets_its_own_letter_and_no_paragraph_is_ever_dropped(tmp_path: Path) -> None:
+    from datetime import date
+
+    from zonepaper.paper.bins import load_draw
+    from zonepaper.paper.letters import families, letter_paragraphs, outcome
+
+    three = ("Firme el talón, marque si acepta la plaza y entréguelo en la oficina de la zona antes de la fecha. "
+             "Si necesita ayuda para llenarlo, venga a la oficina con el talón y un documento. "
+             "Traiga también el comprobante de domicilio y la última libreta de calificaciones del estudiante.")
+    c = outcome_cycle(tmp_path, next_steps=three)
+    assert cli("print", "letters", "--date", "2009-04-01", "--cycle", str(c.root)) == 0
+    sides = letter_sides(c)
+    db = c.db()
+    draw, who, zone = load_draw(db.conn), families(db.conn), c.zone()
+    db.close()
+    kinds = {s: outcome(r) for s, r in draw.results.items()}
+    assert sorted(kinds.values()) == sorted(["placed", "placed_lower", "placed_lower", "placed_lower", "placed_lower",
+                                             "no_seat", "no_valid_choice", "not_eligible"])
+    fifth = next(s for s, r in draw.results.items() if r["rank"] == 5)
+    assert len(draw.results[fifth]["waitlist"]) == 4
+    for serial, (front, back) in sides.items():
+        family = who[serial]
+        first, other = (family.language, "en" if family.language == "es" else "es")
+        for side, lang in ((front, first), (back, other)):
+            for _, text in letter_paragraphs(zone, draw, family, lang, date(2009, 4, 1)):
+                assert " ".join(text.split()) in side, (serial, kinds[serial], lang, text)  # every paragraph printed
+        english = back if first == "es" else front
+        kind = kinds[serial]
+        assert ("Yes, I accept the seat" in front) == kind.startswith("placed")
+        if kind == "no_valid_choice":
+            assert "no valid program for grade 9" in english and "To apply again" in english
+            assert "no seat" not in english and "lottery number" not in english
+        if kind == "not_eligible":
+            assert "the zone does not offer grade 10" in english and "To apply again" in english
+        if kind == "no_seat":
+            assert "is on the waitlist of each one" in english and "reply by" not in english
+            assert english.count("for program") == 5 and "You do not need to do anything" in english
+        if serial == fifth:
+            assert "your 5th choice" in english and "su quinta opción" in (front if first == "es" else back)
+            assert english.count("for program") == 4 and "does not cost your place on these lists" in english
+    other = next(s for s, f in who.items() if f.other_language)
+    assert "Tiếng Việt" in sides[other][0]  # the zone's help line in the other languages, for who asked
+
+
+def test_a_letter_that_cannot_fit_is_refused_by_name_and_nothing_is_printed(tmp_path: Path, capsys,
+                                                                             monkeypatch) -> None:
+    """A long letter goes on to a second page; one that would need a third is refused with its form number
+    and language, and no PDF is left (zone.toml's limits keep real letters far from that)."""
+    from zonepaper.paper import letters
+
+    c = outcome_cycle(tmp_path, next_steps="Traiga el talón firmado a la oficina. " * 38)  # (1,500 at most)
+    assert cli("print", "letters", "--cycle", str(c.root)) == 0
+    long = {s: (a, b, end) for s, (a, b, end) in _pages(c).items() if b - a > 1}
+    assert long, "the 1,500-letter next steps go on to a second page"
+    assert all((end - a + 1) % 2 == 0 for a, _, end in long.values())  # whole sheets
+    (c.root / "output" / "letters-draw-1.pdf").unlink()
+    real = letters.letter_paragraphs
+    monkeypatch.setattr(letters, "letter_paragraphs", lambda *a: real(*a) + [("body", "Texto. " * 200)] * 12)
+    assert cli("print", "letters", "--cycle", str(c.root)) == 4
+    err = capsys.readouterr().err
+    assert "does not fit its sheet" in err and re.search(r"\d{6}-\d \((es|en)\)", err)
+    assert not (c.root / "output" / "letters-draw-1.pdf").exists()
 
 
 def test_a_reply_slip_goes_through_ingest_and_records_the_answer(tmp_path: Path, capsys) -> None:
@@ -155,11 +278,12 @@ def test_a_reply_slip_goes_through_ingest_and_records_the_answer(tmp_path: Path,
     from zonepaper.simulate import simulate_replies
 
     c = drawn_cycle(tmp_path, "da")
-    assert cli("print", "letters", "--cycle", str(c.root)) == 0
+    first_pages = {s: p[0] for s, p in _pages(c).items()}
     db = c.db()
-    serials = [r[0] for r in db.conn.execute("SELECT serial FROM draw_results ORDER BY serial")]
+    placed = [r[0] for r in db.conn.execute("SELECT serial FROM draw_results WHERE assigned IS NOT NULL "
+                                            "ORDER BY serial")]
     letters = c.root / "output" / "letters-draw-1.pdf"
-    answers = simulate_replies(letters, serials, serials[:6], tmp_path / "replies" / "r.pdf", seed=4)
+    answers = simulate_replies(letters, first_pages, placed[:6], tmp_path / "replies" / "r.pdf", seed=4)
     assert set(answers.values()) <= {"accept", "decline"}
     summary = ingest(c, [tmp_path / "replies"], "2009-04-10")
     assert summary.kinds.get("reply") == 6
@@ -208,7 +332,15 @@ def test_a_decline_makes_an_offer_and_an_accepted_offer_frees_the_earlier_seat(t
     out = capsys.readouterr().out
     assert f"form {first}, program {program} (no. 1 on its list)" in out
     letters = next((c.root / "output").glob("offers-draw-1-from-*.pdf"))
-    assert display_serial(first) in pdf_text(letters)
+    offer = " ".join(pdf_text(letters).split())
+    assert display_serial(first) in offer
+    from datetime import date, timedelta
+
+    from zonepaper.paper.letters import long_date
+    due = long_date(date.today() + timedelta(days=7), "en")  # offer_reply_days in the example zone
+    assert f"call or come by before {due}" in offer and "Without an answer by that date" in offer
+    # the seat it holds passes on only if it holds one
+    assert ("the seat you hold now" in offer) == bool(draw.results[first]["assigned"])
     earlier = draw.results[first]["assigned"]
     before = sum(1 for h in holdings(db.conn, draw)[0].values() if h == earlier)
     assert cli("waitlist", "answer", first, "--accept", "--cycle", str(c.root)) == 0
@@ -267,3 +399,48 @@ def test_a_withdrawal_frees_the_seat_for_the_next_in_line(tmp_path: Path, capsys
     assert f"form {first}, program {program}" in capsys.readouterr().out
     assert cli("waitlist", "withdraw", leaving, "--reason", "again", "--cycle", str(c.root)) == 5
     db.close()
+
+
+def test_a_family_checks_its_lottery_number_from_the_printed_form_number(tmp_path: Path) -> None:
+    """What the letter says is true: the bundle's own verifier, given the form number as printed on the
+    letter (000002-1), prints the same short number the letter shows."""
+    import sys
+    import zipfile
+
+    c = outcome_cycle(tmp_path)
+    sides = letter_sides(c)
+    bundle = next((c.root / "output").glob("draw-1-bundle*.zip"))
+    script = tmp_path / "verify_draw.py"
+    with zipfile.ZipFile(bundle) as z:
+        script.write_bytes(z.read("verify_draw.py"))
+    checked = 0
+    for serial, (front, back) in sides.items():
+        english = front if "Dear family" in front else back
+        said = re.search(r"Your lottery number in draw no\. 1: ([0-9a-f]{4} [0-9a-f]{4}) .*?form number "
+                         r"(\d{6}-\d)\)", english)
+        if said is None:
+            continue  # (no valid choice, not eligible: not in the draw)
+        out = subprocess.run([sys.executable, "-I", str(script), str(bundle), "--lottery", said[2]],
+                             capture_output=True, text=True, check=True).stdout
+        assert out.startswith(f"{said[2]}: {said[1]}"), (out, said.groups())
+        checked += 1
+    assert checked == 6
+
+
+def test_an_offer_letter_says_a_seat_passes_on_only_to_a_family_that_holds_one(tmp_path: Path) -> None:
+    from datetime import date
+
+    from zonepaper.paper.letters import Family, offer_paragraphs
+
+    zone = init_cycle(tmp_path / "cycle", "belmont").zone()
+    family = Family("0000013", "es", "ANA", "", "", "")
+    p = zone.programs
+    for holds, said in (("", False), (p[3].id, True)):
+        row = {"id": 1, "serial": "0000013", "program": p[0].id, "position": 2, "holds": holds}
+        for lang, words in (("es", "la plaza que tiene ahora"), ("en", "the seat you hold now")):
+            text = " ".join(t for _, t in offer_paragraphs(zone, row, family, lang, date(2009, 5, 1),
+                                                          date(2009, 5, 8)))
+            assert (words in text) == said, (lang, holds)
+            assert ("8 de mayo de 2009" if lang == "es" else "May 8, 2009") in text
+            if said:
+                assert f"{p[3].number}, {p[3].name}" in text

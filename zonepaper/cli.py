@@ -521,15 +521,33 @@ def print_bins_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h(
     echo(say("paper.bins_done", file=str(path), draw=d.id))
 
 
+LetterDateOpt = Annotated[Optional[str], typer.Option("--date", help=h("letter_date"))]
+
+
+def letter_date(text: str | None):
+    """The date printed on letters (YYYY-MM-DD; today when not given)."""
+    from datetime import date
+
+    from zonepaper.errors import InvalidInputError
+
+    if text is None:
+        return date.today()
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInputError("paper.bad_date", value=text) from None
+
+
 @print_app.command("letters", help=h("print_letters"))
 def print_letters_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))] = None,
-                      cycle: CycleOpt = None) -> None:
+                      day: LetterDateOpt = None, cycle: CycleOpt = None) -> None:
     from zonepaper.paper.letters import write_letters_pdf
 
+    today = letter_date(day)
     c = resolve_cycle(cycle)
     db = c.db()
     try:
-        path, count = write_letters_pdf(c, db.conn, draw)
+        path, count = write_letters_pdf(c, db.conn, draw, today)
     finally:
         db.close()
     echo(say("paper.letters_done", file=str(path), count=count))
@@ -581,10 +599,11 @@ def export_assignments_cmd(
 
 @waitlist_app.command("offer", help=h("waitlist_offer"))
 def waitlist_offer_cmd(program: Annotated[Optional[str], typer.Option("--program", help=h("program_id"))] = None,
-                       cycle: CycleOpt = None) -> None:
+                       day: LetterDateOpt = None, cycle: CycleOpt = None) -> None:
     from zonepaper.paper.letters import offer_and_print
 
-    made, earlier, path = offer_and_print(resolve_cycle(cycle), program)
+    today = letter_date(day)
+    made, earlier, path = offer_and_print(resolve_cycle(cycle), program, today=today)
     if path is None:
         echo(say("waitlist.none"))
         return

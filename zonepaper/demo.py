@@ -120,17 +120,17 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     # Letters go out; some families send their reply slips back, which are scanned with the rest.
     db = cycle.db()
     try:
-        letters, count = write_letters_pdf(cycle, db.conn, outcome.draw_id)
+        pages: dict = {}
+        letters, count = write_letters_pdf(cycle, db.conn, outcome.draw_id, pages=pages)
         placed = [r[0] for r in db.conn.execute("SELECT serial FROM draw_results WHERE draw_id = ? AND assigned "
                                                 "IS NOT NULL ORDER BY serial", (outcome.draw_id,))]
-        everyone = [r[0] for r in db.conn.execute("SELECT serial FROM draw_results WHERE draw_id = ? ORDER BY serial",
-                                                  (outcome.draw_id,))]
     finally:
         db.close()
     echo(say("demo.letters", count=count, file=str(letters)))
     started = time.perf_counter()
     returning = random.Random(outcome.result_digest).sample(placed, min(DEMO_REPLIES, len(placed)))
-    answers = simulate_replies(letters, everyone, sorted(returning), scans / "replies.pdf", seed=2009 + run)
+    answers = simulate_replies(letters, {s: p[0] for s, p in pages.items()}, sorted(returning), scans / "replies.pdf",
+                               seed=2009 + run)
     summary = ingest(cycle, [scans / "replies.pdf"], "2009-04-10")
     declined = sum(a == "decline" for a in answers.values())
     db = cycle.db()

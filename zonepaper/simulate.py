@@ -533,12 +533,12 @@ def _save_multi(images: list[Image.Image], path: Path, dpi: int, quality: int) -
 REPLY_ACCEPT_RATE = 0.85
 
 
-def simulate_replies(letters_pdf: Path, in_pdf: list[str], serials: list[str], out: Path, seed: int = 1,
+def simulate_replies(letters_pdf: Path, first_pages: dict[str, int], serials: list[str], out: Path, seed: int = 1,
                      dpi: int = 200, fonts: list[str] | None = None) -> dict[str, str]:
     """Families send back the reply slips of some letters: each marks accept or decline with a pen
     and signs; the slip is torn off and scanned (skewed, maybe upside down) into one PDF at `out`.
-    `in_pdf` is every serial in the letters PDF, in its order (two pages per letter).
-    Returns serial -> the answer marked."""
+    `first_pages` gives each letter's first page in the letters PDF (from 1; the slip is at its foot:
+    only letters of families with a seat have one). Returns serial -> the answer marked."""
     from pdf2image import convert_from_path
 
     from zonepaper.layout import SLIP_H, build_slip_layout
@@ -549,9 +549,8 @@ def simulate_replies(letters_pdf: Path, in_pdf: list[str], serials: list[str], o
     scans = []
     fonts = fonts or available_hand_fonts()
     for serial in serials:
-        index = in_pdf.index(serial)
-        page = convert_from_path(str(letters_pdf), dpi=dpi, grayscale=True, first_page=2 * index + 1,
-                                 last_page=2 * index + 1)[0]
+        first = first_pages[serial]
+        page = convert_from_path(str(letters_pdf), dpi=dpi, grayscale=True, first_page=first, last_page=first)[0]
         k = dpi / 72.0
         top = int(round((page.height / k - SLIP_H) * k))
         torn = page.crop((0, top, page.width, page.height))

@@ -55,11 +55,19 @@ class Priority:
 
 @dataclass(frozen=True)
 class Letters:
-    """What the assignment letters tell families: reply by when, what to do next, whom to call."""
+    """What the assignment letters tell families: reply by when, what to do next, whom to call; and,
+    optionally, what happens without a reply, how long waitlists last, how to apply again, the office's
+    street address and how many days a family has to answer a waitlist offer."""
 
     reply_by: Label
     next_steps: Label
     contact: Label
+    no_reply: Label | None = None
+    waitlist_until: Label | None = None
+    apply_again: Label | None = None
+    office_address: str = ""
+    offer_reply_days: int = 7
+    other_languages: tuple[str, ...] = ()  # one line each, for families who asked for another language
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,10 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
     "": {"zone": ("table", True), "priorities": ("tables", False), "campuses": ("tables", True),
          "programs": ("tables", True), "letters": ("table", False), "review": ("table", False)},
     "review": {"idle_minutes": ("minutes", False)},
-    "letters": {"reply_by": ("label", True), "next_steps": ("label", True), "contact": ("label", True)},
+    "letters": {"reply_by": ("label", True), "next_steps": ("label", True), "contact": ("label", True),
+                "no_reply": ("label", False), "waitlist_until": ("label", False), "apply_again": ("label", False),
+                "office_address": ("text", False), "offer_reply_days": ("days", False),
+                "other_languages": ("texts", False)},
     "zone": {"name": ("label", True), "cycle": ("text", True), "grades": ("grades", True),
              "max_choices": ("positive", True), "mechanism": ("mechanism", True),
              "zip_codes": ("zips", False), "area_codes": ("area_codes", False), "city": ("text", False)},
@@ -119,6 +130,8 @@ _EXPECTED = {
     "id": "a short id of lowercase letters, digits, - or _", "evidence": " / ".join(EVIDENCE),
     "seats": "{ GRADE = SEATS }, e.g. { 9 = 100 }",
     "minutes": "a whole number of minutes from 5 to 720",
+    "days": "a whole number of days from 1 to 60",
+    "texts": 'a list of texts in quotes, e.g. ["..."]',
 }
 
 
@@ -164,6 +177,9 @@ class _Checker:
             "evidence": value in EVIDENCE,
             "seats": isinstance(value, dict),
             "minutes": type(value) is int and 5 <= value <= 12 * 60,
+            "days": type(value) is int and 1 <= value <= 60,
+            "texts": isinstance(value, list) and len(value) <= 10
+            and all(isinstance(v, str) and 0 < len(v.strip()) <= MAX_TEXT for v in value),
         }[kind]
         if not ok:
             self.fail(key, "zone.wrong_value", value=_show(value), expected=_EXPECTED[kind])
@@ -261,7 +277,13 @@ def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
     letters = None
     if "letters" in raw:
         check.check_table(raw["letters"], "letters", "letters")
-        letters = Letters(*(_label(raw["letters"][k]) for k in ("reply_by", "next_steps", "contact")))
+        given = raw["letters"]
+        letters = Letters(*(_label(given[k]) for k in ("reply_by", "next_steps", "contact")),
+                          *(_label(given[k]) if k in given else None for k in ("no_reply", "waitlist_until",
+                                                                               "apply_again")),
+                          office_address=given.get("office_address", "").strip(),
+                          offer_reply_days=given.get("offer_reply_days", 7),
+                          other_languages=tuple(v.strip() for v in given.get("other_languages", ())))
     if any(p.evidence == "zip_code" for p in priorities) and not zone_raw.get("zip_codes"):
         check.fail("zone.zip_codes", "zone.zip_codes_needed")
     if zone_raw["max_choices"] > len(programs):

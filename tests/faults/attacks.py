@@ -371,6 +371,8 @@ def zone_problems(cycle: Cycle) -> list[str]:
     labels = [zone.name, *(p.description for p in zone.programs), *(q.label for q in zone.priorities)]
     if zone.letters:
         labels += [zone.letters.reply_by, zone.letters.next_steps, zone.letters.contact]
+        labels += [lab for lab in (zone.letters.no_reply, zone.letters.waitlist_until, zone.letters.apply_again) if lab]
+        texts += [zone.letters.office_address, *zone.letters.other_languages]
     for p in zone.programs:
         texts += [p.id, p.name]
         for grade, seats in p.seats.items():

@@ -2,6 +2,7 @@
 """Check a zonepaper draw from its audit bundle, with nothing but Python's standard library.
 
     python3 verify_draw.py bundle.zip      (or a folder holding the bundle's files)
+    python3 verify_draw.py bundle.zip --lottery 000123-4     (one family's lottery number)
 
 It reads manifest.json, programs.csv and applicants.csv, recomputes the digest of the inputs
 (published before the seed existed), the key string from the public sources (RFC 3797), every
@@ -368,7 +369,23 @@ def check(files: dict[str, bytes]) -> list[str]:
     return problems
 
 
+def family_lottery(files: dict[str, bytes], form_number: str) -> str:
+    """The lottery number of a form, from the form number as printed on it (000123-4: the dash and spaces
+    are left out) and the bundle's key string and input digest, as the letter explains it."""
+    manifest = _manifest(files)
+    serial = "".join(ch for ch in form_number if ch.isdigit())
+    return lottery_number(lottery_key(manifest["key_string"], manifest["input_digest"]), serial)
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[1] == "--lottery":
+        try:
+            number = family_lottery(read_bundle(Path(argv[0])), argv[2])
+        except BundleError as exc:
+            print(f"CANNOT CHECK: {exc}")
+            return 2
+        print(f"{argv[2]}: {number[:4]} {number[4:8]}  ({number})")
+        return 0
     if len(argv) != 1:
         print(__doc__)
         return 2

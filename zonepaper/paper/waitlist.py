@@ -178,9 +178,12 @@ def letters_written(conn: sqlite3.Connection, offer_ids: list[int], path: str, a
                      ("offers",))
 
 
-def offer_rows(conn: sqlite3.Connection, made: list[Offer]) -> list[dict]:
-    """What the offer letters need: serial, program, position and the family's language."""
+def offer_rows(conn: sqlite3.Connection, draw: Draw, made: list[Offer]) -> list[dict]:
+    """What the offer letters need: serial, program, position, the family's language and the seat it holds
+    now ("" when it holds none: its letter never says a seat passes on)."""
     language = dict(conn.execute("SELECT serial, value FROM fields WHERE name = 'letter_language'").fetchall())
+    held, _, _ = holdings(conn, draw)
     return [{"id": o.id, "serial": o.serial, "program": o.program, "position": o.position,
-             "language": "en" if language.get(o.serial) == "en" else "es"} for o in made]
+             "language": "en" if language.get(o.serial) == "en" else "es", "holds": held.get(o.serial, "")}
+            for o in made]
 
