@@ -7,6 +7,7 @@ import random
 import re
 import secrets
 import time
+from datetime import date
 from pathlib import Path
 from typing import Callable
 
@@ -121,7 +122,7 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     db = cycle.db()
     try:
         pages: dict = {}
-        letters, count = write_letters_pdf(cycle, db.conn, outcome.draw_id, pages=pages)
+        letters, count = write_letters_pdf(cycle, db.conn, outcome.draw_id, date(2009, 4, 1), pages=pages)
         placed = [r[0] for r in db.conn.execute("SELECT serial FROM draw_results WHERE draw_id = ? AND assigned "
                                                 "IS NOT NULL ORDER BY serial", (outcome.draw_id,))]
     finally:
@@ -140,7 +141,7 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     db.close()
     echo(say("demo.replies", slips=summary.kinds.get("reply", 0), accepted=len(answers) - declined,
              declined=declined, unsure=unsure, seconds=time.perf_counter() - started))
-    offered, _, offer_pdf = offer_and_print(cycle, actor=REVIEWER)
+    offered, _, offer_pdf = offer_and_print(cycle, actor=REVIEWER, today=date(2009, 4, 20))
     echo(say("demo.offers", count=len(offered), file=str(offer_pdf or "-")))
     db = cycle.db()
     try:
