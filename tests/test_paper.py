@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import subprocess
@@ -444,3 +445,101 @@ def test_an_offer_letter_says_a_seat_passes_on_only_to_a_family_that_holds_one(t
             assert ("8 de mayo de 2009" if lang == "es" else "May 8, 2009") in text
             if said:
                 assert f"{p[3].number}, {p[3].name}" in text
+
+
+def test_the_public_results_list_is_the_bundles_list_and_names_nobody(tmp_path: Path, capsys) -> None:
+    """print results: every form by its printed number with its short lottery number and what happened in
+    each choice, in form order; no names or addresses; the same rows as the bundle's public-results.csv,
+    which verify_draw.py checks (an edited row is found)."""
+
+    import zipfile
+
+    from zonepaper.draw import verify_draw as vd
+
+    c = outcome_cycle(tmp_path)
+    assert cli("print", "results", "--cycle", str(c.root)) == 0
+    assert "Public results list (8 forms, no names)" in capsys.readouterr().out
+    text = pdf_text(c.root / "output" / "results-draw-1.pdf")
+    flat = " ".join(text.split())
+    for word in ("HERNÁNDEZ", "MARÍA", "SUNSET", "GUADALUPE", "90012"):
+        assert word not in text  # nobody's name or address on the posted list
+    bundle = next((c.root / "output").glob("draw-1-bundle*.zip"))
+    with zipfile.ZipFile(bundle) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    rows = vd.read_csv(files[vd.PUBLIC_FILE])
+    numbers = {p.id: p.number for p in c.zone().programs}
+    forms = list(dict.fromkeys(r["form"] for r in rows))
+    assert forms == sorted(forms) and len(forms) == 8
+    assert [flat.index(f) for f in forms] == sorted(flat.index(f) for f in forms)  # printed in form order
+    words = {"seat": "plaza / seat", "not_needed": "no hace falta", "not_offered": "no ofrece el grado",
+             "waitlist": "espera n.º"}  # (a cell's first line: pdftotext interleaves a row's wrapped cells)
+    for r in rows:
+        line = flat[flat.index(r["form"]):]
+        assert line.startswith(f"{r['form']} {r['lottery'][:4]} {r['lottery'][4:8]}")
+        if r["outcome"] == "waitlist":
+            assert f"{numbers[r['program']]} · espera n.º {r['position']}" in line[:400]
+        elif r["outcome"] in words:
+            assert f"{numbers[r['program']]} · {words[r['outcome']]}" in line[:400]
+        else:
+            assert "not in the draw" in line[:200]
+    assert {r["outcome"] for r in rows} >= {"seat", "waitlist", "not_needed", "no_valid_choice",
+                                            "grade_not_offered"}
+    db = c.db()  # and it says what the stored draw says, form by form
+    stored = {s: (a or "", json.loads(w)) for s, a, w in db.conn.execute(
+        "SELECT serial, assigned, waitlist FROM draw_results")}
+    db.close()
+    for r in rows:
+        assigned, waits = stored[r["form"].replace("-", "")]
+        if r["outcome"] == "seat":
+            assert r["program"] == assigned
+        elif r["outcome"] == "waitlist":
+            assert waits[r["program"]] == int(r["position"]) and r["program"] != assigned
+        elif r["outcome"] == "not_needed":
+            assert assigned and r["program"] not in waits
+    assert sum(r["outcome"] == "seat" for r in rows) == sum(1 for a, _ in stored.values() if a)
+    # the posted list is checked by the bundle's own verifier
+    assert vd.check(files) == []
+    seat = next(i for i, r in enumerate(rows) if r["outcome"] == "seat")
+    rows[seat]["outcome"] = "waitlist"
+    edited = dict(files, **{vd.PUBLIC_FILE: vd.write_csv(rows, vd.PUBLIC_COLUMNS)})
+    problems = vd.check(edited)
+    assert len(problems) == 1 and problems[0].startswith(f"{vd.PUBLIC_FILE}, line {seat + 2}:")
+
+
+
+def _rewrite_bundle(bundle: Path, change) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(bundle) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    files = change(files)
+    with zipfile.ZipFile(bundle, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+
+
+def test_print_results_refuses_a_list_edited_in_the_bundle_or_missing_from_it(tmp_path: Path, capsys) -> None:
+    from zonepaper.draw import verify_draw as vd
+
+    c = outcome_cycle(tmp_path)
+    bundle = next((c.root / "output").glob("draw-1-bundle*.zip"))
+    original = bundle.read_bytes()
+
+    def seat_to_waitlist(files: dict) -> dict:
+        rows = vd.read_csv(files[vd.PUBLIC_FILE])
+        row = next(r for r in rows if r["outcome"] == "seat")
+        row.update(outcome="waitlist", position="1")
+        return dict(files, **{vd.PUBLIC_FILE: vd.write_csv(rows, vd.PUBLIC_COLUMNS)})
+
+    _rewrite_bundle(bundle, seat_to_waitlist)
+    assert cli("print", "results", "--cycle", str(c.root)) == 5
+    err = capsys.readouterr().err
+    assert "does not say what the stored results say (1 form(s): " in err and re.search(r"\d{6}-\d\)", err)
+    assert not (c.root / "output" / "results-draw-1.pdf").exists()
+    bundle.write_bytes(original)
+    _rewrite_bundle(bundle, lambda files: {n: d for n, d in files.items() if n != vd.PUBLIC_FILE})
+    assert cli("print", "results", "--cycle", str(c.root)) == 5
+    assert "holds no public list (an earlier zonepaper made it)" in capsys.readouterr().err
+    assert vd.check(vd.read_bundle(bundle)) == []  # an older bundle still checks
+    bundle.write_bytes(original)
+    assert cli("print", "results", "--cycle", str(c.root)) == 0

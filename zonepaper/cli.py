@@ -553,6 +553,20 @@ def print_letters_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help
     echo(say("paper.letters_done", file=str(path), count=count))
 
 
+@print_app.command("results", help=h("print_results"))
+def print_results_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))] = None,
+                      cycle: CycleOpt = None) -> None:
+    from zonepaper.paper.results import write_results_pdf
+
+    c = resolve_cycle(cycle)
+    db = c.db()
+    try:
+        path, count = write_results_pdf(c, db.conn, draw)
+    finally:
+        db.close()
+    echo(say("paper.results_done", file=str(path), count=count))
+
+
 @print_app.command("audit-report", help=h("print_audit"))
 def print_audit_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))] = None,
                     cycle: CycleOpt = None) -> None:

@@ -19,6 +19,7 @@ from zonepaper.forms.batch import print_forms
 from zonepaper.layout import build_layout
 from zonepaper.paper.assignments import assignment_rows, to_xlsx
 from zonepaper.paper.audit import write_audit_report
+from zonepaper.paper.results import write_results_pdf
 from zonepaper.paper.bins import write_bins_pdf
 from zonepaper.paper.letters import offer_and_print, write_letters_pdf
 from zonepaper.pdf import whole_file
@@ -146,13 +147,14 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     db = cycle.db()
     try:
         report = write_audit_report(cycle, db.conn, outcome.draw_id)
+        posted, _ = write_results_pdf(cycle, db.conn, outcome.draw_id)
         _, rows = assignment_rows(db.conn, cycle.zone(), outcome.draw_id)
     finally:
         db.close()
     office = cycle.output / f"assignments-draw-{outcome.draw_id}.xlsx"
     with whole_file(office) as part:  # children's names: readable by this user only, like every output
         part.write_bytes(to_xlsx(rows))
-    echo(say("demo.report", report=str(report), office=str(office)))
+    echo(say("demo.report", report=str(report), office=str(office), posted=str(posted)))
     backup = backup_cycle(cycle)
     echo(say("demo.backup", file=str(backup.path)))
     echo(say("demo.next", folder=str(folder), bundle=str(outcome.bundle)))

@@ -235,7 +235,8 @@ def run(cycle: Cycle, source_texts: list[str], weak_ok: bool = False, supersede:
                     "key_string": seed.key_string, "input_digest": f.digest, "result_digest": digest,
                     "counts": counts}
         bundle = cycle.root / "output" / f"draw-{next_id}-bundle.zip"
-        _write_atomic(bundle, _bundle_bytes(manifest, programs, applicants, results_csv))
+        _write_atomic(bundle, _bundle_bytes(manifest, programs, applicants, results_csv,
+                                            vd.write_csv(vd.public_rows(results, applicants), vd.PUBLIC_COLUMNS)))
         with write_transaction(conn):
             if earlier:
                 conn.execute("UPDATE draws SET status = 'superseded' WHERE id = ?", (earlier[0],))
@@ -260,7 +261,8 @@ def run(cycle: Cycle, source_texts: list[str], weak_ok: bool = False, supersede:
     return DrawOutcome(int(draw_id), f.id, seed, digest, bundle, counts, head)
 
 
-def _bundle_bytes(manifest: dict, programs: list[dict], applicants: list[dict], results_csv: bytes) -> bytes:
+def _bundle_bytes(manifest: dict, programs: list[dict], applicants: list[dict], results_csv: bytes,
+                  public_csv: bytes) -> bytes:
     import io
 
     out = io.BytesIO()
@@ -271,6 +273,7 @@ def _bundle_bytes(manifest: dict, programs: list[dict], applicants: list[dict], 
         "applicants.csv": vd.write_csv([vd.applicant_row(a) for a in sorted(applicants, key=lambda a: a["serial"])],
                                        vd.APPLICANT_COLUMNS),
         "results.csv": results_csv,
+        vd.PUBLIC_FILE: public_csv,
         "verify_draw.py": VERIFIER.read_bytes(),
     }
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:

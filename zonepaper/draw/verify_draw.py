@@ -6,7 +6,8 @@
 
 It reads manifest.json, programs.csv and applicants.csv, recomputes the digest of the inputs
 (published before the seed existed), the key string from the public sources (RFC 3797), every
-applicant's lottery number, and the whole assignment, then compares with results.csv. It
+applicant's lottery number, and the whole assignment, then compares with results.csv and with
+public-results.csv (the list posted at the office, by form number). It
 prints MATCH, or each difference, and exits 0 or 1.
 
 zonepaper itself runs this same file, so the published check and the real draw are one code.
@@ -209,6 +210,33 @@ def result_rows(results: list[dict]) -> list[dict]:
              "waitlist": ";".join(f"{p}={n}" for p, n in sorted(r["waitlist"].items()))} for r in results]
 
 
+PUBLIC_FILE = "public-results.csv"
+PUBLIC_COLUMNS = ["form", "lottery", "rank", "program", "outcome", "position"]
+
+
+def public_rows(results: list[dict], applicants: list[dict]) -> list[dict]:
+    """The list posted at the office, by form number as printed on the form (000123-4): its lottery number,
+    and for each program it ranked, in its order, what happened: `seat`, `waitlist` (with the position),
+    `not_needed` (it has a seat in a choice it ranked higher) or `not_offered` (the program does not take its
+    grade); a form not in the draw is one row with the reason (`no_valid_choice`, `no_grade`, ...).
+    No names, birth dates or addresses."""
+    ranked = {a["serial"]: a["choices"] for a in applicants}
+    rows = []
+    for r in sorted(results, key=lambda r: r["serial"]):
+        form, lottery = f"{r['serial'][:-1]}-{r['serial'][-1]}", r["lottery"]
+        if not r["assigned"] and not r["waitlist"]:
+            rows.append({"form": form, "lottery": lottery, "rank": "", "program": "", "outcome": r["reason"],
+                         "position": ""})
+            continue
+        for rank, program in enumerate(ranked.get(r["serial"], []), start=1):
+            position = str(r["waitlist"].get(program, ""))
+            outcome = ("seat" if program == r["assigned"] else "waitlist" if position
+                       else "not_needed" if r["assigned"] else "not_offered")
+            rows.append({"form": form, "lottery": lottery, "rank": str(rank), "program": program, "outcome": outcome,
+                         "position": position})
+    return rows
+
+
 def write_csv(rows: list[dict], columns: list[str]) -> bytes:
     """CSV with \\n line ends and a fixed column order: the same bytes on every machine."""
     out = io.StringIO(newline="")
@@ -247,7 +275,8 @@ def source_numbers(text: str) -> list[int] | None:
 
 
 # --- reading a bundle -------------------------------------------------------------------------
-BUNDLE_FILES = ("manifest.json", "programs.csv", "applicants.csv", "results.csv")
+BUNDLE_FILES = ("manifest.json", "programs.csv", "applicants.csv", "results.csv", PUBLIC_FILE)  # (the last: from
+# zonepaper 0.9 on; checked when it is there)
 MANIFEST_KEYS = ("settings", "sources", "source_texts", "key_string", "input_digest", "result_digest", "counts")
 WHY = {  # one plain line for each way a bundle cannot be checked (zonepaper translates the same codes)
     "not_a_bundle": "{name} is not a bundle (.zip file or folder of its files)",
@@ -366,6 +395,13 @@ def check(files: dict[str, bytes]) -> list[str]:
                 problems.append(f"form {row['serial']}: the draw gives {row}, the bundle says {got.get(row['serial'])}")
         for serial in sorted(set(got) - {r["serial"] for r in read_csv(expected)}):
             problems.append(f"form {serial} is in results.csv but not among the applicants")
+    if PUBLIC_FILE in files:  # the list posted at the office says what the draw gives, row for row
+        want = write_csv(public_rows(results, applicants), PUBLIC_COLUMNS)
+        if files[PUBLIC_FILE] != want:
+            posted, rows = read_csv(files[PUBLIC_FILE]), read_csv(want)
+            n = next((i for i, (a, b) in enumerate(zip(posted, rows)) if a != b), min(len(posted), len(rows)))
+            problems.append(f"{PUBLIC_FILE}, line {n + 2}: the draw gives {rows[n] if n < len(rows) else 'nothing'}, "
+                            f"the list says {posted[n] if n < len(posted) else 'nothing'}")
     return problems
 
 

@@ -64,27 +64,44 @@ def load_draw(conn: sqlite3.Connection, draw_id: int | None = None) -> Draw:
     return Draw(row[0], row[1], row[2], row[3], {a["serial"]: a for a in inputs["applicants"]}, results)
 
 
-def check_against_bundle(cycle: Cycle, conn: sqlite3.Connection, draw: Draw) -> None:
-    """The stored results are those of the draw's audit bundle (the file that was published): its
-    results.csv has the draw's fingerprint and says, form by form, what the database says."""
+def bundle_path(cycle: Cycle, conn: sqlite3.Connection, draw: Draw) -> Path:
+    stored = Path(conn.execute("SELECT bundle FROM draws WHERE id = ?", (draw.id,)).fetchone()[0])
+    bundle = cycle.root / "output" / stored.name  # where the draw wrote it, even if the cycle folder moved
+    return bundle if bundle.is_file() else stored
+
+
+def bundle_csv(cycle: Cycle, conn: sqlite3.Connection, draw: Draw, name: str) -> tuple[bytes, list[dict]]:
+    """(bytes, rows) of one CSV file of the draw's published audit bundle; a missing or unreadable bundle is
+    refused, named. A file the bundle does not hold raises KeyError."""
     import csv
-    import hashlib
     import io
     import zipfile
 
-    stored = Path(conn.execute("SELECT bundle FROM draws WHERE id = ?", (draw.id,)).fetchone()[0])
-    bundle = cycle.root / "output" / stored.name  # where the draw wrote it, even if the cycle folder moved
-    bundle = bundle if bundle.is_file() else stored
+    bundle = bundle_path(cycle, conn, draw)
     try:
         with zipfile.ZipFile(bundle) as z:
-            data = z.read("results.csv")
-        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+            if name not in z.namelist():
+                raise KeyError(name)
+            data = z.read(name)
+        return data, list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+    except FileNotFoundError:
+        raise ConflictError("paper.bundle_missing", draw=draw.id, file=str(bundle)) from None
+    except (OSError, ValueError, zipfile.BadZipFile):
+        raise ConflictError("paper.bundle_unreadable", draw=draw.id, file=str(bundle)) from None
+
+
+def check_against_bundle(cycle: Cycle, conn: sqlite3.Connection, draw: Draw) -> None:
+    """The stored results are those of the draw's audit bundle (the file that was published): its
+    results.csv has the draw's fingerprint and says, form by form, what the database says."""
+    import hashlib
+
+    bundle = bundle_path(cycle, conn, draw)
+    try:
+        data, rows = bundle_csv(cycle, conn, draw, "results.csv")
         published = {r["serial"]: (r["lottery"], r["assigned"], int(r["rank"]), r["reason"],
                                    {p: int(n) for p, n in (w.split("=") for w in r["waitlist"].split(";") if w)})
                      for r in rows}
-    except FileNotFoundError:
-        raise ConflictError("paper.bundle_missing", draw=draw.id, file=str(bundle)) from None
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+    except (KeyError, ValueError, AttributeError):
         raise ConflictError("paper.bundle_unreadable", draw=draw.id, file=str(bundle)) from None
     ours = {s: (r["lottery"], r["assigned"], r["rank"], r["reason"], r["waitlist"]) for s, r in draw.results.items()}
     differ = sorted(s for s in set(ours) | set(published) if ours.get(s) != published.get(s))
