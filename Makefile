@@ -28,6 +28,7 @@ bench: setup
 	$(PY) scripts/bench_keyboard.py
 	$(PY) -m pip install --quiet matching  # for the comparison only; not a dependency of zonepaper
 	$(PY) scripts/bench_draw.py
+	$(PY) scripts/bench_paper.py
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache

@@ -161,9 +161,9 @@ def letter_styles(scale: float) -> dict:
             "small": style("m", "Sans", 8, 10.5, 4)}
 
 
-def fit_story(paragraphs: list[tuple[str, str]], width: float, height: float) -> list:
-    """The paragraphs as flowables, at the largest of SCALES at which they fit one frame of this size whole;
-    if none does, at the second size, to flow on to another page."""
+def fit_story(paragraphs: list[tuple[str, str]], width: float, height: float) -> tuple[list, bool]:
+    """(the paragraphs as flowables, whether they fit): at the largest of SCALES at which they fit one frame
+    of this size whole (wrapped to its width, ready to draw), or else at the second size, to flow on."""
     from reportlab.platypus import Paragraph
 
     for scale in SCALES + (SCALES[1],):
@@ -172,10 +172,21 @@ def fit_story(paragraphs: list[tuple[str, str]], width: float, height: float) ->
                  for style, text in paragraphs]
         used = sum(f.wrap(width, height)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in story)
         if used <= height:
-            return story
-    return story
+            return story, True
+    return story, False
 
 
+def _place(c, story: list, top: float) -> None:
+    """Draw flowables already wrapped to the text's width, from `top` down (they were measured to fit; a
+    frame would only wrap every paragraph a second time)."""
+    y = top
+    for n, f in enumerate(story):
+        y -= f.getSpaceBefore() if n else 0
+        f.drawOn(c, LEFT, y - f.height)
+        y -= f.height + f.getSpaceAfter()
+
+
+SLIP_FORM = "reply-slip"
 MAX_PAGES = 2  # of one language of one letter: longer than that, it is refused (named), never cut
 
 
@@ -197,14 +208,18 @@ def flow(c, paragraphs: list[tuple[str, str]], decorate, what: str, lang: str, w
         top = page_h - 1.2 * 72
         if window and page == 0:  # the heading (title, date) above the envelope window, the rest below it
             band = (page_h - 1.0 * 72, page_h - 1.95 * 72)
-            head = fit_story(paragraphs[:2], RIGHT - LEFT, band[0] - band[1])
-            if sum(f.wrap(RIGHT - LEFT, 999)[1] + f.getSpaceAfter() for f in head) <= band[0] - band[1]:
-                frame(*band).addFromList(head, c)
+            head, fits = fit_story(paragraphs[:2], RIGHT - LEFT, band[0] - band[1])
+            if fits:
+                _place(c, head, band[0])
                 paragraphs = paragraphs[2:]
             top = page_h - 3.2 * 72
         if story is None:
-            story = fit_story(paragraphs, RIGHT - LEFT, top - bottom)
-        frame(top, bottom).addFromList(story, c)
+            story, fits = fit_story(paragraphs, RIGHT - LEFT, top - bottom)
+            if fits:
+                _place(c, story, top)
+                story = []
+        if story:
+            frame(top, bottom).addFromList(story, c)
         if story and page + 1 < MAX_PAGES:
             c.setFont("Sans", 8)
             c.setFillColor(GREY)
@@ -251,6 +266,9 @@ def write_letters_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | Non
         c = Canvas(str(part), pagesize=letter)
         c.setTitle(f"Letters, draw {draw.id}")
         painter = LayoutPainter(c, slip, zone, cycle_id)
+        c.beginForm(SLIP_FORM)  # the slip's fixed parts, drawn once and placed by every letter that has one
+        painter.draw_static()
+        c.endForm()
         for serial in sorted(draw.results):
             family = who.get(serial, Family(serial, "es", "", "", "", ""))
             with_slip = bool(draw.results[serial]["assigned"])
@@ -315,7 +333,7 @@ def _draw_slip(c, painter, slip, zone: Zone, draw: Draw, family: Family, lang: s
     c.setFont("Sans", 7)
     c.setFillColor(GREY)
     c.drawString(20, SLIP_H + 3, "✂ " + translate("paper", "letter.cut", lang))
-    painter.draw_static()
+    c.doForm(SLIP_FORM)
     painter.draw_serial(payload)
     _draw_slip_text(painter, slip, zone, draw, family, lang)
 
