@@ -14,7 +14,7 @@ from conftest import add_field, cli
 from zonepaper.cycle import init_cycle
 from zonepaper.draw.ceremony import freeze, run
 from zonepaper.forms.batch import print_forms
-from zonepaper.paper.bins import load_draw, program_order
+from zonepaper.paper.bins import load_draw
 from zonepaper.scan.page import FieldResult
 from zonepaper.serial import display_serial
 from zonepaper.store.database import write_transaction
@@ -49,29 +49,57 @@ def pdf_text(path: Path) -> str:
 
 
 @pytest.mark.parametrize("mechanism", ["da", "bins", "fcfs"])
-def test_bin_sheets_list_every_form_in_the_programs_draw_order(tmp_path: Path, mechanism: str, capsys) -> None:
+def test_bin_sheets_put_every_form_in_one_bin_with_an_index_and_a_count(tmp_path: Path, mechanism: str,
+                                                                         capsys) -> None:
+    from zonepaper.paper.bins import NO_SEAT, NOT_IN_DRAW, bin_of
+
     c = drawn_cycle(tmp_path, mechanism)
     assert cli("print", "bins", "--cycle", str(c.root)) == 0
     pdf = c.root / "output" / "bins-draw-1.pdf"
     assert str(pdf) in capsys.readouterr().out
-    text = pdf_text(pdf)
+    pages = pdf_text(pdf).split("\f")[:-1]
     zone = c.zone()
     db = c.db()
     draw = load_draw(db.conn)
-    starts = [text.index(f"{p.number}. {p.name[:25]}") for p in zone.programs]
-    sections = [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)])]
-    for p, section in zip(zone.programs[:4], sections):
-        shown = re.findall(r"\b(\d{6}-\d)\b", section)
-        expected = [display_serial(s) for s in program_order(draw, p.id, len(zone.priorities))]
-        assert shown == expected, p.id
-        placed = [s for s, r in draw.results.items() if r["assigned"] == p.id]
-        assert section.count("SEAT HERE") == len(placed) <= 2
-    flat = " ".join(text.split())
-    assert draw.key_string in flat.replace(" ", "") and draw.result_digest in flat.replace(" ", "")
+    db.close()
+    total = len(pages)
+    for n, page in enumerate(pages, start=1):  # every page: its bin, page N of M, the draw and its fingerprint
+        flat = " ".join(page.split())
+        assert f"página {n} de {total} / page {n} of {total}" in flat
+        assert "Draw no. 1 · method: " in flat and draw.result_digest[:16] in flat
+        assert flat.startswith("Caja") or flat.startswith("Recuento") or flat.startswith("Rondas")
+    where = {s: bin_of(r) for s, r in draw.results.items()}
+    numbers = {p.id: p.number for p in zone.programs}
+    label = {**{p.id: str(p.number) for p in zone.programs}, NO_SEAT: "sin plaza", NOT_IN_DRAW: "fuera"}
+    # (a cell's first line: pdftotext -layout interleaves the wrapped lines of a row's cells)
+    # the index: every form once, with its bin
+    index = " ".join(" ".join(pages[:3]).split())
+    for serial, b in where.items():
+        assert re.search(rf"{display_serial(serial)} {re.escape(label[b])}\b", index), (serial, b)
+    # each bin's section lists exactly its forms, by form number, each with its tick box
+    sections: dict[str, list[str]] = {}
+    for page in pages:
+        head = " ".join(page.split()[:12])
+        m = re.match(r"Caja / Bin (\d+):", head)
+        b = next((p.id for p in zone.programs if m and p.number == int(m[1])), None)
+        if b is None and head.startswith("Caja / Bin: sin plaza"):
+            b = NO_SEAT
+        if b is None and head.startswith("Caja / Bin: fuera"):
+            b = NOT_IN_DRAW
+        if b is not None:
+            sections.setdefault(b, []).extend(re.findall(r"\b(\d{6}-\d)\b", page))
+    for b in set(where.values()):
+        expected = sorted(display_serial(s) for s, w in where.items() if w == b)
+        assert sections[b] == expected, b
+    assert sum(len(v) for v in sections.values()) == len(draw.results)  # each form in one bin only
+    seated = [s for s, w in where.items() if w in numbers]
+    assert " ".join(pdf_text(pdf).split()).count("PLAZA (su opción") == len(seated)
+    # the count per bin, and its total
+    first = " ".join(pages[0].split())
+    assert re.search(rf"Total {len(draw.results)}\b", first)
     if mechanism == "bins":
         raw = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split())
         assert "Round 1, bin of program" in raw and "to the bin of its choice 2" in raw
-    db.close()
 
 
 def test_print_bins_without_a_draw_says_what_to_do(tmp_path: Path, capsys) -> None:
@@ -252,6 +280,12 @@ def test_each_outcome_gets_its_own_letter_and_no_paragraph_is_ever_dropped(tmp_p
             assert english.count("for program") == 4 and "does not cost your place on these lists" in english
     other = next(s for s, f in who.items() if f.other_language)
     assert "Tiếng Việt" in sides[other][0]  # the zone's help line in the other languages, for who asked
+    # the bin sheets: the two forms out of the draw in their own bin, on no other
+    assert cli("print", "bins", "--cycle", str(c.root)) == 0
+    pages = pdf_text(c.root / "output" / "bins-draw-1.pdf").split("\f")
+    out = [p for p in pages if " ".join(p.split()).startswith("Caja / Bin: fuera")]
+    outside = sorted(display_serial(s) for s, k in kinds.items() if k in ("no_valid_choice", "not_eligible"))
+    assert len(out) == 1 and re.findall(r"\b(\d{6}-\d)\b", out[0]) == outside
 
 
 def test_a_letter_that_cannot_fit_is_refused_by_name_and_nothing_is_printed(tmp_path: Path, capsys,
