@@ -120,12 +120,33 @@ def test_export_assignments_as_csv_and_xlsx_match_the_draw(tmp_path: Path, capsy
     db = c.db()
     stored = {s: (a or "", r) for s, a, r in db.conn.execute("SELECT serial, assigned, rank FROM draw_results")}
     assert {r["serial"]: (r["assigned_program"], int(r["choice_rank"] or 0)) for r in rows} == stored
+    add_field(db.conn, rows[0]["serial"], "phone", "2139078720")
+    add_field(db.conn, rows[0]["serial"], "guardian_name", "ROSA PÉREZ")
     assert cli("export", "assignments", "--format", "xlsx", "--cycle", str(c.root)) == 0
     book = openpyxl.load_workbook(c.root / "output" / "assignments-draw-1.xlsx")
     sheet = list(book.active.iter_rows(values_only=True))
-    assert list(sheet[0][:3]) == ["form", "serial", "student"]
-    assert [list(r) for r in sheet[1:]] == [[v for v in r.values()] for r in rows]
-    assert sheet[1][1].startswith("0")  # form numbers keep their leading zeros
+    head = list(sheet[0])
+    assert head[:4] == ["Solicitud / Form", "Estudiante / Student", "Padre, madre o tutor / Parent or guardian",
+                        "Teléfono / Phone"]  # the office calls families: headed in both languages
+    col = {h.split(" / ")[1]: i for i, h in enumerate(head)}
+    by_form = {r[col["Form"]]: r for r in sheet[1:]}
+    assert len(by_form) == len(rows)
+    numbers = {p.id: p.number for p in c.zone().programs}
+    for r in rows:
+        line = by_form[display_serial(r["serial"])]  # form numbers as printed, as text (their zeros kept)
+        assert line[col["Student"]] == r["student"]
+        assert line[col["Grade"]] == 9 and isinstance(line[col["Grade"]], int)  # numbers as numbers
+        if r["assigned_program"]:
+            assert line[col["Outcome"]] == "plaza / seat" and line[col["Choice"]] == int(r["choice_rank"])
+            assert line[col["Program no."]] == numbers[r["assigned_program"]]
+        else:
+            assert line[col["Outcome"]] == "sin plaza (en espera) / no seat (waitlisted)"  # words, not codes
+            assert line[col["Choice"]] is None
+        assert line[col["Received"]].date().isoformat() == r["received"][:10]  # a date, as a date
+    first = by_form[display_serial(rows[0]["serial"])]
+    assert first[col["Phone"]] == "(213) 907-8720" and first[col["Parent or guardian"]] == "ROSA PÉREZ"
+    widths = [book.active.column_dimensions[chr(65 + i)].width for i in range(len(head))]
+    assert widths[col["Student"]] > widths[col["Grade"]]  # widths fitted to what the columns hold
     assert cli("export", "assignments", "--format", "pdf", "--cycle", str(c.root)) == 2
     db.close()
 

@@ -41,22 +41,39 @@ def csv_text(header: list[str], rows: list[list[str]], excel: bool = False) -> s
     return ("\ufeff" if excel else "") + out.getvalue()
 
 
-def xlsx_bytes(header: list[str], rows: list[list[str]], sheet: str) -> bytes:
-    """A one-sheet workbook: a bold header row, frozen, every cell as text (form numbers keep their
-    zeros; nothing is a formula); the same bytes for the same rows."""
+def xlsx_bytes(header: list[str], rows: list[list[str]], sheet: str, kinds: list[str] | None = None) -> bytes:
+    """A one-sheet workbook: a bold header row, frozen, columns as wide as what they hold; every cell as text
+    (form numbers keep their zeros; nothing is a formula or a link), except the columns `kinds` makes
+    "number" (a whole number, or blank) or "date" (YYYY-MM-DD, shown so); the same bytes for the same rows."""
+    from datetime import date
+
     import xlsxwriter
 
+    kinds = kinds or ["text"] * len(header)
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
                                      "strings_to_urls": False})
     book.set_properties({"created": datetime(2000, 1, 1)})
     page = book.add_worksheet(sheet[:31])
-    bold = book.add_format({"bold": True})
+    bold = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
     for c, name in enumerate(header):
         page.write_string(0, c, name, bold)
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row):
-            page.write_string(r, c, str(value))
+            text = str(value)
+            if kinds[c] == "number" and text.isdigit():
+                page.write_number(r, c, int(text))
+            elif kinds[c] == "date" and len(text) >= 10 and text[:4].isdigit():
+                page.write_datetime(r, c, datetime.combine(date.fromisoformat(text[:10]), datetime.min.time()), day)
+            elif kinds[c] in ("number", "date") and not text:
+                page.write_blank(r, c, None)
+            else:
+                page.write_string(r, c, text)
+    for c, name in enumerate(header):  # as wide as the longest value (or the header's longest word), within reason
+        longest = max([len(str(row[c])) for row in rows] + [max(len(w) for w in name.split())]
+                      + [10 * (kinds[c] == "date")])
+        page.set_column(c, c, min(60, longest + 2))
     page.freeze_panes(1, 0)
     book.close()
     return out.getvalue()

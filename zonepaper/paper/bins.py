@@ -229,8 +229,8 @@ def write_bins_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None =
     table = Table(counts, colWidths=[390, 70, 80], repeatRows=1)
     table.setStyle(TableStyle(grid + [("FONT", (1, 1), (1, -1), "Sans-Bold", 11), ("FONT", (2, 1), (2, -1), "Sans", 16),
                                       ("FONT", (0, -1), (-1, -1), "Sans-Bold", 11)]))
-    story += [table, Spacer(1, 10), Paragraph(both("bins.index_title"), title), Paragraph(both("bins.index_how"), small),
-              Spacer(1, 4)]
+    story += [table, Spacer(1, 10), Paragraph(both("bins.index_title"), title),
+              Paragraph(both("bins.index_how"), small), Spacer(1, 4)]
     where = {s: bin_label(b, zone) for b, forms in binned for s in forms}
     pairs = [(display_serial(s), where[s]) for s in sorted(where)]
     index = [[Paragraph(both("bins.col_serial"), small), Paragraph(both("bins.col_bin_short"), small)] * 3]

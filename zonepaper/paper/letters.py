@@ -102,7 +102,8 @@ def letter_paragraphs(zone: Zone, draw: Draw, family: Family, lang: str, today: 
     r = draw.results[family.serial]
     a = draw.applicants.get(family.serial, {"choices": []})
     kind = outcome(r)
-    out = [("title", t("title", zone=zone.name[lang], cycle=zone.cycle)), ("small", t("dated", date=long_date(today, lang))),
+    out = [("title", t("title", zone=zone.name[lang], cycle=zone.cycle)),
+           ("small", t("dated", date=long_date(today, lang))),
            ("body", t("greeting", student=family.student or display_serial(family.serial)))]
     if r["assigned"]:
         p = programs[r["assigned"]]
@@ -129,7 +130,8 @@ def letter_paragraphs(zone: Zone, draw: Draw, family: Family, lang: str, today: 
         out.append(("body", t("meaning", position=position, ahead=ahead, until=until)))
         out.append(("body", t("keeps") if r["assigned"] else t("nothing_to_do")))
     if letters is not None and r["assigned"]:
-        out.append(("strong", t("reply", date=_reply_date(letters.reply_by[lang], lang), steps=letters.next_steps[lang])))
+        out.append(("strong", t("reply", date=_reply_date(letters.reply_by[lang], lang),
+                                steps=letters.next_steps[lang])))
         out.append(("body", letters.no_reply[lang] if letters.no_reply else t("no_reply")))
     if kind in ("no_valid_choice", "not_eligible"):
         out.append(("body", letters.apply_again[lang] if letters and letters.apply_again else t("apply_again")))

@@ -179,7 +179,8 @@ def resolve(conn: sqlite3.Connection, user: User, r: Resolution, fields: tuple[F
 def _now_a_duplicate(conn: sqlite3.Connection, user: User, page: QuarantinedPage, serial: str) -> dict:
     """The number on the sheet is one already received: the page is a second sheet of that form. It waits
     beside the first, for the coordinator to say which counts (as a duplicate found while scanning)."""
-    conn.execute("UPDATE pages SET reason = 'duplicate', serial = ?, detail = ? WHERE id = ?", (serial, serial, page.id))
+    conn.execute("UPDATE pages SET reason = 'duplicate', serial = ?, detail = ? WHERE id = ?",
+                 (serial, serial, page.id))
     hold_duplicate(conn, serial, page.id, user.name)
     append_event(conn, user.name, "quarantine.now_duplicate", {"page": page.id, "serial": serial, "was": page.reason},
                  subject=f"page:{page.id}")
