@@ -12,12 +12,12 @@ from zonepaper.text import both_languages
 from zonepaper.zone import Zone
 
 COLUMNS = ["form", "serial", "student", "grade", "letter_language", "assigned_program", "program_number",
-           "program_name", "campus", "choice_rank", "reason", "lottery_number", "waitlists", "guardian", "phone",
-           "received"]
+           "program_name", "campus", "choice_rank", "reason", "lottery_number", "waitlists", "guardian",
+           "family_phone", "received"]
 # The office's workbook: what staff need to read the result and call a family, headed in both languages,
 # with words for codes, numbers as numbers and the received date as a date.
-OFFICE = [("form", "text"), ("student", "text"), ("guardian", "text"), ("phone", "text"), ("letter_language", "text"),
-          ("grade", "number"), ("outcome", "text"), ("program_number", "number"), ("program_name", "text"),
+OFFICE = [("form", "text"), ("student", "text"), ("guardian", "text"), ("family_phone", "text"),
+          ("letter_language", "text"), ("grade", "number"), ("outcome", "text"), ("program_number", "number"), ("program_name", "text"),
           ("campus", "text"), ("choice_rank", "number"), ("waitlists", "text"), ("received", "date"),
           ("lottery_number", "text")]
 
@@ -59,7 +59,7 @@ def office_row(row: list[str]) -> list[str]:
     outcome = "seat" if v["assigned_program"] else v["reason"] or "no_seat"
     words = {"outcome": both_languages("paper", f"office.outcome_{outcome}"),
              "letter_language": both_languages("paper", f"office.language_{v['letter_language'] or 'es'}"),
-             "phone": _phone(v["phone"])}
+             "family_phone": _phone(v["family_phone"])}
     return [words.get(name, v.get(name, "")) for name, _ in OFFICE]
 
 
