@@ -17,9 +17,9 @@ COLUMNS = ["form", "serial", "student", "grade", "letter_language", "assigned_pr
 # The office's workbook: what staff need to read the result and call a family, headed in both languages,
 # with words for codes, numbers as numbers and the received date as a date.
 OFFICE = [("form", "text"), ("student", "text"), ("guardian", "text"), ("family_phone", "text"),
-          ("letter_language", "text"), ("grade", "number"), ("outcome", "text"), ("program_number", "number"), ("program_name", "text"),
-          ("campus", "text"), ("choice_rank", "number"), ("waitlists", "text"), ("received", "date"),
-          ("lottery_number", "text")]
+          ("letter_language", "text"), ("grade", "number"), ("outcome", "text"), ("program_number", "number"),
+          ("program_name", "text"), ("campus", "text"), ("choice_rank", "number"), ("waitlists", "text"),
+          ("received", "date"), ("lottery_number", "text")]
 
 
 def assignment_rows(conn: sqlite3.Connection, zone: Zone, draw_id: int | None = None) -> tuple[int, list[list[str]]]:
