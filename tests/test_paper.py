@@ -598,3 +598,50 @@ def test_print_results_refuses_a_list_edited_in_the_bundle_or_missing_from_it(tm
     assert vd.check(vd.read_bundle(bundle)) == []  # an older bundle still checks
     bundle.write_bytes(original)
     assert cli("print", "results", "--cycle", str(c.root)) == 0
+
+
+def test_the_audit_report_flags_a_weak_seed_and_unreviewed_data_and_prints_the_zones_time(tmp_path: Path) -> None:
+    """Page 1 says in a box that the seed was weak and that the data were frozen before review ended (with
+    what was left); every time is the zone's clock with its offset (here Chicago), on the receipt too; the
+    key string breaks only between sources; the check command itself is printed; totals, page numbers and
+    the date it was printed."""
+    c = init_cycle(tmp_path / "cycle", "belmont")
+    text = c.zone_path.read_text(encoding="utf-8").replace('timezone = "America/Los_Angeles"',
+                                                          'timezone = "America/Chicago"')
+    c.zone_path.write_text(text, encoding="utf-8")
+    batch = print_forms(c, 6, "t")
+    db = c.db()
+    with write_transaction(db.conn):
+        for n, serial in enumerate(batch.serials[:5]):
+            values = {"grade": "9", "choices": "lahsa,arts", "zip": "90012", "last_name": NAMES[n], "sibling": "no"}
+            create_read_application(db.conn, serial, tuple(FieldResult(k, v, "auto", 1.0, {}, (), (0, 0, 1, 1))
+                                                      for k, v in values.items())
+                                    + (FieldResult("first_name", "ANA", "review", 0.4, {}, (), (0, 0, 1, 1)),),
+                                    None, "2009-03-02")
+    frozen_at = None
+    db.close()
+    f, _, _ = freeze(c, "da", allow_unreviewed=True, reason="the office closes today")
+    frozen_at = f.created_at
+    run(c, DICE[:4], weak_ok=True)  # four dice sources: about 30 bits
+    assert cli("print", "audit-report", "--cycle", str(c.root)) == 0
+    pdf = c.root / "output" / "audit-report-draw-1.pdf"
+    raw = pdf_text(pdf)
+    pages = raw.split("\f")[:-1]
+    first = " ".join(pages[0].split())
+    assert "WARNING: the draw's sources gave only" in first and "ATENCIÓN: las fuentes del sorteo" in first
+    assert ("WARNING: the data were frozen before review was done (reason: the office closes today). At the "
+            "freeze, 5 fields were left to review, 0 pages in quarantine and 0 applications held.") in first
+    local = c.zone().local_time(frozen_at)
+    assert re.search(r"\(UTC-0[56]:00\)$", local) and local in first  # Chicago's clock, with its offset
+    assert local in (c.root / "output" / "freeze-1-receipt.txt").read_text(encoding="utf-8")
+    db = c.db()
+    key = db.conn.execute("SELECT key_string FROM draws").fetchone()[0]
+    db.close()
+    for source in key.split("/")[:-1]:  # every source whole on one line of the printed page
+        assert any(f"{source}/" in line for line in raw.splitlines()), source
+    flat = " ".join(raw.split())
+    assert "python3 verify_draw.py draw-1-bundle.zip --lottery 000123-4" in flat
+    assert re.search(r"Total / Total 5\b", flat)
+    for n, page in enumerate(pages, start=1):
+        assert re.search(rf"Report of draw no\. 1, printed \d{{4}}-\d\d-\d\d \d\d:\d\d \(UTC-0[56]:00\) · {n}$",
+                         " ".join(page.split())), n

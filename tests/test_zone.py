@@ -57,6 +57,9 @@ CASES = [
     ('mechanism = "da"', 'mechanism = "random"', "zone.mechanism", "da / bins / fcfs"),
     ('campus = "roybal"', 'campus = "roybl"', "programs[11].campus", "not in [[campuses]]"),
     ('cycle = "2009-2010"', 'cycle = "2009-2010', "", "TOML syntax error"),
+    ('timezone = "America/Los_Angeles"', 'timezone = "Pacific Time"', "zone.timezone", '"America/Los_Angeles"'),
+    ("offer_reply_days = 7", "offer_reply_days = 0", "letters.offer_reply_days", "from 1 to 60"),
+    ("other_languages = [", "other_languages = [42, ", "letters.other_languages", "a list of texts"),
 ]
 
 

@@ -245,12 +245,14 @@ def whole_file(out: Path) -> Iterator[Path]:
         os.replace(part, out)
 
 
-def write_story(out: Path, story: list, title: str, margin: float) -> Path:
-    """A reportlab story (paragraphs, tables, charts) as a Letter PDF."""
+def write_story(out: Path, story: list, title: str, margin: float, on_page=None) -> Path:
+    """A reportlab story (paragraphs, tables, charts) as a Letter PDF; on_page(canvas, doc) draws each
+    page's footer."""
     from reportlab.lib.pagesizes import letter
     from reportlab.platypus import SimpleDocTemplate
 
+    pages = {"onFirstPage": on_page, "onLaterPages": on_page} if on_page else {}
     with whole_file(out) as part:
         SimpleDocTemplate(str(part), pagesize=letter, leftMargin=margin, rightMargin=margin, topMargin=margin,
-                          bottomMargin=margin, title=title).build(story)
+                          bottomMargin=margin, title=title).build(story, **pages)
     return out

@@ -85,6 +85,7 @@ class Zone:
     programs: tuple[Program, ...]
     letters: Letters | None = None
     city: str = ""  # city and state after the street in the families' addresses, e.g. "Los Angeles, CA"
+    timezone: str = "America/Los_Angeles"  # the zone's clock, for the times printed on receipts and reports
     idle_minutes: int = IDLE_MINUTES  # a review page left alone this long logs out
 
     @property
@@ -92,6 +93,18 @@ class Zone:
         """The first year of the cycle: '2009-2010' -> 2009."""
         years = [int(w) for w in "".join(c if c.isdigit() else " " for c in self.cycle).split() if len(w) == 4]
         return years[0] if years else date.today().year
+
+    def local_time(self, at: str) -> str:
+        """A stored time (ISO 8601, UTC) as the zone's clock shows it, with its offset: '2009-03-21 10:15
+        (UTC-07:00)'."""
+        from datetime import datetime, timezone
+        from zoneinfo import ZoneInfo
+
+        moment = datetime.fromisoformat(at)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        here = moment.astimezone(ZoneInfo(self.timezone))
+        offset = here.strftime("%z")
+        return f"{here:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:]})"
 
     def program(self, program_id: str) -> Program:
         """The program with this id."""
@@ -110,7 +123,8 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
                 "other_languages": ("texts", False)},
     "zone": {"name": ("label", True), "cycle": ("text", True), "grades": ("grades", True),
              "max_choices": ("positive", True), "mechanism": ("mechanism", True),
-             "zip_codes": ("zips", False), "area_codes": ("area_codes", False), "city": ("text", False)},
+             "zip_codes": ("zips", False), "area_codes": ("area_codes", False), "city": ("text", False),
+             "timezone": ("timezone", False)},
     "priorities": {"id": ("id", True), "label": ("label", True), "evidence": ("evidence", True)},
     "campuses": {"id": ("id", True), "name": ("text", True), "address": ("text", True)},
     "programs": {"id": ("id", True), "name": ("text", True), "campus": ("id", True),
@@ -131,6 +145,7 @@ _EXPECTED = {
     "seats": "{ GRADE = SEATS }, e.g. { 9 = 100 }",
     "minutes": "a whole number of minutes from 5 to 720",
     "days": "a whole number of days from 1 to 60",
+    "timezone": 'a time zone name, e.g. "America/Los_Angeles" or "America/Chicago"',
     "texts": 'a list of texts in quotes, e.g. ["..."]',
 }
 
@@ -178,6 +193,7 @@ class _Checker:
             "seats": isinstance(value, dict),
             "minutes": type(value) is int and 5 <= value <= 12 * 60,
             "days": type(value) is int and 1 <= value <= 60,
+            "timezone": isinstance(value, str) and _known_timezone(value),
             "texts": isinstance(value, list) and len(value) <= 10
             and all(isinstance(v, str) and 0 < len(v.strip()) <= MAX_TEXT for v in value),
         }[kind]
@@ -228,6 +244,16 @@ def _join(where: str, key: str) -> str:
 
 def _show(value: Any) -> str:
     return repr(value) if not isinstance(value, str) else f'"{value}"'
+
+
+def _known_timezone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _label(raw: Mapping[str, str]) -> Label:
@@ -303,6 +329,7 @@ def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
         programs=tuple(programs),
         letters=letters,
         city=zone_raw.get("city", "").strip(),
+        timezone=zone_raw.get("timezone", "America/Los_Angeles"),
         idle_minutes=idle,
     )
 

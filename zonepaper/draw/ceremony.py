@@ -134,7 +134,7 @@ def unfreeze(cycle: Cycle, reason: str, actor: str = "zonepaper") -> int:
 def receipt_lines(cycle: Cycle, f: Freeze, inputs: DrawInputs, reason: str, head: str, lang: str) -> list[str]:
     zone = cycle.zone()
     lines = [translate("messages", "draw.receipt_title", lang, zone=zone.name[lang], cycle=zone.cycle),
-             translate("messages", "draw.receipt_when", lang, at=f.created_at, freeze=f.id),
+             translate("messages", "draw.receipt_when", lang, at=zone.local_time(f.created_at), freeze=f.id),
              translate("messages", "draw.receipt_counts", lang, **inputs.counts),
              translate("messages", f"draw.mechanism_{f.mechanism}", lang),
              translate("messages", "draw.receipt_digest", lang), grouped(f.digest),

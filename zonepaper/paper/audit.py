@@ -28,7 +28,7 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     """output/audit-report-draw-N.pdf, Spanish and English side by side in each part."""
     from reportlab.graphics.charts.barcharts import VerticalBarChart
     from reportlab.graphics.charts.legends import Legend
-    from reportlab.graphics.shapes import Drawing
+    from reportlab.graphics.shapes import Drawing, Group, String
     from reportlab.lib import colors
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
@@ -60,14 +60,27 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     unplaced = Counter(r["reason"] for r in results if not r["assigned"])
     story: list = [Paragraph(" / ".join(t("audit.title", lang, zone=zone.name[lang], cycle=zone.cycle)
                                         for lang in ("es", "en")), h1)]
+    warnings = []  # what an observer must see first: a weak seed, data frozen before review was done
+    if bits < 64:
+        warnings += both("audit.weak_seed", bits=f"{bits:.1f}")
+    if unreviewed:
+        left = unreviewed_counts(conn, draw)
+        warnings += both("audit.unreviewed_box", reason=unreviewed, review=left.get("review", "?"),
+                         quarantine=left.get("quarantine", "?"), held=left.get("held", "?"))
+    if warnings:
+        box = Table([[w] for w in warnings], colWidths=[520])
+        box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.5, colors.black),
+                                 ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f2f2f2"))]))
+        story += [box, Spacer(1, 6)]
     story += [Paragraph(bi("audit.part_freeze"), h2)]
-    story += both("audit.frozen", at=frozen_at, applicants=len(results))
+    story += both("audit.frozen", at=zone.local_time(frozen_at), applicants=len(results))
     if unreviewed:
         story += both("audit.unreviewed", reason=unreviewed)
     story += [Paragraph(input_digest, mono)]
     story += [Paragraph(bi("audit.part_seed"), h2)]
-    story += both("audit.sources", at=drawn_at, bits=f"{bits:.1f}")
-    story += [Paragraph(" | ".join(json.loads(sources)), mono), Paragraph(draw.key_string, mono)]
+    story += both("audit.sources", at=zone.local_time(drawn_at), bits=f"{bits:.1f}")
+    story += [Paragraph(" | ".join(json.loads(sources)), mono),
+              Paragraph(draw.key_string.replace("/", "/ ").strip(), mono), *both("audit.key_spaces")]
     story += both("audit.result", digest=draw.result_digest)
     story += [Paragraph(draw.result_digest, mono)]
 
@@ -77,30 +90,39 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
         table.append([bi("audit.got_choice", rank=k), str(ranks[k])])
     for reason, n in sorted(unplaced.items()):
         table.append([bi(f"bins.reason_{reason}"), str(n)])
+    table.append([bi("audit.total"), str(len(results))])
     tbl = Table(table, colWidths=[330, 60])
     tbl.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Sans", 9.5), ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8"))]))
+                             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
+                             ("FONT", (0, -1), (-1, -1), "Sans-Bold", 9.5)]))
     story += [tbl]
 
     wanted = demand(draw, zone)
     story += [Paragraph(bi("audit.part_demand"), h2)]
-    chart = Drawing(540, 210)
+    chart = Drawing(540, 236)
     bars = VerticalBarChart()
-    bars.x, bars.y, bars.width, bars.height = 30, 40, 500, 150
+    bars.x, bars.y, bars.width, bars.height = 44, 66, 486, 150
     bars.data = [[wanted[p.id][k] for p in zone.programs] for k in range(zone.max_choices)]
     bars.categoryAxis.categoryNames = [str(p.number) for p in zone.programs]
     bars.categoryAxis.labels.fontName = bars.valueAxis.labels.fontName = "Sans"
     bars.categoryAxis.style = "stacked"
     bars.valueAxis.valueMin = 0
-    shades = ["#1b3a8a", "#3f6fd0", "#7fa2e6", "#b9cdf2", "#dfe8fa", "#eef3fc", "#f6f9fe"]
-    for k in range(zone.max_choices):
-        bars.bars[k].fillColor = colors.HexColor(shades[k % len(shades)])
+    for k in range(zone.max_choices):  # greys evenly from black to white, outlined: apart in black and white
+        level = k / max(1, zone.max_choices - 1)
+        bars.bars[k].fillColor = colors.Color(level, level, level)
+        bars.bars[k].strokeColor, bars.bars[k].strokeWidth = colors.black, 0.5
     legend = Legend()
-    legend.x, legend.y, legend.fontName, legend.alignment = 40, 12, "Sans", "right"
-    legend.columnMaximum, legend.dx, legend.dy = 1, 8, 8
-    legend.colorNamePairs = [(bars.bars[k].fillColor, str(k + 1)) for k in range(zone.max_choices)]
+    legend.x, legend.y, legend.fontName, legend.fontSize, legend.alignment = 44, 14, "Sans", 7.5, "right"
+    legend.columnMaximum, legend.dx, legend.dy, legend.deltax = 1, 9, 9, 80
+    legend.strokeColor, legend.strokeWidth = colors.black, 0.5
+    legend.colorNamePairs = [(bars.bars[k].fillColor, bi("audit.rank", rank=k + 1)) for k in range(zone.max_choices)]
+    x_title = String(44 + 243, 38, bi("audit.axis_programs"), fontName="Sans", fontSize=8, textAnchor="middle")
+    y_title = Group(String(0, 0, bi("audit.axis_forms"), fontName="Sans", fontSize=8, textAnchor="middle"))
+    y_title.transform = (0, 1, -1, 0, 12, 66 + 75)  # turned to run up the value axis
     chart.add(bars)
     chart.add(legend)
+    chart.add(x_title)
+    chart.add(y_title)
     story[-1:] = [KeepTogether([story[-1], *both("audit.chart_caption"), chart])]
     seats_table = [[Paragraph(bi(f"audit.col_{k}"), body)
                     for k in ("program", "seats", "first", "placed")]]
@@ -108,16 +130,18 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     for p in zone.programs:
         seats_table.append([Paragraph(f"{p.number}. {p.name}", body), str(sum(p.seats.values())),
                             str(wanted[p.id][0]), str(placed[p.id])])
+    seats_table.append([Paragraph(bi("audit.total"), body), str(sum(sum(p.seats.values()) for p in zone.programs)),
+                        str(sum(wanted[p.id][0] for p in zone.programs)), str(sum(placed.values()))])
     tbl = Table(seats_table, colWidths=[290, 70, 90, 70], repeatRows=1)
     tbl.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Sans", 9), ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                              ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
-                             ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+                             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("FONT", (1, -1), (-1, -1), "Sans-Bold", 9)]))
     story += [Spacer(1, 6), tbl]
 
     story += [Paragraph(bi("audit.part_method"), h2)]
     for lang in ("es", "en"):
         story += [Paragraph(translate("messages", f"draw.mechanism_{draw.mechanism}", lang), body),
-                  Paragraph(t("audit.lottery_explained", lang), body), Spacer(1, 4)]
+                  Paragraph(t("audit.lottery_explained", lang, bundle=Path(bundle).name), body), Spacer(1, 4)]
     replay = [Paragraph(bi("audit.part_replay"), h2)]
     for lang in ("es", "en"):
         replay += [Paragraph(t("audit.replay", lang, bundle=Path(bundle).name), body), Spacer(1, 4)]
@@ -125,5 +149,24 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     replay += [*both("audit.chain", events=events), Paragraph(grouped(head), mono)]
     story += [KeepTogether(replay)]  # how to check the draw stays in one piece, with the chain head
 
+    from datetime import datetime, timezone
+
+    printed = zone.local_time(datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    footer = " / ".join(t("audit.footer", lang, draw=draw.id, at=printed) for lang in ("es", "en"))
+
+    def on_page(c, doc) -> None:
+        c.saveState()
+        c.setFont("Sans", 7)
+        c.setFillColor(colors.grey)
+        c.drawString(42, 24, f"{footer} · {c.getPageNumber()}")
+        c.restoreState()
+
     return write_story(cycle.root / "output" / f"audit-report-draw-{draw.id}.pdf", story,
-                       f"Audit report, draw {draw.id}", 42)
+                       f"Audit report, draw {draw.id}", 42, on_page)
+
+
+def unreviewed_counts(conn: sqlite3.Connection, draw) -> dict:
+    """What was still unreviewed when the draw's data were frozen (from its draw.frozen event)."""
+    row = conn.execute("SELECT e.payload FROM events e JOIN draws d ON e.subject = 'freeze:' || d.freeze_id "
+                       "WHERE d.id = ? AND e.kind = 'draw.frozen' ORDER BY e.id DESC LIMIT 1", (draw.id,)).fetchone()
+    return (json.loads(row[0]).get("unreviewed") or {}) if row else {}
