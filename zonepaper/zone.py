@@ -251,7 +251,7 @@ def _known_timezone(name: str) -> bool:
 
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError, TypeError):  # (a hostile name can be a folder, a path...)
         return False
     return True
 

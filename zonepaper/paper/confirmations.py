@@ -1,0 +1,158 @@
+"""Confirmation letters: before the freeze, each family reads back what the office read from its form.
+
+One letter per application, the family's language on the front and the other on the back: the
+student's name, birth date, grade, current school, address, phone, parent or guardian, the letters'
+language, the sibling answer and the choices in order, as stored now (a value still waiting for a
+person says so). At the foot of the front, a correction slip: the form number large, lines to write
+what is wrong, and the date to return it by. Staff type the corrections on the review page (a
+coordinator opens the field again from the whole-form view: each correction is a decision, an event
+in the log), so mistakes of the machine and of the reviewers are caught before the draw.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, timedelta
+from pathlib import Path
+
+from zonepaper.cycle import Cycle
+from zonepaper.errors import ConflictError
+from zonepaper.fields import ON_FORM, names, spec
+from zonepaper.paper.letters import LEFT, RIGHT, Family, _draw_address, choice_words, families, flow, long_date
+from zonepaper.pdf import GREY, register_fonts, whole_file
+from zonepaper.serial import display_serial
+from zonepaper.store.freeze import active_freeze
+from zonepaper.text import translate
+from zonepaper.zone import Zone
+
+# what the family wrote, in the form's order: everything but its signature and the day it signed (the
+# choices are shown apart, in rank order)
+SHOWN = tuple(n for n in names(sheet=ON_FORM, written_by="family")
+              if spec(n).kind not in ("signature", "choices") and n != "signature_date")
+SLIP = 2.4 * 72  # the correction slip at the foot of the front
+
+
+def stored_values(conn: sqlite3.Connection) -> dict[str, dict[str, tuple[str, str]]]:
+    """serial -> field -> (value, status) of every application."""
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for serial, name, value, status in conn.execute("SELECT serial, name, value, status FROM fields"):
+        out.setdefault(serial, {})[name] = (value or "", status)
+    return out
+
+
+def _shown(zone: Zone, name: str, value: str, lang: str) -> str:
+    """A stored value as the family wrote it, in words."""
+    def t(key: str, **params: object) -> str:
+        return translate("paper", f"confirm.{key}", lang, **params)
+
+    if name == "birth_date" and len(value) == 10:
+        return long_date(date.fromisoformat(value), lang)
+    if name == "letter_language":
+        return translate("paper", f"office.language_{value or 'es'}", lang)
+    if name == "sibling":
+        return t("yes") if value == "yes" else t("no") if value == "no" else value
+    if name == "sibling_program" and value.isdigit():
+        p = next((p for p in zone.programs if p.number == int(value)), None)
+        return f"{value}, {p.name}" if p else value
+    if name == "phone" and len(value) == 10:
+        return f"({value[:3]}) {value[3:6]}-{value[6:]}"
+    return value
+
+
+def confirmation_paragraphs(zone: Zone, values: dict[str, tuple[str, str]], family: Family, lang: str,
+                            today: date, due: date) -> list[tuple[str, str]]:
+    """(style, text) of one confirmation letter in one language."""
+    def t(key: str, **params: object) -> str:
+        return translate("paper", f"confirm.{key}", lang, **params)
+
+    out = [("title", t("title", zone=zone.name[lang], cycle=zone.cycle)), ("small", long_date(today, lang)),
+           ("body", translate("paper", "letter.greeting", lang, student=family.student or display_serial(family.serial))),
+           ("body", t("intro", form=display_serial(family.serial)))]
+    for name in SHOWN:
+        value, status = values.get(name, ("", "auto"))
+        if name == "sibling_program" and not value:
+            continue
+        shown = t("waiting") if status == "review" else _shown(zone, name, value, lang) or t("empty")
+        out.append(("item", f"{translate('form', f'field.{name}', lang)}: {shown}"))
+    programs = {p.id: p for p in zone.programs}
+    value, status = values.get("choices", ("", "auto"))
+    if status == "review":
+        out.append(("item", f"{t('choices')}: {t('waiting')}"))
+    else:
+        ranked = [programs[c] for c in value.split(",") if c in programs]
+        out.append(("item", f"{t('choices')}: " + ("; ".join(
+            f"{choice_words(k, lang)}: {p.number}, {p.name}" for k, p in enumerate(ranked, start=1)) or t("empty"))))
+    out += [("strong", t("check", date=long_date(due, lang))), ("body", t("nothing_wrong"))]
+    if zone.letters is not None:
+        out.append(("body", translate("paper", "letter.contact", lang, contact=zone.letters.contact[lang])))
+    return out
+
+
+def write_confirmations_pdf(cycle: Cycle, conn: sqlite3.Connection, today: date | None = None) -> tuple[Path, int]:
+    """output/confirmations-YYYY-MM-DD.pdf, one double-sided letter per application; refused while the draw's
+    data are frozen (a correction could not be stored then)."""
+    from reportlab.lib.pagesizes import letter
+    from reportlab.pdfgen.canvas import Canvas
+
+    freeze = active_freeze(conn)
+    if freeze is not None:
+        raise ConflictError("paper.confirm_frozen", freeze=freeze.id)
+    register_fonts()
+    today = today or date.today()
+    zone = cycle.zone()
+    due = today + timedelta(days=zone.letters.confirm_days if zone.letters else 10)
+    who = families(conn)
+    values = stored_values(conn)
+    serials = [r[0] for r in conn.execute("SELECT serial FROM applications ORDER BY serial")]
+    out = cycle.root / "output" / f"confirmations-{today.isoformat()}.pdf"
+    with whole_file(out) as part:
+        c = Canvas(str(part), pagesize=letter)
+        c.setTitle("Confirmations")
+        for serial in serials:
+            family = who.get(serial, Family(serial, "es", "", "", "", ""))
+            used = 0
+            for side, lang in enumerate((family.language, "en" if family.language == "es" else "es")):
+                def decorate(page: int, lang: str = lang, side: int = side) -> float:
+                    _draw_address(c, zone, family, letter[1], lang, window=side == 0 and page == 0)
+                    if side == 0 and page == 0:
+                        _draw_correction_slip(c, serial, lang, due)
+                        return SLIP + 10
+                    return 0.7 * 72
+                used += flow(c, confirmation_paragraphs(zone, values.get(serial, {}), family, lang, today, due),
+                             decorate, f"{display_serial(serial)} ({lang})", lang, window=side == 0)
+            if used % 2:
+                c.showPage()
+        c.save()
+    return out, len(serials)
+
+
+def _draw_correction_slip(c, serial: str, lang: str, due: date) -> None:
+    """The tear-off at the foot of the front: the form number large, what to do, lines to write on."""
+    from reportlab.lib.pagesizes import letter
+
+    other = "en" if lang == "es" else "es"
+    c.setDash(4, 3)
+    c.setStrokeColor(GREY)
+    c.line(18, SLIP, letter[0] - 18, SLIP)
+    c.setDash()
+    c.setFillColor(GREY)
+    c.setFont("Sans", 7)
+    c.drawString(20, SLIP + 3, "✂ " + translate("paper", "confirm.cut", lang))
+    c.setFillColorRGB(0, 0, 0)
+    c.setFont("Sans-Bold", 10)
+    c.drawString(LEFT, SLIP - 22, translate("paper", "confirm.slip_title", lang) + " / "
+                 + translate("paper", "confirm.slip_title", other))
+    c.setFont("Mono-Bold", 18)
+    c.drawRightString(RIGHT, SLIP - 26, display_serial(serial))
+    c.setFont("Sans", 8.5)
+    for i, text in enumerate((translate("paper", "confirm.slip_how", lang, date=long_date(due, lang)),
+                              translate("paper", "confirm.slip_how", other, date=long_date(due, other)))):
+        c.drawString(LEFT, SLIP - 40 - 11 * i, text)
+    c.setStrokeColor(GREY)
+    for i in range(5):
+        y = SLIP - 80 - 19 * i
+        c.line(LEFT, y, RIGHT, y)
+    c.setFont("Sans", 7)
+    c.setFillColor(GREY)
+    c.drawString(LEFT, 0.45 * 72, translate("paper", "confirm.signature", lang) + " / "
+                 + translate("paper", "confirm.signature", other) + "  ______________________________")
