@@ -130,7 +130,8 @@ def test_demo_runs_everything_built_and_leaves_a_cycle(tmp_path: Path) -> None:
     assert db.execute("SELECT count(*) FROM draw_results").fetchone() == (261,)
     assert "Applications: 260" in result.stdout and "zonepaper review serve" in result.stdout
     assert "Draw recomputed from the bundle: MATCH" in result.stdout
-    for name in ("bins-draw-1.pdf", "letters-draw-1.pdf", "audit-report-draw-1.pdf", "assignments-draw-1.xlsx"):
+    for name in ("bins-draw-1.pdf", "letters-draw-1.pdf", "audit-report-draw-1.pdf", "assignments-draw-1.xlsx",
+                 "results-draw-1.pdf", "confirmations-2009-03-23.pdf"):
         assert (tmp_path / "demo" / "output" / name).is_file(), name
     assert db.execute("SELECT count(*) FROM pages WHERE kind = 'reply'").fetchone() == (40,)
     declined = db.execute("SELECT count(*) FROM fields WHERE name = 'reply' AND value = 'decline'").fetchone()[0]

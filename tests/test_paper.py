@@ -645,3 +645,46 @@ def test_the_audit_report_flags_a_weak_seed_and_unreviewed_data_and_prints_the_z
     for n, page in enumerate(pages, start=1):
         assert re.search(rf"Report of draw no\. 1, printed \d{{4}}-\d\d-\d\d \d\d:\d\d \(UTC-0[56]:00\) · {n}$",
                          " ".join(page.split())), n
+
+
+def test_confirmation_letters_read_back_the_form_before_the_freeze(tmp_path: Path, capsys) -> None:
+    """print confirmations: one letter per application, the family's language first, with every value the
+    family wrote as stored (dates and phones as a person writes them; one still in review says so), the
+    choices in order in words, and a correction slip with the form number and the date to return it by;
+    refused once the data are frozen."""
+    c = init_cycle(tmp_path / "cycle", "belmont")
+    batch = print_forms(c, 4, "t")
+    zone = c.zone()
+    ids = [p.id for p in zone.programs]
+    db = c.db()
+    with write_transaction(db.conn):
+        for n, serial in enumerate(batch.serials[:3]):
+            values = {"grade": "9", "choices": ",".join(ids[n:n + 3]), "zip": "90012", "last_name": "NÚÑEZ",
+                      "first_name": f"MARÍA {n}", "birth_date": "1995-03-14", "address": "1234 W SUNSET BLVD APT 12",
+                      "phone": "2139078720", "guardian_name": "ROSA NÚÑEZ", "current_school": "KING MS",
+                      "letter_language": "en" if n == 2 else "es", "sibling": "no"}
+            fields = [FieldResult(k, v, "auto", 1.0, {}, (), (0, 0, 1, 1)) for k, v in values.items()]
+            if n == 1:
+                fields[-1] = FieldResult("sibling", "yes", "review", 0.6, {}, (), (0, 0, 1, 1))
+            create_read_application(db.conn, serial, tuple(fields), None, "2009-03-02")
+    db.close()
+    assert cli("print", "confirmations", "--date", "2009-03-10", "--cycle", str(c.root)) == 0
+    assert "3 confirmation letters" in capsys.readouterr().out
+    pages = pdf_text(c.root / "output" / "confirmations-2009-03-10.pdf").split("\f")[:-1]
+    assert len(pages) == 6  # one sheet each
+    for n, serial in enumerate(batch.serials[:3]):
+        front, back = (" ".join(p.split()) for p in pages[2 * n:2 * n + 2])
+        english, spanish = (front, back) if n == 2 else (back, front)
+        assert front.startswith("Belmont Zone" if n == 2 else "Zona de Elección")  # the family's language first
+        for words in (f"MARÍA {n}", "NÚÑEZ", "March 14, 1995", "(213) 907-8720", "1234 W SUNSET BLVD APT 12",
+                      "ROSA NÚÑEZ", "KING MS", "90012"):
+            assert words in english, words
+        assert "14 de marzo de 1995" in spanish
+        said = "; ".join(f"your {o} choice: {zone.program(p).number}, {zone.program(p).name}"
+                         for o, p in zip(("1st", "2nd", "3rd"), ids[n:n + 3]))
+        assert f"Programs chosen, in order: {said}" in english
+        assert ("(a person is still checking it)" in english) == (n == 1)
+        assert display_serial(serial) in front and "Return it by March 20, 2009" in front  # the slip, 10 days
+    freeze(c, "da", allow_unreviewed=True, reason="test")
+    assert cli("print", "confirmations", "--cycle", str(c.root)) == 5
+    assert "print them before 'zonepaper draw freeze'" in capsys.readouterr().err

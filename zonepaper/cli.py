@@ -553,6 +553,20 @@ def print_letters_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help
     echo(say("paper.letters_done", file=str(path), count=count))
 
 
+@print_app.command("confirmations", help=h("print_confirmations"))
+def print_confirmations_cmd(day: LetterDateOpt = None, cycle: CycleOpt = None) -> None:
+    from zonepaper.paper.confirmations import write_confirmations_pdf
+
+    today = letter_date(day)
+    c = resolve_cycle(cycle)
+    db = c.db()
+    try:
+        path, count = write_confirmations_pdf(c, db.conn, today)
+    finally:
+        db.close()
+    echo(say("paper.confirmations_done", file=str(path), count=count))
+
+
 @print_app.command("results", help=h("print_results"))
 def print_results_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))] = None,
                       cycle: CycleOpt = None) -> None:

@@ -19,6 +19,7 @@ from zonepaper.forms.batch import print_forms
 from zonepaper.layout import build_layout
 from zonepaper.paper.assignments import assignment_rows, to_xlsx
 from zonepaper.paper.audit import write_audit_report
+from zonepaper.paper.confirmations import write_confirmations_pdf
 from zonepaper.paper.results import write_results_pdf
 from zonepaper.paper.bins import write_bins_pdf
 from zonepaper.paper.letters import offer_and_print, write_letters_pdf
@@ -99,6 +100,12 @@ def run_demo(folder: Path, echo: Callable[[str], None], workers: int = 2) -> Non
     decided, resolved = review_with_truth(cycle, [sim.truth_path])
     echo(say("demo.reviewed", fields=decided, pages=resolved, seconds=time.perf_counter() - started,
              reviewer=REVIEWER, folder=str(folder)))
+    db = cycle.db()
+    try:  # before the freeze, each family reads back what the office read (corrections are typed in review)
+        confirmations, count = write_confirmations_pdf(cycle, db.conn, date(2009, 3, 23))
+    finally:
+        db.close()
+    echo(say("demo.confirmations", count=count, file=str(confirmations)))
 
     # Freeze, post the receipt, roll the dice in public, draw, and check the draw from its bundle.
     frozen, inputs, (_, receipt) = freeze(cycle, actor=REVIEWER)

@@ -67,6 +67,7 @@ class Letters:
     apply_again: Label | None = None
     office_address: str = ""
     offer_reply_days: int = 7
+    confirm_days: int = 10  # days a family has to return a confirmation letter's correction slip
     other_languages: tuple[str, ...] = ()  # one line each, for families who asked for another language
 
 
@@ -119,7 +120,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
     "review": {"idle_minutes": ("minutes", False)},
     "letters": {"reply_by": ("label", True), "next_steps": ("label", True), "contact": ("label", True),
                 "no_reply": ("label", False), "waitlist_until": ("label", False), "apply_again": ("label", False),
-                "office_address": ("text", False), "offer_reply_days": ("days", False),
+                "office_address": ("text", False), "offer_reply_days": ("days", False), "confirm_days": ("days", False),
                 "other_languages": ("texts", False)},
     "zone": {"name": ("label", True), "cycle": ("text", True), "grades": ("grades", True),
              "max_choices": ("positive", True), "mechanism": ("mechanism", True),
@@ -309,6 +310,7 @@ def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
                                                                                "apply_again")),
                           office_address=given.get("office_address", "").strip(),
                           offer_reply_days=given.get("offer_reply_days", 7),
+                          confirm_days=given.get("confirm_days", 10),
                           other_languages=tuple(v.strip() for v in given.get("other_languages", ())))
     if any(p.evidence == "zip_code" for p in priorities) and not zone_raw.get("zip_codes"):
         check.fail("zone.zip_codes", "zone.zip_codes_needed")

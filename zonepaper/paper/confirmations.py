@@ -66,22 +66,24 @@ def confirmation_paragraphs(zone: Zone, values: dict[str, tuple[str, str]], fami
         return translate("paper", f"confirm.{key}", lang, **params)
 
     out = [("title", t("title", zone=zone.name[lang], cycle=zone.cycle)), ("small", long_date(today, lang)),
-           ("body", translate("paper", "letter.greeting", lang, student=family.student or display_serial(family.serial))),
+           ("body", translate("paper", "letter.greeting", lang,
+                              student=family.student or display_serial(family.serial))),
            ("body", t("intro", form=display_serial(family.serial)))]
     for name in SHOWN:
         value, status = values.get(name, ("", "auto"))
         if name == "sibling_program" and not value:
             continue
         shown = t("waiting") if status == "review" else _shown(zone, name, value, lang) or t("empty")
-        out.append(("item", f"{translate('form', f'field.{name}', lang)}: {shown}"))
+        label = translate("form", f"field.{name}", lang)
+        out.append(("item", f"{label}{'' if label.endswith(('?', ':')) else ':'} {shown}"))
     programs = {p.id: p for p in zone.programs}
     value, status = values.get("choices", ("", "auto"))
     if status == "review":
         out.append(("item", f"{t('choices')}: {t('waiting')}"))
     else:
-        ranked = [programs[c] for c in value.split(",") if c in programs]
+        ranked = [f"{programs[c].number}, {programs[c].name}" if c in programs else c for c in value.split(",") if c]
         out.append(("item", f"{t('choices')}: " + ("; ".join(
-            f"{choice_words(k, lang)}: {p.number}, {p.name}" for k, p in enumerate(ranked, start=1)) or t("empty"))))
+            f"{choice_words(k, lang)}: {p}" for k, p in enumerate(ranked, start=1)) or t("empty"))))
     out += [("strong", t("check", date=long_date(due, lang))), ("body", t("nothing_wrong"))]
     if zone.letters is not None:
         out.append(("body", translate("paper", "letter.contact", lang, contact=zone.letters.contact[lang])))
@@ -149,10 +151,11 @@ def _draw_correction_slip(c, serial: str, lang: str, due: date) -> None:
                               translate("paper", "confirm.slip_how", other, date=long_date(due, other)))):
         c.drawString(LEFT, SLIP - 40 - 11 * i, text)
     c.setStrokeColor(GREY)
-    for i in range(5):
-        y = SLIP - 80 - 19 * i
+    for i in range(4):  # lines to write on, then the signature's
+        y = SLIP - 78 - 20 * i
         c.line(LEFT, y, RIGHT, y)
     c.setFont("Sans", 7)
     c.setFillColor(GREY)
-    c.drawString(LEFT, 0.45 * 72, translate("paper", "confirm.signature", lang) + " / "
-                 + translate("paper", "confirm.signature", other) + "  ______________________________")
+    label = translate("paper", "confirm.signature", lang) + " / " + translate("paper", "confirm.signature", other)
+    c.drawString(LEFT, 16, label)
+    c.line(LEFT + c.stringWidth(label, "Sans", 7) + 8, 15, RIGHT, 15)
