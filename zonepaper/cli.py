@@ -507,20 +507,7 @@ def draw_rfc3797_cmd(
         echo(say("draw.rfc_pick", n=n, pick=pick, md5=md5))
 
 
-@print_app.command("bins", help=h("print_bins"))
-def print_bins_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))] = None,
-                   cycle: CycleOpt = None) -> None:
-    from zonepaper.paper.bins import write_bins_pdf
-
-    c = resolve_cycle(cycle)
-    db = c.db()
-    try:
-        path, d = write_bins_pdf(c, db.conn, draw)
-    finally:
-        db.close()
-    echo(say("paper.bins_done", file=str(path), draw=d.id))
-
-
+DrawOpt = Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))]
 LetterDateOpt = Annotated[Optional[str], typer.Option("--date", help=h("letter_date"))]
 
 
@@ -538,18 +525,30 @@ def letter_date(text: str | None):
         raise InvalidInputError("paper.bad_date", value=text) from None
 
 
-@print_app.command("letters", help=h("print_letters"))
-def print_letters_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))] = None,
-                      day: LetterDateOpt = None, cycle: CycleOpt = None) -> None:
-    from zonepaper.paper.letters import write_letters_pdf
-
-    today = letter_date(day)
+def _printed(cycle: Optional[Path], write, *args):
+    """What a print command's writer returns, given the cycle and its database (closed afterwards)."""
     c = resolve_cycle(cycle)
     db = c.db()
     try:
-        path, count = write_letters_pdf(c, db.conn, draw, today)
+        return write(c, db.conn, *args)
     finally:
         db.close()
+
+
+@print_app.command("bins", help=h("print_bins"))
+def print_bins_cmd(draw: DrawOpt = None, cycle: CycleOpt = None) -> None:
+    from zonepaper.paper.bins import write_bins_pdf
+
+    path, d = _printed(cycle, write_bins_pdf, draw)
+    echo(say("paper.bins_done", file=str(path), draw=d.id))
+
+
+@print_app.command("letters", help=h("print_letters"))
+def print_letters_cmd(draw: DrawOpt = None, day: LetterDateOpt = None, cycle: CycleOpt = None) -> None:
+    from zonepaper.paper.letters import write_letters_pdf
+
+    today = letter_date(day)
+    path, count = _printed(cycle, write_letters_pdf, draw, today)
     echo(say("paper.letters_done", file=str(path), count=count))
 
 
@@ -558,41 +557,23 @@ def print_confirmations_cmd(day: LetterDateOpt = None, cycle: CycleOpt = None) -
     from zonepaper.paper.confirmations import write_confirmations_pdf
 
     today = letter_date(day)
-    c = resolve_cycle(cycle)
-    db = c.db()
-    try:
-        path, count = write_confirmations_pdf(c, db.conn, today)
-    finally:
-        db.close()
+    path, count = _printed(cycle, write_confirmations_pdf, today)
     echo(say("paper.confirmations_done", file=str(path), count=count))
 
 
 @print_app.command("results", help=h("print_results"))
-def print_results_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))] = None,
-                      cycle: CycleOpt = None) -> None:
+def print_results_cmd(draw: DrawOpt = None, cycle: CycleOpt = None) -> None:
     from zonepaper.paper.results import write_results_pdf
 
-    c = resolve_cycle(cycle)
-    db = c.db()
-    try:
-        path, count = write_results_pdf(c, db.conn, draw)
-    finally:
-        db.close()
+    path, count = _printed(cycle, write_results_pdf, draw)
     echo(say("paper.results_done", file=str(path), count=count))
 
 
 @print_app.command("audit-report", help=h("print_audit"))
-def print_audit_cmd(draw: Annotated[Optional[int], typer.Option("--draw", help=h("draw_id"))] = None,
-                    cycle: CycleOpt = None) -> None:
+def print_audit_cmd(draw: DrawOpt = None, cycle: CycleOpt = None) -> None:
     from zonepaper.paper.audit import write_audit_report
 
-    c = resolve_cycle(cycle)
-    db = c.db()
-    try:
-        path = write_audit_report(c, db.conn, draw)
-    finally:
-        db.close()
-    echo(say("paper.audit_done", file=str(path)))
+    echo(say("paper.audit_done", file=str(_printed(cycle, write_audit_report, draw))))
 
 
 @export_app.command("assignments", help=h("export_assignments"))
