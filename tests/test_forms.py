@@ -195,3 +195,27 @@ def test_one_form_is_singular_in_both_languages(cycle: Cycle, capsys, monkeypatc
     out = capsys.readouterr().out
     assert "Done: 1 form (" in out and "Listo: 1 formulario (" in out
     assert "1 forms" not in out and "1 formularios" not in out
+
+
+@pytest.mark.parametrize("mechanism", ["da", "bins", "fcfs"])
+def test_the_back_says_how_seats_are_given_as_the_draw_gives_them(cycle: Cycle, mechanism: str) -> None:
+    """The back's 'how it is decided' comes from the zone's method and priorities: a sibling's priority in
+    the sibling's own program only (as the draw applies it), and what ranking a program first costs under
+    this method. Every font of the PDF is embedded (no Helvetica)."""
+    from zonepaper.forms.batch import print_forms
+
+    text = cycle.zone_path.read_text(encoding="utf-8").replace('mechanism = "da"', f'mechanism = "{mechanism}"')
+    cycle.zone_path.write_text(text, encoding="utf-8")
+    batch = print_forms(cycle, 1, "t")
+    back = " ".join(subprocess.run(["pdftotext", "-f", "2", "-l", "2", str(batch.path), "-"], capture_output=True,
+                                   text=True, check=True).stdout.split())
+    assert ("in the program where a sibling is already enrolled, that sibling's brother or sister (in that "
+            "program only); students who live in the zone") in back  # the zone's priorities, in their order
+    said = {"da": "Ranking a program first costs you nothing at the others",
+            "bins": "Putting a much-wanted program first can cost you your 2nd choice",
+            "fcfs": "the order in which applications arrived decides"}
+    assert said[mechanism] in back and all(s not in back for m, s in said.items() if m != mechanism)
+    assert "Poner un programa en 1.ª opción no le quita nada" in back or mechanism != "da"
+    fonts = subprocess.run(["pdffonts", str(batch.path)], capture_output=True, text=True, check=True).stdout
+    rows = fonts.splitlines()[2:]
+    assert rows and all(" yes " in r for r in rows) and "Helvetica" not in fonts

@@ -181,6 +181,9 @@ def test_letters_match_the_draw_and_a_spanish_family_reads_spanish_first(tmp_pat
     c.zone_path.write_text(zone_text.replace('city = "Los Angeles, CA"', 'city = "Pasadena, CA"'), encoding="utf-8")
     assert cli("print", "letters", "--date", "2009-04-01", "--cycle", str(c.root)) == 0
     pdf = c.root / "output" / "letters-draw-1.pdf"
+    for made in (pdf, c.root / "output" / "freeze-1-receipt.pdf"):  # every font embedded: no Helvetica
+        fonts = subprocess.run(["pdffonts", str(made)], capture_output=True, text=True, check=True).stdout
+        assert "Helvetica" not in fonts and all(" yes " in r for r in fonts.splitlines()[2:]), fonts
     pages = pdf_text(pdf).split("\f")
     results = db.conn.execute("SELECT serial, assigned, rank, lottery FROM draw_results ORDER BY serial").fetchall()
     numbers = {p.id: p for p in c.zone().programs}

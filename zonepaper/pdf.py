@@ -45,6 +45,9 @@ def register_fonts() -> None:
         if path is None:
             raise MissingDependencyError("forms.font_missing", font=filename)
         pdfmetrics.registerFont(TTFont(name, str(path)))
+    from reportlab import rl_config
+
+    rl_config.canvas_basefontname = "Sans"  # a new page's font: the embedded DejaVu, never a Helvetica not embedded
 
 
 def t(key: str, lang: str, /, **params: object) -> str:

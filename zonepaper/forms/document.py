@@ -16,7 +16,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
 from zonepaper.layout import BUBBLE_D, Decoration, Layout, Rect, rank_label
-from zonepaper.pdf import GREY, INK, LINE, SHADE, LayoutPainter, t
+from zonepaper.pdf import GREY, INK, LINE, SHADE, LayoutPainter, register_fonts, t
 from zonepaper.serial import Payload, display_serial
 from zonepaper.zone import Zone
 
@@ -167,7 +167,7 @@ class FormPainter(LayoutPainter):
         bottoms = []
         for i, (lang, style) in enumerate((("es", es_style), ("en", en_style))):
             y = top
-            for para in t("back.steps", lang, n=self.zone.max_choices).split("\n") + [t("back.how_decided", lang)]:
+            for para in t("back.steps", lang, n=self.zone.max_choices).split("\n") + [how_decided(self.zone, lang)]:
                 y = self._paragraph(para, style, left + i * (col_w + 14), y, col_w)
             bottoms.append(y)
         top = max(bottoms) + 10
@@ -201,10 +201,23 @@ class FormPainter(LayoutPainter):
         return top + h + style.spaceAfter
 
 
+def how_decided(zone: Zone, lang: str) -> str:
+    """How seats are given, as the draw gives them: by lottery or by arrival, the zone's priorities in their
+    order (a sibling's only in the sibling's own program, as the draw applies it), and what ranking a
+    program first costs under the zone's method."""
+    said = [t("back.decided_fcfs" if zone.mechanism == "fcfs" else "back.decided_lottery", lang)]
+    if zone.priorities:
+        said.append(t("back.priorities", lang, list="; ".join(t(f"back.priority_{p.evidence}", lang)
+                                                               for p in zone.priorities)))
+    said.append(t(f"back.method_{zone.mechanism}", lang))
+    return " ".join(said)
+
+
 def write_forms_pdf(path: Path, layout: Layout, zone: Zone, cycle_id: str,
                     payloads: Iterable[tuple[Payload, Payload | None]],
                     on_form: Callable[[int], None] | None = None) -> int:
     """Write one PDF of forms (front and back page each). Returns the number of forms."""
+    register_fonts()  # before the canvas: its first font is then the embedded DejaVu
     canvas = Canvas(str(path), pagesize=(layout.width, layout.height), pageCompression=1)
     canvas.setTitle(f"{t('title', 'es')} / {t('title', 'en')} — {zone.name.es}")
     canvas.setCreator("zonepaper")
