@@ -517,6 +517,11 @@ def test_the_public_results_list_is_the_bundles_list_and_names_nobody(tmp_path: 
     c = outcome_cycle(tmp_path)
     assert cli("print", "results", "--cycle", str(c.root)) == 0
     assert "Public results list (8 forms, no names)" in capsys.readouterr().out
+    for command in ("bins", "audit-report", "confirmations"):
+        cli("print", command, "--cycle", str(c.root))  # (confirmations: refused, frozen)
+    for made in (c.root / "output").glob("*.pdf"):  # every font of every printed PDF embedded: no Helvetica
+        fonts = subprocess.run(["pdffonts", str(made)], capture_output=True, text=True, check=True).stdout
+        assert "Helvetica" not in fonts and all(" yes " in r for r in fonts.splitlines()[2:]), (made.name, fonts)
     text = pdf_text(c.root / "output" / "results-draw-1.pdf")
     flat = " ".join(text.split())
     for word in ("HERNÁNDEZ", "MARÍA", "SUNSET", "GUADALUPE", "90012"):

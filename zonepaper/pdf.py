@@ -46,8 +46,11 @@ def register_fonts() -> None:
             raise MissingDependencyError("forms.font_missing", font=filename)
         pdfmetrics.registerFont(TTFont(name, str(path)))
     from reportlab import rl_config
+    from reportlab.graphics import shapes
 
-    rl_config.canvas_basefontname = "Sans"  # a new page's font: the embedded DejaVu, never a Helvetica not embedded
+    # a new page's font and a chart's starting font: the embedded DejaVu, never a Helvetica not embedded
+    rl_config.canvas_basefontname = "Sans"
+    shapes.STATE_DEFAULTS["fontName"] = "Sans"
 
 
 def t(key: str, lang: str, /, **params: object) -> str:

@@ -69,7 +69,7 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
                          quarantine=left.get("quarantine", "?"), held=left.get("held", "?"))
     if warnings:
         box = Table([[w] for w in warnings], colWidths=[520])
-        box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.5, colors.black),
+        box.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Sans", 9.5), ("BOX", (0, 0), (-1, -1), 1.5, colors.black),
                                  ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f2f2f2"))]))
         story += [box, Spacer(1, 6)]
     story += [Paragraph(bi("audit.part_freeze"), h2)]

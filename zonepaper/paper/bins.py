@@ -195,7 +195,8 @@ def write_bins_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None =
     title = ParagraphStyle("t", fontName="Sans-Bold", fontSize=15, leading=19, spaceAfter=4)
     small = ParagraphStyle("s", fontName="Sans", fontSize=8.5, leading=11)
     cell = ParagraphStyle("c", fontName="Sans", fontSize=9, leading=11)
-    grid = [("GRID", (0, 0), (-1, -1), 0.5, colors.grey), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+    grid = [("FONT", (0, 0), (-1, -1), "Sans", 9),  # every cell (a table's own default is Helvetica, not embedded)
+            ("GRID", (0, 0), (-1, -1), 0.5, colors.grey), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8"))]
 
     def both(text_key: str, /, **params: object) -> str:
@@ -275,7 +276,8 @@ def write_bins_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None =
                 data.append([display_serial(serial), Paragraph(names.get(serial, ""), cell),
                              Paragraph(target, small), "☐"])
             table = Table(data, colWidths=[100, 230, 160, 50], repeatRows=1)  # a serial and a name on one line
-            table.setStyle(TableStyle([("FONT", (0, 1), (0, -1), "Mono-Bold", 13),
+            table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Sans", 9),
+                                       ("FONT", (0, 1), (0, -1), "Mono-Bold", 13),
                                        ("FONT", (3, 1), (3, -1), "Sans", 16),
                                        ("GRID", (0, 0), (-1, -1), 0.5, colors.grey)]))
             story += [table, Spacer(1, 14)]

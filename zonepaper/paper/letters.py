@@ -156,7 +156,8 @@ def letter_styles(scale: float) -> dict:
 
     def style(name: str, font: str, size: float, leading: float, after: float, indent: float = 0) -> ParagraphStyle:
         return ParagraphStyle(name, fontName=font, fontSize=size * scale, leading=leading * scale,
-                              spaceAfter=after * scale, leftIndent=indent, bulletIndent=indent - 10)
+                              spaceAfter=after * scale, leftIndent=indent, bulletIndent=indent - 10,
+                              bulletFontName="Sans")
 
     return {"title": style("t", "Sans-Bold", 13, 16, 6), "strong": style("s", "Sans-Bold", 11, 14.5, 6),
             "body": style("b", "Sans", 10, 13.5, 6), "item": style("i", "Sans", 10, 13.5, 3, 16),

@@ -119,7 +119,8 @@ def write_results_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | Non
     width = letter[0] - 2 * 36
     first = [0.95 * 72, 0.85 * 72]
     t = Table(table, colWidths=first + [(width - sum(first)) / ranks] * ranks, repeatRows=1)
-    t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    t.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Sans", 7.5),
+                           ("GRID", (0, 0), (-1, -1), 0.3, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
                            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f6f6f6")])]))
     story.append(t)
