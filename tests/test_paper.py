@@ -211,12 +211,14 @@ def test_letters_match_the_draw_and_a_spanish_family_reads_spanish_first(tmp_pat
     db.close()
 
 
-def outcome_cycle(tmp_path: Path, next_steps: str | None = None):
+def outcome_cycle(tmp_path: Path, next_steps: str | None = None, zone_edit: tuple[str, str] | None = None):
     """One letter of each outcome (seats = 1 everywhere): six families rank the same five programs (five are
     placed, in their 1st to 5th choice, the last with four waitlists; one gets no seat), one marked no
     program, one applied for a grade the zone does not offer. All but two asked for Spanish letters."""
     c = init_cycle(tmp_path / "cycle", "belmont")
     text = re.sub(r"seats = \{ 9 = \d+ \}", "seats = { 9 = 1 }", c.zone_path.read_text(encoding="utf-8"))
+    if zone_edit:
+        text = text.replace(*zone_edit)
     if next_steps:
         text = re.sub(r'next_steps = \{ es = "[^"]*", en = "[^"]*" \}',
                       f'next_steps = {{ es = "{next_steps}", en = "{next_steps}" }}', text)
@@ -696,3 +698,17 @@ def test_confirmation_letters_read_back_the_form_before_the_freeze(tmp_path: Pat
     freeze(c, "da", allow_unreviewed=True, reason="test")
     assert cli("print", "confirmations", "--cycle", str(c.root)) == 5
     assert "print them before 'zonepaper draw freeze'" in capsys.readouterr().err
+
+
+def test_names_with_markup_characters_are_printed_as_written(tmp_path: Path) -> None:
+    """A program named with & < > (a zone's own words) is printed whole on every paper: reportlab would read
+    '<Academy>' as markup and drop it."""
+    name = "Arts & Media <Academy>"
+    c = outcome_cycle(tmp_path, zone_edit=('name = "Los Angeles High School of the Arts"', f'name = "{name}"'))
+    for command in ("bins", "results", "audit-report", "letters"):
+        assert cli("print", command, "--cycle", str(c.root)) == 0
+    for pdf in ("bins-draw-1.pdf", "results-draw-1.pdf", "audit-report-draw-1.pdf", "letters-draw-1.pdf"):
+        flat = " ".join(pdf_text(c.root / "output" / pdf).split())
+        assert name in flat or pdf == "results-draw-1.pdf", pdf  # (the public list names programs by number)
+    forms = next((c.root / "output").glob("forms-batch-*.pdf"))
+    assert name in " ".join(pdf_text(forms).split())  # the form's back lists it too

@@ -251,6 +251,16 @@ def whole_file(out: Path) -> Iterator[Path]:
         os.replace(part, out)
 
 
+def paragraph(text: str, style, **kwargs):
+    """A reportlab Paragraph of plain text: `&`, `<` and `>` are printed as written, never read as markup
+    (a program named 'Arts <Media>' would otherwise lose its words)."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(escape(text), style, **kwargs)
+
+
 def write_story(out: Path, story: list, title: str, margin: float, on_page=None) -> Path:
     """A reportlab story (paragraphs, tables, charts) as a Letter PDF; on_page(canvas, doc) draws each
     page's footer."""

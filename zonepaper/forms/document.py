@@ -16,7 +16,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
 from zonepaper.layout import BUBBLE_D, Decoration, Layout, Rect, rank_label
-from zonepaper.pdf import GREY, INK, LINE, SHADE, LayoutPainter, register_fonts, t
+from zonepaper.pdf import GREY, INK, LINE, SHADE, LayoutPainter, paragraph, register_fonts, t
 from zonepaper.serial import Payload, display_serial
 from zonepaper.zone import Zone
 
@@ -191,7 +191,7 @@ class FormPainter(LayoutPainter):
             top += row_h
 
     def _wrap(self, text: str, style: ParagraphStyle, width: float) -> tuple[Paragraph, float]:
-        para = Paragraph(text.replace("&", "&amp;").replace("<", "&lt;"), style)
+        para = paragraph(text, style)
         _, h = para.wrapOn(self.c, width, 1000)
         return para, h
 

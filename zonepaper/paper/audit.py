@@ -9,7 +9,7 @@ from pathlib import Path
 
 from zonepaper.cycle import Cycle
 from zonepaper.paper.bins import load_draw
-from zonepaper.pdf import register_fonts, write_story
+from zonepaper.pdf import paragraph, register_fonts, write_story
 from zonepaper.store.integrity import chain_head, grouped
 from zonepaper.text import both_languages, translate
 
@@ -31,7 +31,7 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     from reportlab.graphics.shapes import Drawing, Group, String
     from reportlab.lib import colors
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
+    from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
     register_fonts()
     zone = cycle.zone()
@@ -53,12 +53,12 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
         return both_languages("paper", key, **params)
 
     def both(key: str, **params: object) -> list:
-        return [Paragraph(t(key, lang, **params), body) for lang in ("es", "en")]
+        return [paragraph(t(key, lang, **params), body) for lang in ("es", "en")]
 
     results = list(draw.results.values())
     ranks = Counter(r["rank"] for r in results if r["assigned"])
     unplaced = Counter(r["reason"] for r in results if not r["assigned"])
-    story: list = [Paragraph(" / ".join(t("audit.title", lang, zone=zone.name[lang], cycle=zone.cycle)
+    story: list = [paragraph(" / ".join(t("audit.title", lang, zone=zone.name[lang], cycle=zone.cycle)
                                         for lang in ("es", "en")), h1)]
     warnings = []  # what an observer must see first: a weak seed, data frozen before review was done
     if bits < 64:
@@ -72,19 +72,19 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
         box.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Sans", 9.5), ("BOX", (0, 0), (-1, -1), 1.5, colors.black),
                                  ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f2f2f2"))]))
         story += [box, Spacer(1, 6)]
-    story += [Paragraph(bi("audit.part_freeze"), h2)]
+    story += [paragraph(bi("audit.part_freeze"), h2)]
     story += both("audit.frozen", at=zone.local_time(frozen_at), applicants=len(results))
     if unreviewed:
         story += both("audit.unreviewed", reason=unreviewed)
-    story += [Paragraph(input_digest, mono)]
-    story += [Paragraph(bi("audit.part_seed"), h2)]
+    story += [paragraph(input_digest, mono)]
+    story += [paragraph(bi("audit.part_seed"), h2)]
     story += both("audit.sources", at=zone.local_time(drawn_at), bits=f"{bits:.1f}")
-    story += [Paragraph(" | ".join(json.loads(sources)), mono),
-              Paragraph(draw.key_string.replace("/", "/ ").strip(), mono), *both("audit.key_spaces")]
+    story += [paragraph(" | ".join(json.loads(sources)), mono),
+              paragraph(draw.key_string.replace("/", "/ ").strip(), mono), *both("audit.key_spaces")]
     story += both("audit.result", digest=draw.result_digest)
-    story += [Paragraph(draw.result_digest, mono)]
+    story += [paragraph(draw.result_digest, mono)]
 
-    story += [Paragraph(bi("audit.part_outcome"), h2)]
+    story += [paragraph(bi("audit.part_outcome"), h2)]
     table = [[bi("audit.col_outcome"), "n"]]
     for k in sorted(ranks):
         table.append([bi("audit.got_choice", rank=k), str(ranks[k])])
@@ -98,7 +98,7 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     story += [tbl]
 
     wanted = demand(draw, zone)
-    story += [Paragraph(bi("audit.part_demand"), h2)]
+    story += [paragraph(bi("audit.part_demand"), h2)]
     chart = Drawing(540, 236)
     bars = VerticalBarChart()
     bars.x, bars.y, bars.width, bars.height = 44, 66, 486, 150
@@ -124,13 +124,13 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     chart.add(x_title)
     chart.add(y_title)
     story[-1:] = [KeepTogether([story[-1], *both("audit.chart_caption"), chart])]
-    seats_table = [[Paragraph(bi(f"audit.col_{k}"), body)
+    seats_table = [[paragraph(bi(f"audit.col_{k}"), body)
                     for k in ("program", "seats", "first", "placed")]]
     placed = Counter(r["assigned"] for r in results if r["assigned"])
     for p in zone.programs:
-        seats_table.append([Paragraph(f"{p.number}. {p.name}", body), str(sum(p.seats.values())),
+        seats_table.append([paragraph(f"{p.number}. {p.name}", body), str(sum(p.seats.values())),
                             str(wanted[p.id][0]), str(placed[p.id])])
-    seats_table.append([Paragraph(bi("audit.total"), body), str(sum(sum(p.seats.values()) for p in zone.programs)),
+    seats_table.append([paragraph(bi("audit.total"), body), str(sum(sum(p.seats.values()) for p in zone.programs)),
                         str(sum(wanted[p.id][0] for p in zone.programs)), str(sum(placed.values()))])
     tbl = Table(seats_table, colWidths=[290, 70, 90, 70], repeatRows=1)
     tbl.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Sans", 9), ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
@@ -138,15 +138,15 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
                              ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("FONT", (1, -1), (-1, -1), "Sans-Bold", 9)]))
     story += [Spacer(1, 6), tbl]
 
-    story += [Paragraph(bi("audit.part_method"), h2)]
+    story += [paragraph(bi("audit.part_method"), h2)]
     for lang in ("es", "en"):
-        story += [Paragraph(translate("messages", f"draw.mechanism_{draw.mechanism}", lang), body),
-                  Paragraph(t("audit.lottery_explained", lang, bundle=Path(bundle).name), body), Spacer(1, 4)]
-    replay = [Paragraph(bi("audit.part_replay"), h2)]
+        story += [paragraph(translate("messages", f"draw.mechanism_{draw.mechanism}", lang), body),
+                  paragraph(t("audit.lottery_explained", lang, bundle=Path(bundle).name), body), Spacer(1, 4)]
+    replay = [paragraph(bi("audit.part_replay"), h2)]
     for lang in ("es", "en"):
-        replay += [Paragraph(t("audit.replay", lang, bundle=Path(bundle).name), body), Spacer(1, 4)]
+        replay += [paragraph(t("audit.replay", lang, bundle=Path(bundle).name), body), Spacer(1, 4)]
     events, head = chain_head(conn)
-    replay += [*both("audit.chain", events=events), Paragraph(grouped(head), mono)]
+    replay += [*both("audit.chain", events=events), paragraph(grouped(head), mono)]
     story += [KeepTogether(replay)]  # how to check the draw stays in one piece, with the chain head
 
     from datetime import datetime, timezone

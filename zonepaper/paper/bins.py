@@ -19,7 +19,7 @@ from pathlib import Path
 
 from zonepaper.cycle import Cycle
 from zonepaper.errors import ConflictError
-from zonepaper.pdf import register_fonts, whole_file
+from zonepaper.pdf import paragraph, register_fonts, whole_file
 from zonepaper.serial import display_serial
 from zonepaper.store.integrity import refuse_if_tampered
 from zonepaper.text import both_languages, translate
@@ -185,7 +185,7 @@ def write_bins_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None =
     from reportlab.lib.pagesizes import letter
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.pdfgen.canvas import Canvas
-    from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, PageBreak, PageTemplate, Paragraph, Spacer,
+    from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, PageBreak, PageTemplate, Spacer,
                                     Table, TableStyle)
 
     register_fonts()
@@ -218,23 +218,23 @@ def write_bins_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None =
             state["bin"] = self.text
 
     binned = bins_of(draw, zone)
-    story: list = [Mark(both("bins.bin_index")), Paragraph(both("bins.count_title"), title),
-                   Paragraph(both("bins.key", key=draw.key_string.replace("/", "/ ").strip()), small),
-                   Paragraph(both("bins.digest", digest=draw.result_digest), small), Spacer(1, 6)]
-    counts = [[Paragraph(both("bins.col_bin"), small), Paragraph(both("bins.col_forms"), small),
-               Paragraph(both("bins.col_checked"), small)]]
+    story: list = [Mark(both("bins.bin_index")), paragraph(both("bins.count_title"), title),
+                   paragraph(both("bins.key", key=draw.key_string.replace("/", "/ ").strip()), small),
+                   paragraph(both("bins.digest", digest=draw.result_digest), small), Spacer(1, 6)]
+    counts = [[paragraph(both("bins.col_bin"), small), paragraph(both("bins.col_forms"), small),
+               paragraph(both("bins.col_checked"), small)]]
     for b, forms in binned:
-        counts.append([Paragraph(bin_title(b, zone), cell),
+        counts.append([paragraph(bin_title(b, zone), cell),
                        str(len(forms)), "☐"])
-    counts.append([Paragraph(both("bins.total"), cell), str(sum(len(f) for _, f in binned)), ""])
+    counts.append([paragraph(both("bins.total"), cell), str(sum(len(f) for _, f in binned)), ""])
     table = Table(counts, colWidths=[390, 70, 80], repeatRows=1)
     table.setStyle(TableStyle(grid + [("FONT", (1, 1), (1, -1), "Sans-Bold", 11), ("FONT", (2, 1), (2, -1), "Sans", 16),
                                       ("FONT", (0, -1), (-1, -1), "Sans-Bold", 11)]))
-    story += [table, Spacer(1, 10), Paragraph(both("bins.index_title"), title),
-              Paragraph(both("bins.index_how"), small), Spacer(1, 4)]
+    story += [table, Spacer(1, 10), paragraph(both("bins.index_title"), title),
+              paragraph(both("bins.index_how"), small), Spacer(1, 4)]
     where = {s: bin_label(b, zone) for b, forms in binned for s in forms}
     pairs = [(display_serial(s), where[s]) for s in sorted(where)]
-    index = [[Paragraph(both("bins.col_serial"), small), Paragraph(both("bins.col_bin_short"), small)] * 3]
+    index = [[paragraph(both("bins.col_serial"), small), paragraph(both("bins.col_bin_short"), small)] * 3]
     for i in range(0, len(pairs), 3):  # three "form -> bin" pairs a row, in form order along each row
         line: list = []
         for form, label in pairs[i:i + 3]:
@@ -247,16 +247,16 @@ def write_bins_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None =
     for b, forms in binned:
         heading = bin_title(b, zone)
         short = heading if b not in (NO_SEAT, NOT_IN_DRAW) else f"{both('bins.bin_word')}: {bin_label(b, zone)}"
-        story += [Mark(short), Paragraph(heading, title)]
+        story += [Mark(short), paragraph(heading, title)]
         if b not in (NO_SEAT, NOT_IN_DRAW):
             seats = sum(zone.program(b).seats.values())
-            story.append(Paragraph(both("bins.header", seats=seats, forms=len(forms)), small))
+            story.append(paragraph(both("bins.header", seats=seats, forms=len(forms)), small))
         story.append(Spacer(1, 6))
         head = [both("bins.col_serial"), both("bins.col_name"), both("bins.col_outcome"), both("bins.col_placed")]
-        data = [[Paragraph(h, small) for h in head]]
+        data = [[paragraph(h, small) for h in head]]
         for serial in forms:
-            data.append([display_serial(serial), Paragraph(names.get(serial, ""), cell),
-                         Paragraph(f"{row_outcome(draw, zone, serial, 'es')} / {row_outcome(draw, zone, serial, 'en')}",
+            data.append([display_serial(serial), paragraph(names.get(serial, ""), cell),
+                         paragraph(f"{row_outcome(draw, zone, serial, 'es')} / {row_outcome(draw, zone, serial, 'en')}",
                                    cell), "☐"])
         table = Table(data, colWidths=[100, 190, 190, 60], repeatRows=1)
         table.setStyle(TableStyle(grid + [("FONT", (0, 1), (0, -1), "Mono-Bold", 13),
@@ -268,13 +268,13 @@ def write_bins_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None =
         numbers = {p.id: p.number for p in zone.programs}
         story.append(Mark(both("bins.rounds")))
         for k, program, movers in round_moves(draw, zone):
-            story.append(Paragraph(both("bins.round_title", k=k, number=numbers[program]), title))
-            data = [[Paragraph(both("bins.col_serial"), small), Paragraph(both("bins.col_name"), small),
-                     Paragraph(both("bins.col_moves"), small), Paragraph(both("bins.col_placed"), small)]]
+            story.append(paragraph(both("bins.round_title", k=k, number=numbers[program]), title))
+            data = [[paragraph(both("bins.col_serial"), small), paragraph(both("bins.col_name"), small),
+                     paragraph(both("bins.col_moves"), small), paragraph(both("bins.col_placed"), small)]]
             for serial, nxt in movers:
                 target = both("bins.moves_to", k=k + 1, number=numbers[nxt]) if nxt else both("bins.no_more")
-                data.append([display_serial(serial), Paragraph(names.get(serial, ""), cell),
-                             Paragraph(target, small), "☐"])
+                data.append([display_serial(serial), paragraph(names.get(serial, ""), cell),
+                             paragraph(target, small), "☐"])
             table = Table(data, colWidths=[100, 230, 160, 50], repeatRows=1)  # a serial and a name on one line
             table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Sans", 9),
                                        ("FONT", (0, 1), (0, -1), "Mono-Bold", 13),

@@ -16,7 +16,7 @@ from zonepaper.cycle import Cycle
 from zonepaper.errors import LayoutDoesNotFitError
 from zonepaper.layout import SLIP_H, build_slip_layout
 from zonepaper.paper.bins import Draw, check_against_bundle, load_draw
-from zonepaper.pdf import GREY, LayoutPainter, register_fonts, whole_file
+from zonepaper.pdf import GREY, LayoutPainter, paragraph, register_fonts, whole_file
 from zonepaper.serial import REPLY, display_serial, make_payload
 from zonepaper.text import translate
 from zonepaper.zone import Zone
@@ -167,11 +167,9 @@ def letter_styles(scale: float) -> dict:
 def fit_story(paragraphs: list[tuple[str, str]], width: float, height: float) -> tuple[list, bool]:
     """(the paragraphs as flowables, whether they fit): at the largest of SCALES at which they fit one frame
     of this size whole (wrapped to its width, ready to draw), or else at the second size, to flow on."""
-    from reportlab.platypus import Paragraph
-
     for scale in SCALES + (SCALES[1],):
         styles = letter_styles(scale)
-        story = [Paragraph(_escape(text), styles[style], bulletText="•" if style == "item" else None)
+        story = [paragraph(text, styles[style], bulletText="•" if style == "item" else None)
                  for style, text in paragraphs]
         used = sum(f.wrap(width, height)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in story)
         if used <= height:
@@ -350,10 +348,6 @@ def _draw_slip_text(painter, slip, zone: Zone, draw: Draw, family: Family, lang:
     lines.append(translate("paper", "letter.slip_program", lang, number=p.number, program=p.name))
     for i, line in enumerate(lines):
         painter.text(area.x, area.y + i * 14, line, "Sans-Bold" if i == 0 else "Sans", 9.5, max_width=area.w)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def offer_and_print(cycle: Cycle, program: str | None = None, actor: str = "zonepaper", today: date | None = None

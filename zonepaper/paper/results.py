@@ -15,7 +15,7 @@ from pathlib import Path
 from zonepaper.cycle import Cycle
 from zonepaper.errors import ConflictError
 from zonepaper.paper.bins import Draw, bundle_csv, bundle_path, check_against_bundle, load_draw
-from zonepaper.pdf import register_fonts, whole_file
+from zonepaper.pdf import paragraph, register_fonts, whole_file
 from zonepaper.serial import display_serial
 from zonepaper.text import both_languages, translate
 
@@ -76,7 +76,7 @@ def write_results_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | Non
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import letter
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+    from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
 
     register_fonts()
     zone = cycle.zone()
@@ -94,26 +94,26 @@ def write_results_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | Non
     head = ParagraphStyle("h", fontName="Sans-Bold", fontSize=7.5, leading=9)
     title = " / ".join(translate("paper", "results.title", lang, draw=draw.id, zone=zone.name[lang])
                        for lang in ("es", "en"))
-    story = [Paragraph(title, h1),
-             Paragraph(bi("what"), body),
-             Paragraph(f"{bi('key')}:", body), Paragraph(breakable_key(draw.key_string), mono),
-             Paragraph(f"{bi('inputs')}: {input_digest}", mono),
-             Paragraph(f"{bi('results')}: {draw.result_digest}", mono),
-             Paragraph(bi("check", draw=draw.id), body),
-             Paragraph(bi("legend"), body)]
+    story = [paragraph(title, h1),
+             paragraph(bi("what"), body),
+             paragraph(f"{bi('key')}:", body), paragraph(breakable_key(draw.key_string), mono),
+             paragraph(f"{bi('inputs')}: {input_digest}", mono),
+             paragraph(f"{bi('results')}: {draw.result_digest}", mono),
+             paragraph(bi("check", draw=draw.id), body),
+             paragraph(bi("legend"), body)]
     by_form: dict[str, list[dict]] = {}
     for r in rows:
         by_form.setdefault(r["form"], []).append(r)
-    table = [[Paragraph(bi("col_form"), head), Paragraph(bi("col_lottery"), head)]
-             + [Paragraph(bi("col_choice", rank=k), head) for k in range(1, ranks + 1)]]
+    table = [[paragraph(bi("col_form"), head), paragraph(bi("col_lottery"), head)]
+             + [paragraph(bi("col_choice", rank=k), head) for k in range(1, ranks + 1)]]
     for form, ranked in by_form.items():
         lottery = ranked[0]["lottery"]
-        line = [Paragraph(form, head), Paragraph(f"{lottery[:4]} {lottery[4:8]}", cell)]
+        line = [paragraph(form, head), paragraph(f"{lottery[:4]} {lottery[4:8]}", cell)]
         if not ranked[0]["rank"]:  # not in the draw: the reason, once
-            line += [Paragraph(bi(f"reason_{ranked[0]['outcome']}"), cell)] + [""] * (ranks - 1)
+            line += [paragraph(bi(f"reason_{ranked[0]['outcome']}"), cell)] + [""] * (ranks - 1)
         else:
             by_rank = {int(r["rank"]): r for r in ranked}
-            line += [Paragraph(_outcome(by_rank[k], numbers, bi), head if by_rank[k]["outcome"] == "seat" else cell)
+            line += [paragraph(_outcome(by_rank[k], numbers, bi), head if by_rank[k]["outcome"] == "seat" else cell)
                      if k in by_rank else "" for k in range(1, ranks + 1)]
         table.append(line)
     width = letter[0] - 2 * 36
