@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from zonepaper.cycle import Cycle
-from zonepaper.paper.bins import load_draw
+from zonepaper.paper.bins import breakable_key, load_draw
 from zonepaper.pdf import paragraph, register_fonts, write_story
 from zonepaper.store.integrity import chain_head, grouped
 from zonepaper.text import both_languages, translate
@@ -80,7 +80,7 @@ def write_audit_report(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | No
     story += [paragraph(bi("audit.part_seed"), h2)]
     story += both("audit.sources", at=zone.local_time(drawn_at), bits=f"{bits:.1f}")
     story += [paragraph(" | ".join(json.loads(sources)), mono),
-              paragraph(draw.key_string.replace("/", "/ ").strip(), mono), *both("audit.key_spaces")]
+              paragraph(breakable_key(draw.key_string), mono), *both("audit.key_spaces")]
     story += both("audit.result", digest=draw.result_digest)
     story += [paragraph(draw.result_digest, mono)]
 

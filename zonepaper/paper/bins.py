@@ -57,6 +57,12 @@ def load_draw(conn: sqlite3.Connection, draw_id: int | None = None) -> Draw:
     return Draw(row[0], row[1], row[2], row[3], {a["serial"]: a for a in inputs["applicants"]}, results)
 
 
+def breakable_key(key: str) -> str:
+    """The key string with a space after each source's slash, so that a line breaks between sources and
+    never inside one (the page says the string is read without those spaces)."""
+    return key.replace("/", "/ ").strip()
+
+
 def bundle_path(cycle: Cycle, conn: sqlite3.Connection, draw: Draw) -> Path:
     stored = Path(conn.execute("SELECT bundle FROM draws WHERE id = ?", (draw.id,)).fetchone()[0])
     bundle = cycle.root / "output" / stored.name  # where the draw wrote it, even if the cycle folder moved
@@ -219,7 +225,7 @@ def write_bins_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None =
 
     binned = bins_of(draw, zone)
     story: list = [Mark(both("bins.bin_index")), paragraph(both("bins.count_title"), title),
-                   paragraph(both("bins.key", key=draw.key_string.replace("/", "/ ").strip()), small),
+                   paragraph(both("bins.key", key=breakable_key(draw.key_string)), small),
                    paragraph(both("bins.digest", digest=draw.result_digest), small), Spacer(1, 6)]
     counts = [[paragraph(both("bins.col_bin"), small), paragraph(both("bins.col_forms"), small),
                paragraph(both("bins.col_checked"), small)]]

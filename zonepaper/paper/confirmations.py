@@ -18,7 +18,7 @@ from pathlib import Path
 from zonepaper.cycle import Cycle
 from zonepaper.errors import ConflictError
 from zonepaper.fields import ON_FORM, names, spec
-from zonepaper.paper.letters import LEFT, RIGHT, Family, _draw_address, choice_words, families, flow, long_date
+from zonepaper.paper.letters import LEFT, RIGHT, Family, both_sides, choice_words, cut_line, families, long_date
 from zonepaper.pdf import GREY, register_fonts, whole_file
 from zonepaper.serial import display_serial
 from zonepaper.store.freeze import active_freeze
@@ -112,34 +112,21 @@ def write_confirmations_pdf(cycle: Cycle, conn: sqlite3.Connection, today: date 
         c.setTitle("Confirmations")
         for serial in serials:
             family = who.get(serial, Family(serial, "es", "", "", "", ""))
-            used = 0
-            for side, lang in enumerate((family.language, "en" if family.language == "es" else "es")):
-                def decorate(page: int, lang: str = lang, side: int = side) -> float:
-                    _draw_address(c, zone, family, letter[1], lang, window=side == 0 and page == 0)
-                    if side == 0 and page == 0:
-                        _draw_correction_slip(c, serial, lang, due)
-                        return SLIP + 10
-                    return 0.7 * 72
-                used += flow(c, confirmation_paragraphs(zone, values.get(serial, {}), family, lang, today, due),
-                             decorate, f"{display_serial(serial)} ({lang})", lang, window=side == 0)
-            if used % 2:
-                c.showPage()
+
+            def correction_foot(lang: str, serial: str = serial) -> float:
+                _draw_correction_slip(c, serial, lang, due)
+                return SLIP + 10
+
+            both_sides(c, zone, family, lambda lang, family=family: confirmation_paragraphs(
+                zone, values.get(family.serial, {}), family, lang, today, due), correction_foot)
         c.save()
     return out, len(serials)
 
 
 def _draw_correction_slip(c, serial: str, lang: str, due: date) -> None:
     """The tear-off at the foot of the front: the form number large, what to do, lines to write on."""
-    from reportlab.lib.pagesizes import letter
-
     other = "en" if lang == "es" else "es"
-    c.setDash(4, 3)
-    c.setStrokeColor(GREY)
-    c.line(18, SLIP, letter[0] - 18, SLIP)
-    c.setDash()
-    c.setFillColor(GREY)
-    c.setFont("Sans", 7)
-    c.drawString(20, SLIP + 3, "✂ " + translate("paper", "confirm.cut", lang))
+    cut_line(c, SLIP, translate("paper", "confirm.cut", lang))
     c.setFillColorRGB(0, 0, 0)
     c.setFont("Sans-Bold", 10)
     c.drawString(LEFT, SLIP - 22, translate("paper", "confirm.slip_title", lang) + " / "

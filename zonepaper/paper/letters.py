@@ -37,6 +37,11 @@ class Family:
     zip: str
     other_language: bool = False  # the family ticked "other" for the letters' language
 
+    @property
+    def languages(self) -> tuple[str, str]:
+        """The letter's languages in order: the family's first (the front), then the other."""
+        return (self.language, "en" if self.language == "es" else "es")
+
 
 def families(conn: sqlite3.Connection) -> dict[str, Family]:
     values: dict[str, dict[str, str]] = {}
@@ -273,31 +278,63 @@ def write_letters_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | Non
         for serial in sorted(draw.results):
             family = who.get(serial, Family(serial, "es", "", "", "", ""))
             with_slip = bool(draw.results[serial]["assigned"])
-            used, starts = 0, []
-            for side, lang in enumerate((family.language, "en" if family.language == "es" else "es")):
-                starts.append(c.getPageNumber())
-                def decorate(page: int, lang: str = lang, side: int = side) -> float:
-                    """One page's fixed parts; returns where its text must stop (points from the foot)."""
-                    first = side == 0 and page == 0
-                    _draw_address(c, zone, family, letter[1], lang, window=first)
-                    if first and with_slip:  # the reply slip: at the foot of the front only, below a cut line
-                        _draw_slip(c, painter, slip, zone, draw, family, lang,
-                                   make_payload(secret, cycle_id, serial, REPLY))
-                        return SLIP_H + 10
-                    if with_slip:
-                        c.setFont("Sans", 8)
-                        c.setFillColor(GREY)
-                        c.drawString(LEFT, 0.45 * 72, translate("paper", "letter.slip_on_front", lang))
-                    return 0.7 * 72
-                used += flow(c, letter_paragraphs(zone, draw, family, lang, today), decorate,
-                             f"{display_serial(serial)} ({lang})", lang, window=side == 0)
-            if used % 2:  # each letter ends at the end of a sheet (printed on both sides)
-                c.showPage()
+
+            def slip_foot(lang: str, family: Family = family, serial: str = serial) -> float:
+                _draw_slip(c, painter, slip, zone, draw, family, lang, make_payload(secret, cycle_id, serial, REPLY))
+                return SLIP_H + 10
+
+            starts = both_sides(c, zone, family, lambda lang, family=family: letter_paragraphs(
+                zone, draw, family, lang, today), slip_foot if with_slip else None,
+                "letter.slip_on_front" if with_slip else None)
             if pages is not None:
                 pages[serial] = (*starts, c.getPageNumber() - 1)
             count += 1
         c.save()
     return out, count
+
+
+def both_sides(c, zone: Zone, family: Family, paragraphs_of, front_foot=None, note: str | None = None
+               ) -> list[int]:
+    """One letter: in the family's language from a new page (its front: the address in the window and
+    `front_foot(lang)` at the foot, which draws a slip and says where the text stops), then in the other
+    language from the next page; it ends at the end of a sheet (printed on both sides). `note` is a
+    text key printed at the foot of its other pages (where the slip is). Returns the page numbers on
+    which each language starts."""
+    from reportlab.lib.pagesizes import letter
+
+    used, starts = 0, []
+    for side, lang in enumerate(family.languages):
+        starts.append(c.getPageNumber())
+
+        def decorate(page: int, lang: str = lang, side: int = side) -> float:
+            """One page's fixed parts; returns where its text must stop (points from the foot)."""
+            first = side == 0 and page == 0
+            _draw_address(c, zone, family, letter[1], lang, window=first)
+            if first and front_foot is not None:
+                return front_foot(lang)
+            if note:
+                c.setFont("Sans", 8)
+                c.setFillColor(GREY)
+                c.drawString(LEFT, 0.45 * 72, translate("paper", note, lang))
+            return 0.7 * 72
+        used += flow(c, paragraphs_of(lang), decorate, f"{display_serial(family.serial)} ({lang})", lang,
+                     window=side == 0)
+    if used % 2:
+        c.showPage()
+    return starts
+
+
+def cut_line(c, y: float, text: str) -> None:
+    """The dashed line a slip is torn off along, with what to do with it."""
+    from reportlab.lib.pagesizes import letter
+
+    c.setDash(4, 3)
+    c.setStrokeColor(GREY)
+    c.line(18, y, letter[0] - 18, y)
+    c.setDash()
+    c.setFont("Sans", 7)
+    c.setFillColor(GREY)
+    c.drawString(20, y + 3, "✂ " + text)
 
 
 def _draw_address(c, zone: Zone, family: Family, page_h: float, lang: str, window: bool) -> None:
@@ -325,15 +362,7 @@ def _draw_address(c, zone: Zone, family: Family, page_h: float, lang: str, windo
 
 
 def _draw_slip(c, painter, slip, zone: Zone, draw: Draw, family: Family, lang: str, payload) -> None:
-    from reportlab.lib.pagesizes import letter
-
-    c.setDash(4, 3)
-    c.setStrokeColor(GREY)
-    c.line(18, SLIP_H, letter[0] - 18, SLIP_H)
-    c.setDash()
-    c.setFont("Sans", 7)
-    c.setFillColor(GREY)
-    c.drawString(20, SLIP_H + 3, "✂ " + translate("paper", "letter.cut", lang))
+    cut_line(c, SLIP_H, translate("paper", "letter.cut", lang))
     c.doForm(SLIP_FORM)
     painter.draw_serial(payload)
     _draw_slip_text(painter, slip, zone, draw, family, lang)
@@ -399,7 +428,7 @@ def write_offer_letters(cycle: Cycle, rows: list[dict], draw_id: int, today: dat
         for row in rows:
             family = who.get(row["serial"], Family(row["serial"], row["language"], "", "", "", ""))
             paragraphs = []
-            for lang in (family.language, "en" if family.language == "es" else "es"):
+            for lang in family.languages:
                 paragraphs += offer_paragraphs(zone, row, family, lang, today, due)
             def decorate(page: int, family: Family = family) -> float:
                 _draw_address(c, zone, family, letter[1], family.language, window=page == 0)

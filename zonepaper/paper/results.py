@@ -14,7 +14,8 @@ from pathlib import Path
 
 from zonepaper.cycle import Cycle
 from zonepaper.errors import ConflictError
-from zonepaper.paper.bins import Draw, bundle_csv, bundle_path, check_against_bundle, load_draw
+from zonepaper.paper.bins import Draw, breakable_key, bundle_csv, bundle_path, check_against_bundle, load_draw
+from zonepaper.paper.letters import short_lottery
 from zonepaper.pdf import paragraph, register_fonts, whole_file
 from zonepaper.serial import display_serial
 from zonepaper.text import both_languages, translate
@@ -65,12 +66,6 @@ def disagreements(draw: Draw, rows: list[dict]) -> list[str]:
     return wrong + sorted(by_form)
 
 
-def breakable_key(key: str) -> str:
-    """The key string with a space after each source's slash, so that a line breaks between sources and
-    never inside one (the text says the string is read without those spaces)."""
-    return key.replace("/", "/ ").strip()
-
-
 def write_results_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | None = None) -> tuple[Path, int]:
     """output/results-draw-N.pdf; returns (path, forms listed)."""
     from reportlab.lib import colors
@@ -107,8 +102,7 @@ def write_results_pdf(cycle: Cycle, conn: sqlite3.Connection, draw_id: int | Non
     table = [[paragraph(bi("col_form"), head), paragraph(bi("col_lottery"), head)]
              + [paragraph(bi("col_choice", rank=k), head) for k in range(1, ranks + 1)]]
     for form, ranked in by_form.items():
-        lottery = ranked[0]["lottery"]
-        line = [paragraph(form, head), paragraph(f"{lottery[:4]} {lottery[4:8]}", cell)]
+        line = [paragraph(form, head), paragraph(short_lottery(ranked[0]["lottery"]), cell)]
         if not ranked[0]["rank"]:  # not in the draw: the reason, once
             line += [paragraph(bi(f"reason_{ranked[0]['outcome']}"), cell)] + [""] * (ranks - 1)
         else:
