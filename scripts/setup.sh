@@ -10,6 +10,7 @@ SYSTEM_PACKAGES=(
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa   # reading handwriting
   poppler-utils                                       # pdftoppm, pdftotext, pdfimages
   fonts-dejavu-core                                   # form font with á é í ó ú ñ ü ¿ ¡
+  fonts-dejavu-extra                                  # its condensed faces: long labels stay at 7 pt or more
   fonts-dkg-handwriting fonts-breip fonts-sjfonts fonts-humor-sans  # hand-printing for the simulator
 )
 # Browser tests of the review page need Chromium: the "chromium" package on Debian,

@@ -66,6 +66,8 @@ SCHEMA: tuple[FieldSpec, ...] = (
     FieldSpec("grade", "bubbles", "option", draw_input=True, review_rank=5),
     _boxes("current_school", "both", "text", review_rank=15),
     _boxes("address", "both", "address", review_rank=14),
+    _boxes("apartment", "both", "text", may_be_empty=True, review_rank=14),
+    _boxes("city", "letters", "text", review_rank=14),
     _boxes("zip", "digits", "zip", draw_input=True, review_rank=2),
     _boxes("phone", "digits", "phone", review_rank=7),
     _boxes("guardian_name", "letters", "name", review_rank=13),

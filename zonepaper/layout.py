@@ -32,17 +32,18 @@ SLIP_MARKER = MARKER_SIZE  # the measured 12 mm
 CONTENT_WIDTH = 535.0  # fits both Letter and A4 between the margins
 BOX_W = 15.5  # 5.5 mm
 BOX_H = 20.5  # 7.2 mm: real handwriting fits
+HINT_H = 9.0  # the month / day / year hint under grouped boxes (7 pt)
 LABEL_H = 16.0  # two label lines above a field: Spanish, then English
 GROUP_GAP = 5.0  # between month/day/year, or phone groups
 FIELD_GAP = 12.0
-ROW_GAP = 4.0
+ROW_GAP = 2.0
 BUBBLE_D = 11.0  # 3.9 mm
-SECTION_H = 14.0
+SECTION_H = 13.0
 QR_SIZE = 56.0
 CHOICE_COL_W = 27.0
 GRID_ROW_MIN, GRID_ROW_MAX = 13.0, 15.5
 GRID_NUMBER_W = 20.0
-GRID_NAME_MIN_W = 120.0
+GRID_RANK_MIN_W = 23.0  # a rank column of two-column grids (the bubble and a little air)
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ class _Builder:
         self.decorations.append(Decoration(kind, rect, params))
 
     def boxes(self, name: str, x: float, y: float, groups: tuple[tuple[str, int], ...] | int,
-              label: str = "above") -> float:
+              label: str = "above", label_w: float = 146.0) -> float:
         """Boxes field; groups = ((meaning, count), ...) or a plain count of boxes meaning what the field holds.
 
         Its character set and meaning come from the schema. Returns the x just after the last box.
@@ -222,11 +223,12 @@ class _Builder:
         if label == "above":
             self.deco("field_label", Rect(x, y, max(cx - x, 60), LABEL_H), key=f"field.{name}")
         else:  # to the left of the boxes, right-aligned against them
-            self.deco("field_label_left", Rect(x - 150, y + LABEL_H + 2, 146, BOX_H), key=f"field.{name}")
-        if isinstance(groups, tuple) and len(groups) > 1:
+            self.deco("field_label_left", Rect(x - 4 - label_w, y + LABEL_H + 2, label_w, BOX_H), key=f"field.{name}")
+        if value == "date":  # "mes/month" under each group (a phone's parts are named in its label)
             for p in parts:
                 first = rects[p.first]
-                self.deco("part_hint", Rect(first.x, first.bottom, BOX_W * p.count, 7), key=f"part.{p.meaning}")
+                self.deco("part_hint", Rect(first.x, first.bottom, BOX_W * p.count, HINT_H),
+                          key=f"part.{p.meaning}")
         return cx
 
     def bubbles(self, name: str, x: float, y: float, options: list[tuple[str, Label]], spacing: float,
@@ -244,20 +246,42 @@ class _Builder:
         self.deco("field_label", Rect(x, y, max(cx - x, label_w), LABEL_H), key=f"field.{name}")
         return cx
 
-    def section(self, key: str, y: float) -> float:
+    def section(self, key: str, y: float, after_boxes: bool = True) -> float:
+        """A section's heading bar at y (a little lower after a row of boxes: a bar 1 mm from a box would
+        be taken for its edge). Returns the y below it."""
+        y += 2 if after_boxes else 0
         self.deco("section", Rect(self.left, y, CONTENT_WIDTH, SECTION_H), key=f"section.{key}")
-        return y + SECTION_H + 3
+        return y + SECTION_H + 2
 
 
 DATE = (("month", 2), ("day", 2), ("year", 4))
 ROW_H = LABEL_H + BOX_H + ROW_GAP  # label, boxes, gap
-HINT_H = 7.0  # the month / day / year hint under grouped boxes
+SIGN_H = 0.45 * 72  # the signature box: room for a real signature
+MIN_TEXT = 7.0  # nothing printed on the form is smaller (points)
+GRADES_BESIDE_NAME = 4  # more grades than this get a row of their own
 
 
 def build_layout(zone: Zone, paper: str = "letter") -> Layout:
-    """Compute the geometry of the application form for this zone and paper size."""
+    """Compute the geometry of the application form for this zone and paper size.
+
+    Raises LayoutDoesNotFitError (naming `--paper a4` when A4 would hold it) when the programs cannot
+    be printed legibly: every text at least 7 pt, nothing overlapping.
+    """
     if paper not in PAPER_SIZES:
         raise InvalidInputError("forms.unknown_paper", paper=paper, known=", ".join(PAPER_SIZES))
+    try:
+        return _build_layout(zone, paper)
+    except LayoutDoesNotFitError as e:
+        if paper != "a4":
+            try:
+                _build_layout(zone, "a4")
+            except LayoutDoesNotFitError:
+                raise e from None
+            raise LayoutDoesNotFitError("forms.does_not_fit_try_a4", **e.params) from None
+        raise
+
+
+def _build_layout(zone: Zone, paper: str) -> Layout:
     width, height = PAPER_SIZES[paper]
     b = _Builder(width, height)
     left, right = b.left, b.left + CONTENT_WIDTH
@@ -272,53 +296,58 @@ def build_layout(zone: Zone, paper: str = "letter") -> Layout:
     title_x = MARKER_INSET + MARKER_SIZE + 10
     b.deco("title", Rect(title_x, top, qr.x - 150 - title_x - 6, QR_SIZE))
     y = top + QR_SIZE + 4
-    b.deco("howto", Rect(left, y, CONTENT_WIDTH, 34))
-    y += 38
+    b.deco("howto", Rect(left, y, CONTENT_WIDTH, 30))
+    y += 33
 
-    # 1. Student
-    y = b.section("student", y)
-    x = b.boxes("last_name", left, y, 19)
-    b.boxes("first_name", x + FIELD_GAP, y, int((right - x - FIELD_GAP) // BOX_W))
-    y += ROW_H
-    x = b.boxes("birth_date", left, y, DATE)
+    # 1. Student: the names get the room real names need (24 and 20 boxes)
+    y = b.section("student", y, after_boxes=False)
+    b.boxes("last_name", left, y, 24)
+    b.boxes("birth_date", right - _width(DATE), y, DATE)
+    y += ROW_H + HINT_H
+    x = b.boxes("first_name", left, y, 20)
     grade_opts = [(str(g), form_label("option.grade", grade=g)) for g in zone.grades]
-    x = b.bubbles("grade", x + FIELD_GAP + 6, y, grade_opts, 44, label_w=100)
-    x = max(x, left + 136 + FIELD_GAP + 110)
-    b.boxes("current_school", x, y, int((right - x) // BOX_W))
-    y += ROW_H + HINT_H
-
-    # 2. Home and family
-    y = b.section("family", y)
-    x = b.boxes("address", left, y, 26)
-    b.boxes("zip", x + FIELD_GAP, y, 5)
+    if len(grade_opts) <= GRADES_BESIDE_NAME:
+        b.bubbles("grade", x + FIELD_GAP + 6, y, grade_opts, 44, label_w=right - x - FIELD_GAP - 6)
+    else:
+        y += ROW_H
+        b.bubbles("grade", left, y, grade_opts, min(44.0, CONTENT_WIDTH / len(grade_opts)), label_w=120)
     y += ROW_H
-    x = b.boxes("phone", left, y, (("area_code", 3), ("exchange", 3), ("line", 4)))
-    b.boxes("guardian_name", x + FIELD_GAP, y, int((right - x - FIELD_GAP) // BOX_W))
-    y += ROW_H + HINT_H
+    x = b.boxes("current_school", left, y, 16)
+    x = b.bubbles("sibling", x + FIELD_GAP, y, [("yes", form_label("option.yes")), ("no", form_label("option.no"))],
+                  40, label_w=right - x - FIELD_GAP)
+    b.boxes("sibling_program", right - 2 * BOX_W, y, 2, label="left", label_w=right - 2 * BOX_W - x - 8)
+    y += ROW_H
+
+    # 2. Home and family: the street, the apartment apart, the city
+    y = b.section("family", y)
+    x = b.boxes("address", left, y, 28)
+    b.boxes("apartment", x + FIELD_GAP, y, 5)
+    y += ROW_H
+    x = b.boxes("city", left, y, 16)
+    x = b.boxes("zip", x + FIELD_GAP, y, 5)
+    b.boxes("phone", x + FIELD_GAP, y, (("area_code", 3), ("exchange", 3), ("line", 4)))
+    y += ROW_H
+    x = b.boxes("guardian_name", left, y, 21)
     langs = [("es", form_label("option.language_es")), ("en", form_label("option.language_en")),
              ("other", form_label("option.language_other"))]
-    x = b.bubbles("letter_language", left, y, langs, 62)
-    x += FIELD_GAP + 10
-    b.bubbles("sibling", x, y, [("yes", form_label("option.yes")), ("no", form_label("option.no"))], 44,
-              label_w=right - x)
-    b.boxes("sibling_program", right - 2 * BOX_W, y, 2, label="left")
+    b.bubbles("letter_language", x + FIELD_GAP, y, langs, 60, label_w=right - x - FIELD_GAP)
     y += ROW_H
 
     # 3. Choices grid, then 4. signature; the office strip sits between the bottom markers.
     y = b.section("choices", y)
-    b.deco("choices_instructions", Rect(left, y, CONTENT_WIDTH, 14), n=zone.max_choices)
-    y += 15
-    sign_h = LABEL_H + BOX_H + HINT_H + 4
     office_top = height - MARKER_INSET - MARKER_SIZE
-    sign_top_limit = office_top - 12 - sign_h
-    _place_choices_grid(b, zone, y, sign_top_limit)
-    grid_bottom = max(d.rect.bottom for d in b.decorations if d.kind in ("grid_row", "grid_heading"))
-    y = grid_bottom + 6
+    sign_top = office_top - 6 - SIGN_H - 3 - SECTION_H - 2
+    grid_bottom = _place_choices_grid(b, zone, y, sign_top - 4)
+    y = grid_bottom + 4
 
-    sig = Rect(left, y + LABEL_H, 300, BOX_H)
+    y = b.section("sign", y, after_boxes=False)
+    b.deco("return_by", Rect(left + 120, y - SECTION_H - 2, CONTENT_WIDTH - 125, SECTION_H))  # in the bar
+    y += 3  # the bar 1 mm from a box would be taken for its edge
+    sig = Rect(left, y, 215, SIGN_H)
     b.fields.append(Field("signature", "signature", "front", form_label("field.signature"), sig))
-    b.deco("field_label", Rect(left, y, 300, LABEL_H), key="field.signature")
-    b.boxes("signature_date", sig.right + FIELD_GAP + 20, y, DATE)
+    b.deco("field_label", Rect(sig.right + 6, sig.y + 2, 122, LABEL_H), key="field.signature")
+    date_x = right - _width(DATE)
+    b.boxes("signature_date", date_x, y - LABEL_H + 1, DATE, label="left", label_w=date_x - sig.right - 140)
 
     office_x = MARKER_INSET + MARKER_SIZE + 8
     b.deco("office", Rect(office_x, office_top - 6, width - 2 * office_x, MARKER_SIZE + 6))
@@ -328,6 +357,11 @@ def build_layout(zone: Zone, paper: str = "letter") -> Layout:
     back_qr = Rect(width - MARKER_INSET - MARKER_SIZE - 8 - 40, MARKER_INSET, 40, 40)
     b.fields.append(Field("back_code", "code", "back", form_label("field.back_qr"), back_qr))
     return Layout(paper, width, height, tuple(b.fields), tuple(b.decorations))
+
+
+def _width(groups: tuple[tuple[str, int], ...]) -> float:
+    """The width of a run of grouped boxes."""
+    return sum(count for _, count in groups) * BOX_W + (len(groups) - 1) * GROUP_GAP
 
 
 def build_slip_layout(paper: str = "letter") -> Layout:
@@ -374,43 +408,79 @@ def _place_markers(b: _Builder) -> None:
                               marker_id=MARKER_IDS[corner]))
 
 
-def _place_choices_grid(b: _Builder, zone: Zone, top: float, bottom_limit: float) -> None:
-    """Programs x ranks bubbles; one column of programs, or two when they do not fit in one."""
+def _text_width(text: str, font: str, size: float) -> float:
+    from reportlab.pdfbase import pdfmetrics
+
+    from zonepaper.pdf import register_fonts
+
+    register_fonts()
+    return pdfmetrics.stringWidth(text, font, size)
+
+
+def grid_text(zone: Zone, name_w: float) -> tuple[float, bool] | None:
+    """(size, campus shown) for the grid's program names in a column `name_w` wide: the largest size from
+    8 pt down to 7 pt at which every "name — campus" fits; else names alone (the back gives the campus);
+    None when even a name alone does not fit at 7 pt."""
+    room = name_w - 4
+    for campus in (True, False):
+        for size in (8.0, 7.5, 7.0):
+            if all(_text_width(p.name, "Sans-Bold", size)
+                   + (3 + _text_width(f"— {p.campus.name}", "Sans", max(MIN_TEXT, size - 1)) if campus else 0)
+                   <= room for p in zone.programs):
+                return size, campus
+    return None
+
+
+def _place_choices_grid(b: _Builder, zone: Zone, top: float, bottom_limit: float) -> float:
+    """Programs x ranks bubbles in one column, or two when they do not fit in one; returns the grid's bottom.
+
+    One column has its instructions beside the rank headings; two columns have them on a line above.
+    Nothing is smaller than 7 pt: a zone whose programs cannot be printed so is refused.
+    """
     n, k = len(zone.programs), zone.max_choices
-    heading_h = 14.0
-    available = bottom_limit - top - heading_h
+    said = form_label("choices.instructions", n=k)
     for columns in (1, 2):
-        rows = -(-n // columns)
-        row_h = min(GRID_ROW_MAX, available / rows)
+        rank_w = CHOICE_COL_W if columns == 1 else GRID_RANK_MIN_W
         col_w = (CONTENT_WIDTH - (columns - 1) * FIELD_GAP) / columns
-        name_w = col_w - GRID_NUMBER_W - k * CHOICE_COL_W
-        if row_h >= GRID_ROW_MIN and name_w >= GRID_NAME_MIN_W:
+        name_w = col_w - GRID_NUMBER_W - k * rank_w
+        beside = columns == 1 and all(_text_width(text, "Sans-Condensed-Bold", MIN_TEXT) <= GRID_NUMBER_W + name_w - 6
+                                      for text in (said.es, said.en))
+        heading_h = 16.0 if beside else 32.0
+        rows = -(-n // columns)
+        row_h = min(GRID_ROW_MAX, (bottom_limit - top - heading_h) / rows)
+        text = grid_text(zone, name_w) if row_h >= GRID_ROW_MIN and name_w > 0 else None
+        if text is not None:
             break
     else:
-        raise LayoutDoesNotFitError("forms.does_not_fit", programs=n, choices=k)
-
+        longest = max(zone.programs, key=lambda p: _text_width(p.name, "Sans-Bold", MIN_TEXT)).name
+        raise LayoutDoesNotFitError("forms.does_not_fit", programs=n, choices=k, longest=longest)
+    size, campus = text
+    if not beside:
+        b.deco("choices_instructions", Rect(b.left, top, CONTENT_WIDTH, 16), n=k)
+        top += 16
     bubbles = []
     for c in range(columns):
         x0 = b.left + c * (col_w + FIELD_GAP)
         bubbles_x = x0 + GRID_NUMBER_W + name_w
-        b.deco("grid_heading", Rect(x0, top, col_w, heading_h), ranks=k, bubbles_x=bubbles_x,
-               col_w=CHOICE_COL_W)
+        b.deco("grid_heading", Rect(x0, top, col_w, 16), ranks=k, bubbles_x=bubbles_x, col_w=rank_w,
+               instructions=beside, n=k, campus=campus)
         for r in range(rows):
             i = c * rows + r
             if i >= n:
                 break
             program = zone.programs[i]
-            y = top + heading_h + r * row_h
+            y = top + 16 + r * row_h
             b.deco("grid_row", Rect(x0, y, col_w, row_h), number=program.number, name=program.name,
-                   campus=program.campus.name, shaded=r % 2 == 1, name_w=name_w)
+                   campus=program.campus.name if campus else "", shaded=r % 2 == 1, name_w=name_w, size=size)
             for rank in range(1, k + 1):
-                cx = bubbles_x + (rank - 1) * CHOICE_COL_W + (CHOICE_COL_W - BUBBLE_D) / 2
+                cx = bubbles_x + (rank - 1) * rank_w + (rank_w - BUBBLE_D) / 2
                 bubbles.append(Bubble(Rect(cx, y + (row_h - BUBBLE_D) / 2, BUBBLE_D, BUBBLE_D),
                                       f"{program.id}@{rank}", None, program.id, program.number, rank))
     xs = [bb.rect.x for bb in bubbles] + [bb.rect.right for bb in bubbles]
     ys = [bb.rect.y for bb in bubbles] + [bb.rect.bottom for bb in bubbles]
     area = Rect(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
     b.fields.append(Field("choices", "bubbles", "front", form_label("field.choices"), area, bubbles=tuple(bubbles)))
+    return top + 16 + rows * row_h
 
 
 def form_grid(zone: Zone) -> dict[str, Any]:

@@ -28,7 +28,10 @@ from zonepaper.zone import Zone
 
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts",
              "/usr/share/fonts/TTF", "/Library/Fonts")
-FONTS = {"Sans": "DejaVuSans.ttf", "Sans-Bold": "DejaVuSans-Bold.ttf", "Mono-Bold": "DejaVuSansMono-Bold.ttf"}
+FONTS = {"Sans": "DejaVuSans.ttf", "Sans-Bold": "DejaVuSans-Bold.ttf", "Mono-Bold": "DejaVuSansMono-Bold.ttf",
+         "Sans-Condensed": "DejaVuSansCondensed.ttf", "Sans-Condensed-Bold": "DejaVuSansCondensed-Bold.ttf"}
+CONDENSED = {"Sans": "Sans-Condensed", "Sans-Bold": "Sans-Condensed-Bold"}
+MIN_SIZE = 7.0  # nothing a family reads is printed smaller (points)
 
 INK = black
 GREY = Color(0.35, 0.35, 0.35)
@@ -58,6 +61,18 @@ def t(key: str, lang: str, /, **params: object) -> str:
     return translate("form", key, lang, **params)
 
 
+def fit(text: str, font: str, size: float, max_width: float) -> tuple[str, float]:
+    """The font and size to print `text` in at most max_width: smaller down to 7 pt, then condensed (a text
+    that does not fit even so is printed condensed at 7 pt; the layout's tests find it)."""
+    if pdfmetrics.stringWidth(text, font, size) <= max_width:
+        return font, size
+    smaller = max(MIN_SIZE, min(size, size * max_width / pdfmetrics.stringWidth(text, font, size)))
+    if pdfmetrics.stringWidth(text, font, smaller) <= max_width or font not in CONDENSED:
+        return font, smaller
+    narrow = CONDENSED[font]
+    return narrow, max(MIN_SIZE, min(size, size * max_width / pdfmetrics.stringWidth(text, narrow, size)))
+
+
 class LayoutPainter:
     """Draws a layout (a form's front, a letter's reply slip) onto a reportlab canvas (top-left origin)."""
 
@@ -76,11 +91,10 @@ class LayoutPainter:
 
     def text(self, x: float, top: float, s: str, font: str = "Sans", size: float = 8.0,
              color: Color = INK, align: str = "left", max_width: float | None = None) -> float:
-        """Draw one line with its cap top at `top`; shrinks to fit max_width. Returns the width drawn."""
+        """Draw one line with its cap top at `top`; to fit max_width it is set a little smaller (never under
+        7 pt), then condensed. Returns the width drawn."""
         if max_width is not None:
-            width = pdfmetrics.stringWidth(s, font, size)
-            if width > max_width:
-                size = max(5.0, size * max_width / width)
+            font, size = fit(s, font, size, max_width)
         self.c.setFont(font, size)
         self.c.setFillColor(color)
         baseline = self.y(top + size * 0.8)
@@ -93,11 +107,15 @@ class LayoutPainter:
         """'Spanish / English' on one line: Spanish first and bold, English after in grey."""
         sep = " / "
         font_es = "Sans-Bold" if bold_es else "Sans"
+        font_en = "Sans"
         total = pdfmetrics.stringWidth(es + sep, font_es, size) + pdfmetrics.stringWidth(en, "Sans", size)
         if max_width is not None and total > max_width:
-            size = max(5.0, size * max_width / total)
+            size = max(MIN_SIZE, min(size, size * max_width / total))
+            total = pdfmetrics.stringWidth(es + sep, font_es, size) + pdfmetrics.stringWidth(en, "Sans", size)
+            if total > max_width:
+                font_es, font_en = CONDENSED[font_es], CONDENSED[font_en]
         w = self.text(x, top, es + sep, font_es, size)
-        self.text(x + w, top, en, "Sans", size, GREY)
+        self.text(x + w, top, en, font_en, size, GREY)
 
     def draw_serial(self, payload: Payload) -> None:
         """The sheet's code and its serial in print, where the layout puts them."""
@@ -194,7 +212,7 @@ class LayoutPainter:
     def _deco_serial_label(self, d: Decoration) -> None:
         r = d.rect
         self.bilingual(r.x, r.y, t("serial_label", "es"), t("serial_label", "en"), 8, max_width=r.w)
-        self.text(r.right, r.y + 38, f"{self.zone.cycle} · {self.cycle_id}", "Sans", 6.5, GREY, align="right")
+        self.text(r.right, r.y + 38, f"{self.zone.cycle} · {self.cycle_id}", "Sans", 7, GREY, align="right")
 
     def _deco_section(self, d: Decoration) -> None:
         self.bar(d.rect, d.params["key"])
@@ -209,7 +227,7 @@ class LayoutPainter:
     def _deco_field_label(self, d: Decoration) -> None:
         key, r = d.params["key"], d.rect
         self.text(r.x, r.y, t(key, "es"), "Sans-Bold", 7.4, max_width=r.w)
-        self.text(r.x, r.y + 7.8, t(key, "en"), "Sans", 6.8, GREY, max_width=r.w)
+        self.text(r.x, r.y + 7.4, t(key, "en"), "Sans", 7, GREY, max_width=r.w)
 
     def _deco_field_label_left(self, d: Decoration) -> None:
         key, r = d.params["key"], d.rect
@@ -218,8 +236,9 @@ class LayoutPainter:
 
     def _deco_part_hint(self, d: Decoration) -> None:
         key = d.params["key"]
-        self.text(d.rect.x + d.rect.w / 2, d.rect.y + 1, f"{t(key, 'es')} / {t(key, 'en')}", "Sans", 5.5,
-                  GREY, align="center", max_width=d.rect.w)
+        # may reach into half the gap between groups: "mes/month" is a little wider than two boxes
+        self.text(d.rect.x + d.rect.w / 2, d.rect.y + 1, f"{t(key, 'es')}/{t(key, 'en')}", "Sans-Condensed", 7,
+                  GREY, align="center")
 
     def _deco_bubble_label(self, d: Decoration) -> None:
         r = d.rect

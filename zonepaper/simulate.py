@@ -41,17 +41,23 @@ HAND_FONTS = (
 GIVEN_ES = ["JOSÉ", "MARÍA", "JUAN", "GUADALUPE", "LUIS", "ANA", "JESÚS", "SOFÍA", "CARLOS", "VALERIA", "MIGUEL",
             "XIMENA", "JORGE", "ANDREA", "RAÚL", "DANIELA", "ÁNGEL", "LUCÍA", "IVÁN", "NOEMÍ", "JOAQUÍN",
             "BRENDA", "EFRAÍN", "YESENIA", "ROCÍO", "MAURICIO", "ADRIÁN", "BELÉN"]
+# Given names of two or more words, as families write them (MARÍA DE LOS ÁNGELES: 20 letters)
+GIVEN_ES_LONG = ["MARÍA GUADALUPE", "JUAN CARLOS", "JOSÉ LUIS", "ANA SOFÍA", "MARÍA DE LOS ÁNGELES", "LUIS ÁNGEL",
+                 "MARÍA FERNANDA", "JESÚS ALEJANDRO", "BRENDA YAZMÍN"]
 GIVEN_EN = ["JAMES", "ASHLEY", "KEVIN", "JESSICA", "BRIAN", "NICOLE", "ANTHONY", "STEPHANIE", "JASON", "TIFFANY",
             "DAVID", "KIMBERLY", "ERIC", "MICHELLE", "JUSTIN", "AMBER"]
 SURNAMES_ES = ["GARCÍA", "HERNÁNDEZ", "LÓPEZ", "MARTÍNEZ", "GONZÁLEZ", "RODRÍGUEZ", "PÉREZ", "SÁNCHEZ", "RAMÍREZ",
                "FLORES", "CRUZ", "MORALES", "REYES", "NÚÑEZ", "PEÑA", "CASTILLO", "ORTIZ", "GUTIÉRREZ", "CHÁVEZ",
                "RAMOS", "JIMÉNEZ", "MENDOZA", "VÁSQUEZ", "AGUILAR", "IBÁÑEZ", "MUÑOZ"]
+SURNAMES_LONG = ["VILLASEÑOR", "CERVANTES", "BETANCOURT", "SANTISTEBAN", "VALENZUELA", "ZAMBRANO"]
 SURNAMES_EN = ["SMITH", "JOHNSON", "WILLIAMS", "BROWN", "JONES", "MILLER", "DAVIS", "WILSON", "KIM", "NGUYEN",
                "PARK", "LEE", "THOMPSON", "WHITE"]
-STREETS = ["W 3RD ST", "W 2ND ST", "S ALVARADO ST", "BEVERLY BLVD", "TEMPLE ST", "N UNION AVE", "S BONNIE BRAE",
+STREETS = ["W MARTIN LUTHER KING JR BLVD", "S SAN PEDRO ST", "W OLYMPIC BLVD",
+           "W 3RD ST", "W 2ND ST", "S ALVARADO ST", "BEVERLY BLVD", "TEMPLE ST", "N UNION AVE", "S BONNIE BRAE",
            "W 6TH ST", "COLTON ST", "LUCAS AVE", "W 1ST ST", "ECHO PARK AVE", "S BURLINGTON AVE", "WITMER ST"]
 SCHOOLS = ["BERENDO MS", "VIRGIL MS", "LIECHTY MS", "NIGHTINGALE MS", "EDISON MS", "SAL CASTRO MS",
            "CHARTER MS", "BELMONT MS"]
+CITIES = ["LOS ANGELES"] * 8 + ["GLENDALE", "MONTEBELLO", "HUNTINGTON PARK"]
 OTHER_ZIPS = ["90006", "90019", "90020", "90033", "90005", "90010", "90031"]
 AREA_CODES = ["213", "213", "213", "323", "323", "310", "818", "626"]
 
@@ -106,8 +112,10 @@ def make_family(rng: np.random.Generator, zone: Zone, popularity: np.ndarray) ->
     """Plausible values for one application, and its ranked choices (program ids)."""
     start = zone.start_year
     spanish = rng.random() < 0.8
-    given = rng.choice(GIVEN_ES if spanish else GIVEN_EN)
-    if spanish and rng.random() < 0.6:
+    given = rng.choice(GIVEN_ES_LONG if spanish and rng.random() < 0.25 else GIVEN_ES if spanish else GIVEN_EN)
+    if spanish and rng.random() < 0.1:  # HERNÁNDEZ-VILLASEÑOR: 21 letters
+        last = f"{rng.choice(SURNAMES_ES)}-{rng.choice(SURNAMES_LONG)}"
+    elif spanish and rng.random() < 0.6:
         last = f"{rng.choice(SURNAMES_ES)} {rng.choice(SURNAMES_ES)}"
     else:
         last = str(rng.choice(SURNAMES_ES if spanish else SURNAMES_EN))
@@ -115,9 +123,9 @@ def make_family(rng: np.random.Generator, zone: Zone, popularity: np.ndarray) ->
     birth = born_from + timedelta(days=int(rng.integers(0, 365 + (120 if rng.random() < 0.1 else 0))))
     zip_code = str(rng.choice(list(zone.zip_codes))) if zone.zip_codes and rng.random() < 0.8 else str(
         rng.choice(OTHER_ZIPS))
-    address = f"{int(rng.integers(100, 2999))} {rng.choice(STREETS)}"
-    if rng.random() < 0.35:
-        address += f" APT {int(rng.integers(1, 40))}"
+    address = f"{int(rng.integers(100, 12999))} {rng.choice(STREETS)}"
+    apartment = "" if rng.random() >= 0.35 else str(int(rng.integers(1, 400))) + (
+        str(rng.choice(list("ABCD"))) if rng.random() < 0.2 else "")
     language = "es" if rng.random() < (0.85 if spanish else 0.1) else ("en" if rng.random() < 0.97 else "other")
     sibling = rng.random() < 0.15
     n_choices = int(rng.choice(range(1, zone.max_choices + 1),
@@ -128,7 +136,7 @@ def make_family(rng: np.random.Generator, zone: Zone, popularity: np.ndarray) ->
     values = {
         "last_name": last, "first_name": str(given), "birth_date": _iso(birth),
         "current_school": str(rng.choice(SCHOOLS)), "grade": str(zone.grades[0]), "address": address,
-        "zip": zip_code,
+        "apartment": apartment, "city": str(rng.choice(CITIES)), "zip": zip_code,
         "phone": f"{rng.choice(AREA_CODES)}{int(rng.integers(2, 10))}{int(rng.integers(0, 10**6)):06d}",
         "guardian_name": guardian, "letter_language": language, "sibling": "yes" if sibling else "no",
         "sibling_program": str(zone.program(str(rng.choice(choices))).number) if sibling else "",

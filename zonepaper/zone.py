@@ -72,6 +72,16 @@ class Letters:
 
 
 @dataclass(frozen=True)
+class FormInfo:
+    """What the application form tells families about returning it (zone.toml [forms]); each optional."""
+
+    return_by: Label | None = None  # the deadline: "27 de febrero de 2009" / "February 27, 2009"
+    return_to: Label | None = None  # where to hand it in
+    phone: str = ""  # whom to call with questions
+    results_by: Label | None = None  # when letters with the results are sent
+
+
+@dataclass(frozen=True)
 class Zone:
     path: Path
     name: Label
@@ -88,6 +98,7 @@ class Zone:
     city: str = ""  # city and state after the street in the families' addresses, e.g. "Los Angeles, CA"
     timezone: str = "America/Los_Angeles"  # the zone's clock, for the times printed on receipts and reports
     idle_minutes: int = IDLE_MINUTES  # a review page left alone this long logs out
+    forms: FormInfo = FormInfo()
 
     @property
     def start_year(self) -> int:
@@ -116,7 +127,10 @@ class Zone:
 # Each table: key -> (kind, required). Kinds are checked by _check_value.
 _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
     "": {"zone": ("table", True), "priorities": ("tables", False), "campuses": ("tables", True),
-         "programs": ("tables", True), "letters": ("table", False), "review": ("table", False)},
+         "programs": ("tables", True), "letters": ("table", False), "review": ("table", False),
+         "forms": ("table", False)},
+    "forms": {"return_by": ("label", False), "return_to": ("label", False), "phone": ("text", False),
+              "results_by": ("label", False)},
     "review": {"idle_minutes": ("minutes", False)},
     "letters": {"reply_by": ("label", True), "next_steps": ("label", True), "contact": ("label", True),
                 "no_reply": ("label", False), "waitlist_until": ("label", False), "apply_again": ("label", False),
@@ -312,6 +326,13 @@ def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
                           offer_reply_days=given.get("offer_reply_days", 7),
                           confirm_days=given.get("confirm_days", 10),
                           other_languages=tuple(v.strip() for v in given.get("other_languages", ())))
+    forms = FormInfo()
+    if "forms" in raw:
+        check.check_table(raw["forms"], "forms", "forms")
+        given = raw["forms"]
+        forms = FormInfo(*(_label(given[k]) if k in given else None for k in ("return_by", "return_to")),
+                         phone=given.get("phone", "").strip(),
+                         results_by=_label(given["results_by"]) if "results_by" in given else None)
     if any(p.evidence == "zip_code" for p in priorities) and not zone_raw.get("zip_codes"):
         check.fail("zone.zip_codes", "zone.zip_codes_needed")
     if zone_raw["max_choices"] > len(programs):
@@ -333,6 +354,7 @@ def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
         city=zone_raw.get("city", "").strip(),
         timezone=zone_raw.get("timezone", "America/Los_Angeles"),
         idle_minutes=idle,
+        forms=forms,
     )
 
 

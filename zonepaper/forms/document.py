@@ -10,11 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable
 
+from reportlab.lib.colors import white
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
+from zonepaper.errors import LayoutDoesNotFitError
 from zonepaper.layout import BUBBLE_D, Decoration, Layout, Rect, rank_label
 from zonepaper.pdf import GREY, INK, LINE, SHADE, LayoutPainter, paragraph, register_fonts, t
 from zonepaper.serial import Payload, display_serial
@@ -66,7 +68,8 @@ class FormPainter(LayoutPainter):
     def decoration_painters(self) -> dict[str, Callable[[Decoration], None]]:
         return {**super().decoration_painters(), "title": self._deco_title, "howto": self._deco_howto,
                 "choices_instructions": self._deco_choices_instructions, "grid_heading": self._deco_grid_heading,
-                "grid_row": self._deco_grid_row, "office": self._deco_office}
+                "grid_row": self._deco_grid_row, "office": self._deco_office,
+                "return_by": self._deco_return_by}
 
     def _deco_title(self, d: Decoration) -> None:
         r = d.rect
@@ -81,9 +84,9 @@ class FormPainter(LayoutPainter):
         c.setStrokeColor(LINE)
         c.setLineWidth(0.6)
         c.roundRect(r.x, self.y(r.bottom), r.w, r.h, 4, stroke=1, fill=0)
-        self.text(r.x + 6, r.y + 3.5, t("pen", "es"), "Sans-Bold", 7.4, max_width=r.w - 12)
-        self.text(r.x + 6, r.y + 12, t("pen", "en"), "Sans", 7.2, GREY, max_width=r.w - 12)
-        row = r.y + 26
+        self.text(r.x + 6, r.y + 3, t("pen", "es"), "Sans-Bold", 7.4, max_width=r.w - 12)
+        self.text(r.x + 6, r.y + 11, t("pen", "en"), "Sans", 7.2, GREY, max_width=r.w - 12)
+        row = r.y + 23
         x = r.x + 6
         x += self.text(x, row - 3, f"{t('howto.bubble_yes', 'es')} / {t('howto.bubble_yes', 'en')}", "Sans-Bold", 7)
         x += 4
@@ -97,12 +100,12 @@ class FormPainter(LayoutPainter):
         x += 16
         x += self.text(x, row - 3, f"{t('howto.boxes', 'es')} / {t('howto.boxes', 'en')}", "Sans-Bold", 7) + 4
         for ch in "MARÍA 03":
-            box = Rect(x, row - 8.5, 11, 13)
+            box = Rect(x, row - 6, 10, 11)
             c.setStrokeColor(LINE)
             if ch != " ":
                 self.rect(box)
-                self.text(x + 5.5, row - 6.5, ch, "Sans", 8.5, align="center")
-            x += 11 if ch != " " else 6
+                self.text(x + 5, row - 4, ch, "Sans", 8, align="center")
+            x += 10 if ch != " " else 6
 
     def _example_bubble(self, x: float, row_center: float, style: str) -> None:
         c = self.c
@@ -121,31 +124,44 @@ class FormPainter(LayoutPainter):
         c.setLineWidth(0.7)
 
     def _deco_choices_instructions(self, d: Decoration) -> None:
-        n = d.params["n"]
-        self.text(d.rect.x, d.rect.y - 1, t("choices.instructions", "es", n=n), "Sans-Bold", 6.8,
-                  max_width=d.rect.w)
-        self.text(d.rect.x, d.rect.y + 7, t("choices.instructions", "en", n=n), "Sans", 6.8, GREY,
-                  max_width=d.rect.w)
+        self._instructions(d.rect.x, d.rect.y, d.params["n"], d.rect.w)
+
+    def _instructions(self, x: float, top: float, n: int, width: float) -> None:
+        self.text(x, top, t("choices.instructions", "es", n=n), "Sans-Bold", 7, max_width=width)
+        self.text(x, top + 8, t("choices.instructions", "en", n=n), "Sans", 7, GREY, max_width=width)
 
     def _deco_grid_heading(self, d: Decoration) -> None:
-        r = d.rect
-        self.bilingual(r.x + 2, r.y + 7, t("choices.program_heading", "es"), t("choices.program_heading", "en"),
-                       7, max_width=d.params["bubbles_x"] - r.x - 4)
-        for rank in range(1, d.params["ranks"] + 1):
+        r, p = d.rect, d.params
+        if p["instructions"]:
+            self._instructions(r.x + 2, r.y, p["n"], p["bubbles_x"] - r.x - 6)
+        else:
+            key = "choices.program_heading" if p["campus"] else "choices.program_heading_short"
+            self.text(r.x + 2, r.y, t(key, "es"), "Sans-Bold", 7, max_width=p["bubbles_x"] - r.x - 6)
+            self.text(r.x + 2, r.y + 8, t(key, "en"), "Sans", 7, GREY, max_width=p["bubbles_x"] - r.x - 6)
+        for rank in range(1, p["ranks"] + 1):
             label = rank_label(rank)
-            cx = d.params["bubbles_x"] + (rank - 0.5) * d.params["col_w"]
+            cx = p["bubbles_x"] + (rank - 0.5) * p["col_w"]
             self.text(cx, r.y, label.es, "Sans-Bold", 7.5, align="center")
-            self.text(cx, r.y + 8, label.en, "Sans", 6, GREY, align="center")
+            self.text(cx, r.y + 8, label.en, "Sans", 7, GREY, align="center")
 
     def _deco_grid_row(self, d: Decoration) -> None:
+        """'N  Name — Campus' at the size the layout measured to fit (7 pt or more); the campus left out
+        when the layout found no room for it (the back gives it)."""
         r, p = d.rect, d.params
-        size = min(8.0, r.h * 0.6)
+        size = p["size"]
         top = r.y + (r.h - size * 0.8) / 2
         self.text(r.x + 14, top, str(p["number"]), "Sans-Bold", size, align="right")
-        avail = p["name_w"] + 20 - 22
-        w = self.text(r.x + 20, top, p["name"], "Sans-Bold", size, max_width=avail * 0.68)
-        self.text(r.x + 20 + w + 3, top + 0.5, f"— {p['campus']}", "Sans", size - 1, GREY,
-                  max_width=max(20, avail - w - 6))
+        w = self.text(r.x + 20, top, p["name"], "Sans-Bold", size)
+        if p["campus"]:
+            self.text(r.x + 20 + w + 3, top + 0.5, f"— {p['campus']}", "Sans", max(7.0, size - 1), GREY)
+
+    def _deco_return_by(self, d: Decoration) -> None:
+        """In the signature's bar: by when to return the form (zone.toml [forms] return_by)."""
+        when = self.zone.forms.return_by
+        if when is None:
+            return
+        text = f"{t('sign.return_by', 'es', date=when.es)} / {t('sign.return_by', 'en', date=when.en)}"
+        self.text(d.rect.right, d.rect.y + 3, text, "Sans-Bold", 8, white, align="right", max_width=d.rect.w)
 
     def _deco_office(self, d: Decoration) -> None:
         r = d.rect
@@ -156,39 +172,105 @@ class FormPainter(LayoutPainter):
     def _draw_back_static(self) -> None:
         width = self.layout.width
         left = (width - 535) / 2
-        col_w = (535 - 14) / 2
-        top = 30.0
-        self.text(left, top, f"{t('back.title', 'es')} / ", "Sans-Bold", 14)
-        self.text(left + pdfmetrics.stringWidth(f"{t('back.title', 'es')} / ", "Sans-Bold", 14), top,
+        self.text(left, 30, f"{t('back.title', 'es')} / ", "Sans-Bold", 14)
+        self.text(left + pdfmetrics.stringWidth(f"{t('back.title', 'es')} / ", "Sans-Bold", 14), 30,
                   t("back.title", "en"), "Sans", 14, GREY)
-        top = self.layout.field("back_code").rect.bottom + 8
-        es_style = ParagraphStyle("es", fontName="Sans", fontSize=8, leading=10.2, spaceAfter=3)
-        en_style = ParagraphStyle("en", parent=es_style, textColor=GREY)
-        bottoms = []
-        for i, (lang, style) in enumerate((("es", es_style), ("en", en_style))):
-            y = top
-            for para in t("back.steps", lang, n=self.zone.max_choices).split("\n") + [how_decided(self.zone, lang)]:
-                y = self._paragraph(para, style, left + i * (col_w + 14), y, col_w)
-            bottoms.append(y)
-        top = max(bottoms) + 10
-        self.bar(Rect(left, top, 535, 15), "back.programs_title")
-        top += 19
-        name_style = ParagraphStyle("name", fontName="Sans-Bold", fontSize=7.6, leading=9)
-        desc_style = ParagraphStyle("desc", fontName="Sans", fontSize=7, leading=8.4)
-        desc_en_style = ParagraphStyle("desc_en", parent=desc_style, textColor=GREY)
-        for i, program in enumerate(self.zone.programs):
-            cells = [(f"{program.name} — {program.campus.name}", name_style, left + 20, 190),
-                     (program.description.es, desc_style, left + 216, 155),
-                     (program.description.en, desc_en_style, left + 378, 155)]
-            paras = [(self._wrap(text, style, width), x) for text, style, x, width in cells]
-            row_h = max(h for (_, h), _ in paras) + 4
-            if i % 2:
+        plan = self.back_plan()
+        for kind, item in plan:
+            if kind == "shade":
                 self.c.setFillColor(SHADE)
-                self.rect(Rect(left, top - 2, 535, row_h), stroke=0, fill=1)
-            self.text(left + 14, top + 1, str(program.number), "Sans-Bold", 9, align="right")
-            for (para, h), x in paras:
+                self.rect(item, stroke=0, fill=1)
+            elif kind == "number":
+                number, top = item
+                self.text(left + 14, top + 1, number, "Sans-Bold", 9, align="right")
+            elif kind == "bar":
+                self.bar(item, "back.programs_title")
+            elif kind == "example":
+                self._ranking_example(*item)
+            else:
+                para, x, top, h = item
                 para.drawOn(self.c, x, self.y(top + h))
+
+    def back_plan(self) -> list[tuple[str, object]]:
+        """Where everything of the back goes: the return details and the steps in two columns (Spanish,
+        English), a filled-in ranking, then every program with its campus and description. The program
+        list is set at the largest of two sizes (both 7 pt or more) at which it fits; a zone whose list
+        does not fit even so is refused (LayoutDoesNotFitError), never printed cut."""
+        left = (self.layout.width - 535) / 2
+        col_w = (535 - 14) / 2
+        top = self.layout.field("back_code").rect.bottom + 8
+        es_style = ParagraphStyle("es", fontName="Sans", fontSize=7.6, leading=9.3, spaceAfter=2)
+        strong = ParagraphStyle("strong", parent=es_style, fontName="Sans-Bold")
+        plan: list[tuple[str, object]] = []
+        bottoms = []
+        for i, lang in enumerate(("es", "en")):
+            color = {} if lang == "es" else {"textColor": GREY}
+            y = top
+            paras = [(returning(self.zone, lang), strong)] if returning(self.zone, lang) else []
+            paras += [(p, es_style) for p in t("back.steps", lang, n=self.zone.max_choices).split("\n")]
+            paras.append((how_decided(self.zone, lang), es_style))
+            for text, style in paras:
+                para, h = self._wrap(text, ParagraphStyle(f"{style.name}_{lang}", parent=style, **color), col_w)
+                plan.append(("para", (para, left + i * (col_w + 14), y, h)))
+                y += h + style.spaceAfter
+            bottoms.append(y)
+        top = max(bottoms) + 4
+        plan.append(("example", (left, top)))
+        top += EXAMPLE_H + 6
+        plan.append(("bar", Rect(left, top, 535, 15)))
+        top += 19
+        room = self.layout.height - 24 - top
+        for sizes in ((7.6, 7.0, 8.4), (7.0, 7.0, 7.8)):
+            for arrangement in ARRANGEMENTS:
+                bottom, rows = self._program_rows(left, top, *sizes, *arrangement)
+                if bottom <= top + room:
+                    return plan + rows
+        raise LayoutDoesNotFitError("forms.back_does_not_fit", programs=len(self.zone.programs))
+
+    def _program_rows(self, left: float, top: float, name_size: float, desc_size: float, leading: float,
+                      name_w: float, side_by_side: bool) -> tuple[float, list[tuple[str, object]]]:
+        """The program list's rows from `top`: (its bottom, what to draw). The descriptions in Spanish and
+        English one above the other, or side by side."""
+        name_style = ParagraphStyle("name", fontName="Sans-Bold", fontSize=name_size, leading=leading + 0.6)
+        desc_style = ParagraphStyle("desc", fontName="Sans", fontSize=desc_size, leading=leading)
+        desc_en_style = ParagraphStyle("desc_en", parent=desc_style, textColor=GREY)
+        desc_x = left + 26 + name_w
+        desc_w = (535 - 26 - name_w - 8) / 2 if side_by_side else 535 - 26 - name_w
+        out: list[tuple[str, object]] = []
+        for i, program in enumerate(self.zone.programs):
+            name, name_h = self._wrap(f"{program.name} — {program.campus.name}", name_style, name_w)
+            es, es_h = self._wrap(program.description.es, desc_style, desc_w)
+            en, en_h = self._wrap(program.description.en, desc_en_style, desc_w)
+            row_h = max(name_h, max(es_h, en_h) if side_by_side else es_h + en_h) + 2
+            if i % 2:
+                out.append(("shade", Rect(left, top - 1.5, 535, row_h)))
+            out.append(("number", (str(program.number), top)))
+            en_at = (desc_x + desc_w + 8, top) if side_by_side else (desc_x, top + es_h)
+            out += [("para", (name, left + 20, top, name_h)), ("para", (es, desc_x, top, es_h)),
+                    ("para", (en, *en_at, en_h))]
             top += row_h
+        return top, out
+
+    def _ranking_example(self, left: float, top: float) -> None:
+        """A filled-in ranking of three programs, and what it says."""
+        marked = {(2, 1), (3, 2), (1, 3)}  # (program, rank): program 2 first, 3 second, 1 third
+        x0 = left + 30
+        for rank in range(1, 4):
+            label = rank_label(rank)
+            self.text(x0 + 20 + (rank - 0.5) * 20, top, label.es, "Sans-Bold", 7, align="center")
+        for program in range(1, 4):
+            y = top + 9 + (program - 1) * 12
+            self.text(x0 + 8, y + 2, str(program), "Sans-Bold", 8, align="right")
+            for rank in range(1, 4):
+                cx, cy = x0 + 20 + (rank - 0.5) * 20, y + 6
+                self.c.setStrokeColor(INK)
+                self.c.setFillColor(INK if (program, rank) in marked else white)
+                self.c.circle(cx, self.y(cy), BUBBLE_D / 2 - 0.5, stroke=1, fill=1)
+        self.c.setStrokeColor(LINE)
+        self.rect(Rect(left, top - 3, 535, EXAMPLE_H))
+        x = x0 + 100
+        self.text(x, top + 6, t("back.example", "es"), "Sans-Bold", 8, max_width=535 - (x - left) - 6)
+        self.text(x, top + 20, t("back.example", "en"), "Sans", 8, GREY, max_width=535 - (x - left) - 6)
 
     def _wrap(self, text: str, style: ParagraphStyle, width: float) -> tuple[Paragraph, float]:
         para = paragraph(text, style)
@@ -199,6 +281,27 @@ class FormPainter(LayoutPainter):
         para, h = self._wrap(text, style, width)
         para.drawOn(self.c, x, self.y(top + h))
         return top + h + style.spaceAfter
+
+
+EXAMPLE_H = 48.0  # the filled-in ranking on the back
+# how the back's program list may be set, tried in order: (width of "name — campus", descriptions side by side)
+ARRANGEMENTS = ((232.0, False), (232.0, True), (300.0, True), (340.0, True))
+
+
+def returning(zone: Zone, lang: str) -> str:
+    """By when, where and how to return the form, whom to call, and when the results come (zone.toml
+    [forms]; what is not given is not said)."""
+    info, said = zone.forms, []
+    if info.return_by is not None or info.return_to is not None:
+        key = "back.return" if info.return_by and info.return_to else "back.return_by" if info.return_by \
+            else "back.return_to"
+        said.append(t(key, lang, date=info.return_by[lang] if info.return_by else "",
+                      place=info.return_to[lang] if info.return_to else ""))
+    if info.phone:
+        said.append(t("back.phone", lang, phone=info.phone))
+    if info.results_by is not None:
+        said.append(t("back.results", lang, date=info.results_by[lang]))
+    return " ".join(said)
 
 
 def how_decided(zone: Zone, lang: str) -> str:
@@ -219,6 +322,7 @@ def write_forms_pdf(path: Path, layout: Layout, zone: Zone, cycle_id: str,
     """Write one PDF of forms (front and back page each). Returns the number of forms."""
     register_fonts()  # before the canvas: its first font is then the embedded DejaVu
     canvas = Canvas(str(path), pagesize=(layout.width, layout.height), pageCompression=1)
+    FormPainter(canvas, layout, zone, cycle_id).back_plan()  # a back that does not fit: refused before a page
     canvas.setTitle(f"{t('title', 'es')} / {t('title', 'en')} — {zone.name.es}")
     canvas.setCreator("zonepaper")
     painter = FormPainter(canvas, layout, zone, cycle_id)

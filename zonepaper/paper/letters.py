@@ -36,6 +36,17 @@ class Family:
     address: str
     zip: str
     other_language: bool = False  # the family ticked "other" for the letters' language
+    apartment: str = ""
+    city: str = ""  # as the family wrote it; empty: the zone's city
+
+    def mailing_lines(self, zone: Zone, lang: str) -> list[str]:
+        """The envelope window's lines: who, the street (and apartment), the city, state and ZIP code."""
+        street = f"{self.address} APT {self.apartment}" if self.apartment else self.address
+        state = zone.city.rsplit(",", 1)[1].strip() if "," in zone.city else ""
+        city = f"{self.city}, {state}" if self.city and state else self.city or zone.city
+        lines = [self.guardian or translate("paper", "letter.family_of", lang, student=self.student), street,
+                 f"{city} {self.zip}".strip()]
+        return [line for line in lines if line]
 
     @property
     def languages(self) -> tuple[str, str]:
@@ -47,14 +58,14 @@ def families(conn: sqlite3.Connection) -> dict[str, Family]:
     values: dict[str, dict[str, str]] = {}
     for serial, name, value in conn.execute(
             "SELECT serial, name, value FROM fields WHERE name IN ('letter_language', 'first_name', 'last_name', "
-            "'guardian_name', 'address', 'zip')"):
+            "'guardian_name', 'address', 'apartment', 'city', 'zip')"):
         values.setdefault(serial, {})[name] = value or ""
     out = {}
     for serial, v in values.items():
         student = f"{v.get('first_name', '')} {v.get('last_name', '')}".strip()
         out[serial] = Family(serial, "en" if v.get("letter_language") == "en" else "es", student,
                              v.get("guardian_name", ""), v.get("address", ""), v.get("zip", ""),
-                             v.get("letter_language") == "other")
+                             v.get("letter_language") == "other", v.get("apartment", ""), v.get("city", ""))
     return out
 
 
@@ -351,9 +362,7 @@ def _draw_address(c, zone: Zone, family: Family, page_h: float, lang: str, windo
     if not window:
         return
     x, top, width, _ = WINDOW
-    lines = [family.guardian or translate("paper", "letter.family_of", lang, student=family.student),
-             family.address, f"{zone.city} {family.zip}".strip()]
-    for i, line in enumerate(line for line in lines if line):
+    for i, line in enumerate(family.mailing_lines(zone, lang)):
         size = 10.5  # a long address line is set smaller, never cut: it must fit the envelope's window
         while size > 7 and c.stringWidth(line, "Sans", size) > width:
             size -= 0.5
