@@ -136,8 +136,17 @@ def test_pdf_text_has_both_languages_and_accents(printed) -> None:
             assert f.label.en in text, f.label.en
     for phrase in ("Solicitud de inscripción", "Application for enrollment", "Instrucciones", "Instructions",
                    "¿El estudiante tiene un hermano", "Español", "SOLO PARA LA OFICINA", "OFFICE USE ONLY",
-                   "Civitas School of Leadership", "Programas de la zona", "Programs of the zone"):
+                   "Civitas School of Leadership", "Programas de la zona", "Programs of the zone",
+                   # what the last readers missed: the signature's bar with the deadline (zone.toml [forms]),
+                   # the area code, the office's date, a filled-in ranking, whom to call and when results come
+                   "4. Firma", "Entréguela antes del 27 de febrero de 2009", "Return it by February 27, 2009",
+                   "código de área", "Fecha de recepción", "Ejemplo: el programa 2 es la 1.ª opción",
+                   "Apto.", "Ciudad"):
         assert phrase in text, phrase
+    flat = " ".join(text.split())
+    assert "Las cartas con los resultados se envían el 3 de abril de 2009." in flat
+    assert "Hand in this form by February 27, 2009 at any school of the zone" in flat
+    assert "¿Preguntas? Llame al (213) 555-0100." in flat
     for program in cycle.zone().programs:
         assert program.description.es in text.replace("\n", " ") or program.description.es[:30] in text
 

@@ -231,13 +231,25 @@ def outcome_cycle(tmp_path: Path, next_steps: str | None = None, zone_edit: tupl
         for n, (serial, row) in enumerate(zip(batch.serials, rows)):
             values = {"grade": "9", "zip": "90012", "last_name": "HERNÁNDEZ-VILLASEÑOR", "first_name": f"MARÍA {n}",
                       "guardian_name": "GUADALUPE HERNÁNDEZ", "address": "1234 W SUNSET BLVD APT 12", "sibling": "no",
-                      "letter_language": "other" if n == 7 else "en" if n == 6 else "es", **row}
+                      "letter_language": "other" if n == 7 else "en" if n == 6 else "es", **row,
+                      **({"address": "1234 W SUNSET BLVD", "apartment": "12B", "city": "GLENDALE"} if n == 1 else {})}
             create_read_application(db.conn, serial, tuple(FieldResult(k, v, "auto", 1.0, {}, (), (0, 0, 1, 1))
                                                       for k, v in values.items()), None, f"2009-03-{n + 1:02d}")
     db.close()
     freeze(c, "da")
     run(c, DICE)
     return c
+
+
+def test_letters_go_to_the_familys_own_street_apartment_and_city(tmp_path: Path) -> None:
+    """The form has the apartment and the city apart: the envelope window prints them, with the zone's state;
+    a family that wrote no city gets the zone's city."""
+    c = outcome_cycle(tmp_path)
+    serials = [r[0] for r in c.db().conn.execute("SELECT serial FROM applications ORDER BY serial")]
+    sides = letter_sides(c)
+    own, other = sides[serials[1]][0], sides[serials[0]][0]
+    assert "1234 W SUNSET BLVD APT 12B GLENDALE, CA 90012" in own and "Los Angeles, CA 90012" not in own
+    assert "1234 W SUNSET BLVD APT 12 Los Angeles, CA 90012" in other
 
 
 def _pages(c, today: str = "2009-04-01") -> dict:
