@@ -248,3 +248,57 @@ def test_every_key_and_button_a_help_text_names_is_on_its_page(site, lang: str) 
         assert keys - on_page <= {"Tab"}, (path, lang, keys - on_page)
         named = re.findall(r"«([^»]+)»|'([^']+)'", help_line)
         assert all(any(n in page for n in pair if n) for pair in named), (path, named)
+
+
+def test_a_returned_correction_slip_is_read_set_aside_and_closed_by_a_coordinator(site, capsys) -> None:
+    """A confirmation letter's correction slip comes back through scan ingest (on the whole letter, or torn off
+    and upside down): the machine finds its form number by the slip's own markers and code and sets it aside
+    for a coordinator (the draw's freeze waits for it); the coordinator opens the application from it and
+    closes it, an event in the application's history. A second scan of the same files changes nothing."""
+    from pdf2image import convert_from_path
+    from PIL import ImageDraw
+
+    from conftest import cli
+    from zonepaper.errors import ZonepaperError
+    from zonepaper.scan.ingest import ingest
+
+    c, app = site
+    serials = [r[0] for r in c.db().conn.execute("SELECT serial FROM applications ORDER BY serial")]
+    assert cli("print", "confirmations", "--date", "2009-03-10", "--cycle", str(c.root)) == 0
+    letters = c.root / "output" / "confirmations-2009-03-10.pdf"
+    first, second = (convert_from_path(letters, dpi=200, first_page=p, last_page=p, grayscale=True)[0]
+                     for p in (1, 3))
+    scans = c.root / "returned"
+    scans.mkdir()
+    for page in (first, second):  # the family's pen on the slip's lines
+        ImageDraw.Draw(page).text((200, page.height - 260), "LA FECHA ES 03 15 1995", fill=0)
+    first.save(scans / "whole-letter.png")
+    torn = second.crop((0, second.height - 3 * 200, second.width, second.height)).rotate(180)
+    torn.save(scans / "torn-off.jpg", quality=80)
+    ingest(c, [scans], "2009-03-12")
+    db = c.db()
+    rows = db.conn.execute("SELECT p.id, p.reason, p.serial, f.original_name FROM pages p JOIN files f ON "
+                           "f.sha256 = p.file_sha256 WHERE p.kind = 'quarantined' ORDER BY f.original_name").fetchall()
+    assert [(r[1], r[2], r[3]) for r in rows] == [("correction_slip", serials[1], "torn-off.jpg"),
+                                                  ("correction_slip", serials[0], "whole-letter.png")]
+    with pytest.raises(ZonepaperError):  # the draw waits for the slips
+        freeze(c, "da")
+    client, csrf = logged_in(app, "ana")
+    head = {"X-CSRF-Token": csrf}
+    page = client.get(f"/quarantine/{rows[1][0]}")
+    assert page.status_code == 200 and "La familia escribió qué está mal" in page.text
+    assert "Hecho: corregí la solicitud" in page.text and "No hay nada que cambiar" in page.text
+    reviewer, reviewer_csrf = logged_in(app, "bob")
+    refused = reviewer.post("/api/quarantine", json={"page": rows[1][0], "action": "corrected"},
+                            headers={"X-CSRF-Token": reviewer_csrf})
+    assert refused.status_code in (403, 404)
+    for (page_id, *_), action in zip(rows, ("nothing_to_change", "corrected")):
+        reply = client.post("/api/quarantine", json={"page": page_id, "action": action}, headers=head)
+        assert reply.status_code == 200, reply.text
+    events = db.conn.execute("SELECT subject, json_extract(payload, '$.action') FROM events WHERE kind = "
+                             "'quarantine.resolved' ORDER BY id").fetchall()
+    assert [(s.split(":")[-1], a) for s, a in events] == [(serials[1], "nothing_to_change"),
+                                                          (serials[0], "corrected")]
+    ingest(c, [scans], "2009-03-12")
+    assert db.conn.execute("SELECT count(*) FROM pages WHERE kind = 'quarantined'").fetchone()[0] == 2
+    db.close()

@@ -26,6 +26,7 @@ MARKER_SIZE = 34.0  # 12 mm: measured to align reliably
 MARKER_INSET = 24.0  # from the paper edge, inside what office printers can print
 MARKER_IDS = {"top_left": 0, "top_right": 1, "bottom_right": 2, "bottom_left": 3}
 SLIP_MARKER_IDS = {"top_left": 4, "top_right": 5, "bottom_right": 6, "bottom_left": 7}  # never mistaken for a form
+CORRECTION_MARKER_IDS = {"top_left": 8, "top_right": 9, "bottom_right": 10, "bottom_left": 11}  # a confirmation's
 SLIP_H = 216.0  # 3 inches: the tear-off reply slip at the bottom of a letter
 SLIP_MARKER = MARKER_SIZE  # the measured 12 mm
 
@@ -364,12 +365,10 @@ def _width(groups: tuple[tuple[str, int], ...]) -> float:
     return sum(count for _, count in groups) * BOX_W + (len(groups) - 1) * GROUP_GAP
 
 
-def build_slip_layout(paper: str = "letter") -> Layout:
-    """The reply slip at the foot of an assignment letter: its own markers, code, answer and signature.
-
-    Its coordinates start at the slip's top edge (the cut line), so the slip reads the same torn
-    off or still on the letter. Markers 4-7 tell a slip from a form.
-    """
+def _slip_builder(paper: str, marker_ids: dict[str, int], title: str) -> tuple[_Builder, float, float]:
+    """A slip at the foot of a letter: its four markers, its title bar, its code and the serial beside it.
+    Its coordinates start at the slip's top edge (the cut line), so it reads the same torn off or still on
+    the letter. Returns the builder, the slip's left edge inside the markers and the code's left edge."""
     if paper not in PAPER_SIZES:
         raise InvalidInputError("forms.unknown_paper", paper=paper, known=", ".join(PAPER_SIZES))
     width = PAPER_SIZES[paper][0]
@@ -379,20 +378,35 @@ def build_slip_layout(paper: str = "letter") -> Layout:
              "bottom_left": (m, SLIP_H - m - s)}
     for corner, (x, y) in spots.items():
         b.fields.append(Field(f"slip_marker_{corner}", "marker", "front", form_label("field.marker"),
-                              Rect(x, y, s, s), marker_id=SLIP_MARKER_IDS[corner]))
+                              Rect(x, y, s, s), marker_id=marker_ids[corner]))
     left = m + s + 14
-    b.deco("section", Rect(left, 14, width - 2 * left, SECTION_H), key="section.reply")
+    b.deco("section", Rect(left, 14, width - 2 * left, SECTION_H), key=title)
     code = Rect(width - m - s - 14 - QR_SIZE, 36, QR_SIZE, QR_SIZE)
     b.fields.append(Field("serial_code", "code", "front", form_label("field.qr"), code))
     b.deco("serial_text", Rect(code.x - 170, code.y + 4, 160, 24))
-    b.deco("reply_text", Rect(left, 36, code.x - 180 - left, 44))
+    return b, left, code.x
+
+
+def build_slip_layout(paper: str = "letter") -> Layout:
+    """The reply slip at the foot of an assignment letter: its own markers (4-7), code, answer and signature."""
+    b, left, code_x = _slip_builder(paper, SLIP_MARKER_IDS, "section.reply")
+    b.deco("reply_text", Rect(left, 36, code_x - 180 - left, 44))
     y = 86.0
     b.bubbles("reply", left, y, [("accept", form_label("option.accept")), ("decline", form_label("option.decline"))],
               190)
     sig = Rect(left, y + LABEL_H + BOX_H + 18, 300, BOX_H)
     b.fields.append(Field("reply_signature", "signature", "front", form_label("field.reply_signature"), sig))
     b.deco("field_label", Rect(left, sig.y - LABEL_H, 300, LABEL_H), key="field.reply_signature")
-    return Layout(paper, width, SLIP_H, tuple(b.fields), tuple(b.decorations))
+    return Layout(paper, b.width, SLIP_H, tuple(b.fields), tuple(b.decorations))
+
+
+def build_correction_layout(paper: str = "letter") -> Layout:
+    """The correction slip at the foot of a confirmation letter: markers 8-11 and the form's code, read by the
+    machine; what the family writes on its lines is read by a person (the slip is set aside for one)."""
+    b, left, code_x = _slip_builder(paper, CORRECTION_MARKER_IDS, "section.correction")
+    b.deco("correction_text", Rect(left, 36, code_x - 180 - left, 50))
+    b.deco("write_lines", Rect(left, 100, b.width - 2 * left, SLIP_H - 100 - MARKER_INSET - 4))
+    return Layout(paper, b.width, SLIP_H, tuple(b.fields), tuple(b.decorations))
 
 
 def _place_markers(b: _Builder) -> None:

@@ -196,7 +196,21 @@ class LayoutPainter:
         return {"serial_text": self._deco_serial_label, "section": self._deco_section,
                 "field_label": self._deco_field_label, "field_label_left": self._deco_field_label_left,
                 "part_hint": self._deco_part_hint, "bubble_label": self._deco_bubble_label,
-                "reply_text": lambda d: None}  # a letter's reply slip: the family's own words, drawn per letter
+                "reply_text": lambda d: None,  # a letter's reply slip: the family's own words, drawn per letter
+                "correction_text": lambda d: None,  # a confirmation's slip: its date, drawn per letter
+                "write_lines": self._deco_write_lines}
+
+    def _deco_write_lines(self, d: Decoration) -> None:
+        """Lines to write on, the last one for the signature."""
+        r, c = d.rect, self.c
+        c.setStrokeColor(LINE)
+        c.setLineWidth(0.5)
+        count = int(r.h // 19)
+        for i in range(1, count + 1):
+            c.line(r.x, self.y(r.y + i * 19), r.right, self.y(r.y + i * 19))
+        label = f"{t('field.reply_signature', 'es')} / {t('field.reply_signature', 'en')}"
+        self.text(r.x, r.y + count * 19 + 1.5, label, "Sans", 7, GREY)
+        c.setLineWidth(0.7)
 
     def draw_marker(self, r: Rect, marker_id: int) -> None:
         """An ArUco marker filling r."""

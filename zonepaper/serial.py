@@ -19,6 +19,7 @@ SERIAL_LENGTH = SEQUENCE_DIGITS + 1
 MAX_SEQUENCE = 10**SEQUENCE_DIGITS - 1
 PAYLOAD_VERSION = "ZP1"
 FRONT, BACK, REPLY = "F", "B", "R"  # the form's two sides, and the reply slip of a letter
+CORRECTION = "C"  # the correction slip of a confirmation letter
 TAG_LENGTH = 8
 
 # A totally anti-symmetric quasigroup of order 10 (H. M. Damm, 2004).
@@ -108,7 +109,7 @@ def make_payload(secret: bytes, cycle_id: str, serial: str, side: str = FRONT) -
 
 def parse_payload(text: str) -> Payload | None:
     """Read a QR text; None when it is not a zonepaper form code."""
-    match = re.fullmatch(rf"{PAYLOAD_VERSION}([FBR]):([A-Z2-7]+):(\d{{{SERIAL_LENGTH}}}):([A-Z2-7]{{{TAG_LENGTH}}})",
+    match = re.fullmatch(rf"{PAYLOAD_VERSION}([FBRC]):([A-Z2-7]+):(\d{{{SERIAL_LENGTH}}}):([A-Z2-7]{{{TAG_LENGTH}}})",
                          text.strip())
     if not match:
         return None

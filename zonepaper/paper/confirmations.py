@@ -3,10 +3,13 @@
 One letter per application, the family's language on the front and the other on the back: the
 student's name, birth date, grade, current school, address, phone, parent or guardian, the letters'
 language, the sibling answer and the choices in order, as stored now (a value still waiting for a
-person says so). At the foot of the front, a correction slip: the form number large, lines to write
-what is wrong, and the date to return it by. Staff type the corrections on the review page (a
-coordinator opens the field again from the whole-form view: each correction is a decision, an event
-in the log), so mistakes of the machine and of the reviewers are caught before the draw.
+person says so). At the foot of the front, a correction slip: the form number large and in a code, lines to write
+what is wrong, and the date to return it by. The slip has its own four markers (8-11) and code, so
+`scan ingest` recognises it, torn off or on the whole letter, and sets it aside for a coordinator
+(reason `correction_slip`: an open page, so the draw's freeze waits for it). The coordinator reads it
+beside the form, opens the fields to correct from the whole-form view (each correction is a decision,
+an event in the log) and closes the slip ("corrected" or "nothing to change", an event too), so
+mistakes of the machine and of the reviewers are caught before the draw.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from zonepaper.cycle import Cycle
 from zonepaper.errors import ConflictError
 from zonepaper.fields import ON_FORM, names, spec
 from zonepaper.paper.letters import LEFT, RIGHT, Family, both_sides, choice_words, cut_line, families, long_date
-from zonepaper.pdf import GREY, register_fonts, whole_file
-from zonepaper.serial import display_serial
+from zonepaper.layout import SLIP_H, Layout, build_correction_layout
+from zonepaper.pdf import LayoutPainter, register_fonts, whole_file
+from zonepaper.serial import CORRECTION, display_serial, make_payload
 from zonepaper.store.freeze import active_freeze
 from zonepaper.text import translate
 from zonepaper.zone import Zone
@@ -29,7 +33,8 @@ from zonepaper.zone import Zone
 # choices are shown apart, in rank order)
 SHOWN = tuple(n for n in names(sheet=ON_FORM, written_by="family")
               if spec(n).kind not in ("signature", "choices") and n != "signature_date")
-SLIP = 2.4 * 72  # the correction slip at the foot of the front
+SLIP = SLIP_H  # the correction slip at the foot of the front (3 inches, as a letter's reply slip)
+SLIP_FORM = "correction_slip"  # its fixed parts, drawn once
 
 
 def stored_values(conn: sqlite3.Connection) -> dict[str, dict[str, tuple[str, str]]]:
@@ -106,15 +111,22 @@ def write_confirmations_pdf(cycle: Cycle, conn: sqlite3.Connection, today: date 
     who = families(conn)
     values = stored_values(conn)
     serials = [r[0] for r in conn.execute("SELECT serial FROM applications ORDER BY serial")]
+    info = cycle.info()
+    secret, cycle_id = bytes.fromhex(info["secret"]), info["cycle_id"]
+    slip = build_correction_layout("letter")
     out = cycle.root / "output" / f"confirmations-{today.isoformat()}.pdf"
     with whole_file(out) as part:
         c = Canvas(str(part), pagesize=letter)
         c.setTitle("Confirmations")
+        painter = LayoutPainter(c, slip, zone, cycle_id)
+        c.beginForm(SLIP_FORM)
+        painter.draw_static()
+        c.endForm()
         for serial in serials:
             family = who.get(serial, Family(serial, "es", "", "", "", ""))
 
             def correction_foot(lang: str, serial: str = serial) -> float:
-                _draw_correction_slip(c, serial, lang, due)
+                _draw_correction_slip(c, painter, slip, make_payload(secret, cycle_id, serial, CORRECTION), lang, due)
                 return SLIP + 10
 
             both_sides(c, zone, family, lambda lang, family=family: confirmation_paragraphs(
@@ -123,26 +135,15 @@ def write_confirmations_pdf(cycle: Cycle, conn: sqlite3.Connection, today: date 
     return out, len(serials)
 
 
-def _draw_correction_slip(c, serial: str, lang: str, due: date) -> None:
-    """The tear-off at the foot of the front: the form number large, what to do, lines to write on."""
+def _draw_correction_slip(c, painter: LayoutPainter, slip: Layout, payload, lang: str, due: date) -> None:
+    """The tear-off at the foot of the front: its fixed parts, the form's number and code, and by when to
+    return it, in both languages (the family's first)."""
     other = "en" if lang == "es" else "es"
     cut_line(c, SLIP, translate("paper", "confirm.cut", lang))
-    c.setFillColorRGB(0, 0, 0)
-    c.setFont("Sans-Bold", 10)
-    c.drawString(LEFT, SLIP - 22, translate("paper", "confirm.slip_title", lang) + " / "
-                 + translate("paper", "confirm.slip_title", other))
-    c.setFont("Mono-Bold", 18)
-    c.drawRightString(RIGHT, SLIP - 26, display_serial(serial))
-    c.setFont("Sans", 8.5)
-    for i, text in enumerate((translate("paper", "confirm.slip_how", lang, date=long_date(due, lang)),
-                              translate("paper", "confirm.slip_how", other, date=long_date(due, other)))):
-        c.drawString(LEFT, SLIP - 40 - 11 * i, text)
-    c.setStrokeColor(GREY)
-    for i in range(4):  # lines to write on, then the signature's
-        y = SLIP - 78 - 20 * i
-        c.line(LEFT, y, RIGHT, y)
-    c.setFont("Sans", 7)
-    c.setFillColor(GREY)
-    label = translate("paper", "confirm.signature", lang) + " / " + translate("paper", "confirm.signature", other)
-    c.drawString(LEFT, 16, label)
-    c.line(LEFT + c.stringWidth(label, "Sans", 7) + 8, 15, RIGHT, 15)
+    c.doForm(SLIP_FORM)
+    painter.draw_serial(payload)
+    area = next(d.rect for d in slip.decorations if d.kind == "correction_text")
+    for i, (language, font) in enumerate(((lang, "Sans-Bold"), (other, "Sans"))):
+        for j, key in enumerate(("slip_how", "slip_by")):
+            painter.text(area.x, area.y + 2 + 23 * i + 11 * j, translate(
+                "paper", f"confirm.{key}", language, date=long_date(due, language)), font, 8.5, max_width=area.w)

@@ -13,7 +13,9 @@ What a coordinator can do depends on why the page was set aside:
 * another cycle's form, a code that does not match, a number never printed: `accept` with a
   reason; the sheet is read and gets a new serial of this cycle;
 * a form that came while the draw's inputs were frozen: `read` it once the freeze is lifted;
-* a second reply slip for one letter: `keep_first`; a slip for no known application: set aside.
+* a second reply slip for one letter: `keep_first`; a slip for no known application: set aside;
+* a confirmation letter's correction slip: the coordinator corrects the fields it names from the
+  whole-form view (each one an event), then says `corrected` or `nothing_to_change`.
 
 Reading a page is slow work and is done before the write (see `read_stored_page`); the
 resolution itself is one transaction and one event.
@@ -53,7 +55,10 @@ ACTIONS = {
     "after_freeze": ("read", "not_a_form"),
     "duplicate_reply": ("keep_first", "not_a_form"),
     "reply_unknown": ("not_a_form", "rescan"),
+    "correction_slip": ("corrected", "nothing_to_change", "not_a_form"),
+    "correction_unknown": ("not_a_form", "rescan"),
 }
+WITH_FORM = ("duplicate", "correction_slip")  # shown beside the first sheet with its number
 NEEDS_READING = ("serial", "use_this", "both", "accept", "read")
 
 
@@ -167,7 +172,7 @@ def resolve(conn: sqlite3.Connection, user: User, r: Resolution, fields: tuple[F
         if page.reason == "duplicate" and r.action != "use_this":
             _release_hold(conn, page.serial or "", page.id)
         conn.execute("UPDATE pages SET resolution = ? WHERE id = ?", (json.dumps(outcome), page.id))
-        if page.reason == "duplicate" and page.serial:
+        if page.reason in WITH_FORM and page.serial:
             record_application_event(conn, user.name, "quarantine.resolved", page.serial,
                                      {"page": page.id, **outcome})
         else:

@@ -538,7 +538,7 @@ def quarantine_page(ctx: Ctx) -> Response:
     with ctx.app.readers.connection() as conn:
         page = qu.get_page(conn, int(ctx.params["id"]))
         first = None
-        if page and page.reason == "duplicate" and page.serial:
+        if page and page.reason in qu.WITH_FORM and page.serial:
             first = conn.execute("SELECT id FROM pages WHERE serial = ? AND kind = 'front' ORDER BY id LIMIT 1",
                                  (page.serial,)).fetchone()
     if page is None:

@@ -326,6 +326,9 @@ def store_page(conn: sqlite3.Connection, cycle: Cycle, sha: str, result: PageRes
                 kind, reason, detail = "quarantined", "reply_unknown", result.serial
             elif answered:
                 kind, reason, detail = "quarantined", "duplicate_reply", result.serial
+        elif reason == "correction_slip":  # a confirmation letter's correction: set aside for a coordinator
+            if not conn.execute("SELECT 1 FROM applications WHERE serial = ?", (result.serial,)).fetchone():
+                reason = "correction_unknown"
         page_id = conn.execute(
             "INSERT INTO pages (file_sha256, page_index, kind, serial, reason, detail, rotation, registration_error, "
             "image, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -15,13 +15,13 @@ import zxingcpp
 
 from zonepaper.fields import (DATE_FIELDS, DIGIT_FIELDS, FAMILY_DIGIT_FIELDS, LETTER_FIELDS, SINGLE_FIELDS,
                               may_stay_empty, possible, spec, validate_digits)
-from zonepaper.layout import Field, Layout, build_layout, build_slip_layout
+from zonepaper.layout import Field, Layout, build_correction_layout, build_layout, build_slip_layout
 from zonepaper.scan.boxes import BoxesReading, read_digit_boxes, read_letter_boxes
 from zonepaper.scan.digits import Reader
 from zonepaper.scan.marks import MarkReading, px_rect, read_choices, read_signature, read_single
 from zonepaper.scan.register import ALIGNED_DPI, align_page, register_page, rotation_of
 from zonepaper.scan.tesseract import DIGITS
-from zonepaper.serial import BACK, FRONT, REPLY, Payload, is_valid_serial, parse_payload, verify_tag
+from zonepaper.serial import BACK, CORRECTION, FRONT, REPLY, Payload, is_valid_serial, parse_payload, verify_tag
 from zonepaper.store.readers import current_reader
 from zonepaper.zone import Zone
 
@@ -42,6 +42,7 @@ class ReadContext:
     secret: bytes
     slip: Layout | None = None  # the reply slip of the assignment letters
     reader: Reader = Reader()  # the digit networks' last layers: committed, or adapted to this cycle
+    correction: Layout | None = None  # the correction slip of the confirmation letters
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def read_context(cycle: "Cycle") -> ReadContext:
     finally:
         db.close()
     return ReadContext(build_layout(zone, "letter"), zone, info["cycle_id"], bytes.fromhex(info["secret"]),
-                       build_slip_layout("letter"), reader)
+                       build_slip_layout("letter"), reader, build_correction_layout("letter"))
 
 
 BLANK_THUMBNAIL = 400  # px wide: what is kept of a page called blank, to look at
@@ -148,7 +149,7 @@ def read_page(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult:
     """Everything the machine can say about one page."""
     reg = register_page(gray, ctx.layout)
     if reg is None or reg.reprojection_error_px > MAX_REGISTRATION_ERROR_PX:
-        return _read_slip(index, gray, ctx) or _unregistered(index, gray, ctx)
+        return _read_slip(index, gray, ctx) or _read_correction(index, gray, ctx) or _unregistered(index, gray, ctx)
     aligned = align_page(gray, reg, ctx.layout)
     rotation, error = rotation_of(reg), round(reg.reprojection_error_px, 2)
     payload = _read_serial(aligned, ctx.layout)
@@ -182,6 +183,23 @@ def _read_slip(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult | N
     fields = (_from_marks("reply", read_single(aligned, answer, K), answer),
               _from_marks("reply_signature", read_signature(aligned, signature, K), signature))
     return PageResult(index, "reply", payload.serial, image=_jpeg(aligned), fields=fields, **extra)
+
+
+def _read_correction(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult | None:
+    """A confirmation letter's correction slip (torn off or on the letter): what the family wrote is for a
+    person, so the slip is set aside for a coordinator with its form's number; None if no such slip."""
+    if ctx.correction is None:
+        return None
+    reg = register_page(gray, ctx.correction)
+    if reg is None or reg.reprojection_error_px > MAX_REGISTRATION_ERROR_PX:
+        return None
+    aligned = align_page(gray, reg, ctx.correction)
+    extra = {"rotation": rotation_of(reg), "registration_error": round(reg.reprojection_error_px, 2)}
+    payload = _read_serial(aligned, ctx.correction, CORRECTION)
+    if payload is None:
+        return quarantine(index, "serial_unreadable", "correction slip", aligned, **extra)
+    problem = check_payload(payload, ctx)
+    return quarantine(index, problem or "correction_slip", payload.serial, aligned, serial=payload.serial, **extra)
 
 
 def check_payload(payload: Payload, ctx: ReadContext) -> str | None:
