@@ -39,6 +39,7 @@ def site(tmp_path_factory: pytest.TempPathFactory):
     simulate(cycle, 10, root / "scans", seed=4)
     ingest(cycle, [root / "scans"], "2009-03-02")
     db = cycle.db()
+    _return_a_correction_slip(cycle, db.conn, root / "slips")
     for name, role in (("ana", "coordinator"), ("bob", "reviewer"), ("cat", "reviewer"), ("aud", "auditor")):
         accounts.add_user(db.conn, name, role, PASSWORD, "en")
     db.close()
@@ -51,6 +52,20 @@ def site(tmp_path_factory: pytest.TempPathFactory):
         yield cycle, base, browser
         browser.close()
     server.stop()
+
+
+def _return_a_correction_slip(cycle, conn, folder: Path) -> None:
+    """The first confirmation letter comes back, scanned whole: its correction slip waits in quarantine."""
+    from datetime import date
+
+    from pdf2image import convert_from_path
+
+    from zonepaper.paper.confirmations import write_confirmations_pdf
+
+    letters, _ = write_confirmations_pdf(cycle, conn, date(2009, 3, 10))
+    folder.mkdir()
+    convert_from_path(letters, dpi=200, first_page=1, last_page=1, grayscale=True)[0].save(folder / "slip.png")
+    ingest(cycle, [folder], "2009-03-12")
 
 
 def login(browser, base: str, name: str, password: str = PASSWORD, size: tuple[int, int] = (1280, 900),
@@ -262,6 +277,7 @@ def test_screenshots_of_each_mode(site, tmp_path: Path) -> None:
     cycle, base, browser = site
     front = query(cycle, "SELECT id FROM pages WHERE kind = 'front' ORDER BY id LIMIT 1")[0][0]
     held = query(cycle, "SELECT id FROM pages WHERE kind = 'quarantined' ORDER BY id LIMIT 1")[0][0]
+    slip = query(cycle, "SELECT id FROM pages WHERE reason = 'correction_slip'")[0][0]
     page = login(browser, base, "ana", size=(1366, 768))  # a volunteer's laptop
     out = Path(os.environ.get("ZONEPAPER_SCREENSHOTS", tmp_path))
     out.mkdir(parents=True, exist_ok=True)
@@ -270,6 +286,7 @@ def test_screenshots_of_each_mode(site, tmp_path: Path) -> None:
                                     ("batch", "/batch?field=birth_date", ".cell, #empty:not([hidden])"),
                                     ("form", f"/form/{front}", "svg.sheet"), ("quarantine", "/quarantine", "h1"),
                                     ("quarantined", f"/quarantine/{held}", "h1"),
+                                    ("correction", f"/quarantine/{slip}", "h1"),
                                     ("dashboard", "/dashboard", "#blocks"), ("blanks", "/blanks", "h1")):
             page.goto(base + url)
             page.wait_for_selector(selector)
