@@ -164,21 +164,32 @@ def read_page(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult:
                       image=_jpeg(aligned), fields=fields)
 
 
-def _read_slip(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult | None:
-    """A letter's reply slip (torn off or still on the letter): the family's answer and signature; None if no slip."""
-    if ctx.slip is None:
-        return None
-    reg = register_page(gray, ctx.slip)
+def _slip_page(index: int, gray: np.ndarray, ctx: ReadContext, slip: Layout | None, side: str, what: str
+               ) -> tuple[PageResult | None, np.ndarray | None, Payload | None, dict]:
+    """A slip at the foot of a letter, found by its own markers and read by its code: (a quarantined result
+    or None, the slip aligned, its payload, where it lay). All None when the page is no such slip."""
+    if slip is None:
+        return None, None, None, {}
+    reg = register_page(gray, slip)
     if reg is None or reg.reprojection_error_px > MAX_REGISTRATION_ERROR_PX:
-        return None
-    aligned = align_page(gray, reg, ctx.slip)
+        return None, None, None, {}
+    aligned = align_page(gray, reg, slip)
     extra = {"rotation": rotation_of(reg), "registration_error": round(reg.reprojection_error_px, 2)}
-    payload = _read_serial(aligned, ctx.slip, REPLY)
+    payload = _read_serial(aligned, slip, side)
     if payload is None:
-        return quarantine(index, "serial_unreadable", "reply slip", aligned, **extra)
+        return quarantine(index, "serial_unreadable", what, aligned, **extra), aligned, None, extra
     problem = check_payload(payload, ctx)
     if problem:
-        return quarantine(index, problem, payload.serial, aligned, serial=payload.serial, **extra)
+        return (quarantine(index, problem, payload.serial, aligned, serial=payload.serial, **extra), aligned, payload,
+                extra)
+    return None, aligned, payload, extra
+
+
+def _read_slip(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult | None:
+    """A letter's reply slip (torn off or still on the letter): the family's answer and signature; None if no slip."""
+    refused, aligned, payload, extra = _slip_page(index, gray, ctx, ctx.slip, REPLY, "reply slip")
+    if refused is not None or aligned is None or payload is None or ctx.slip is None:
+        return refused
     answer, signature = ctx.slip.field("reply"), ctx.slip.field("reply_signature")
     fields = (_from_marks("reply", read_single(aligned, answer, K), answer),
               _from_marks("reply_signature", read_signature(aligned, signature, K), signature))
@@ -188,18 +199,10 @@ def _read_slip(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult | N
 def _read_correction(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult | None:
     """A confirmation letter's correction slip (torn off or on the letter): what the family wrote is for a
     person, so the slip is set aside for a coordinator with its form's number; None if no such slip."""
-    if ctx.correction is None:
-        return None
-    reg = register_page(gray, ctx.correction)
-    if reg is None or reg.reprojection_error_px > MAX_REGISTRATION_ERROR_PX:
-        return None
-    aligned = align_page(gray, reg, ctx.correction)
-    extra = {"rotation": rotation_of(reg), "registration_error": round(reg.reprojection_error_px, 2)}
-    payload = _read_serial(aligned, ctx.correction, CORRECTION)
-    if payload is None:
-        return quarantine(index, "serial_unreadable", "correction slip", aligned, **extra)
-    problem = check_payload(payload, ctx)
-    return quarantine(index, problem or "correction_slip", payload.serial, aligned, serial=payload.serial, **extra)
+    refused, aligned, payload, extra = _slip_page(index, gray, ctx, ctx.correction, CORRECTION, "correction slip")
+    if refused is not None or aligned is None or payload is None:
+        return refused
+    return quarantine(index, "correction_slip", payload.serial, aligned, serial=payload.serial, **extra)
 
 
 def check_payload(payload: Payload, ctx: ReadContext) -> str | None:
