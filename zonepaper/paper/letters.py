@@ -8,6 +8,7 @@ where a standard US #10 window envelope shows it, for a letter folded in three.
 from __future__ import annotations
 
 import sqlite3
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -184,13 +185,20 @@ def fit_story(paragraphs: list[tuple[str, str]], width: float, height: float) ->
     """(the paragraphs as flowables, whether they fit): at the largest of SCALES at which they fit one frame
     of this size whole (wrapped to its width, ready to draw), or else at the second size, to flow on."""
     for scale in SCALES + (SCALES[1],):
-        styles = letter_styles(scale)
-        story = [paragraph(text, styles[style], bulletText="•" if style == "item" else None)
-                 for style, text in paragraphs]
-        used = sum(f.wrap(width, height)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in story)
+        story = [_wrapped(style, text, scale, width) for style, text in paragraphs]
+        used = sum(f.height + f.getSpaceBefore() + f.getSpaceAfter() for f in story)
         if used <= height:
             return story, True
     return story, False
+
+
+@lru_cache(maxsize=8192)
+def _wrapped(style: str, text: str, scale: float, width: float):
+    """One paragraph of a letter, built and wrapped once: most are the same in many letters (what to do,
+    whom to call, what a waitlist means), and a wrapped paragraph draws as often as it is placed."""
+    f = paragraph(text, letter_styles(scale)[style], bulletText="•" if style == "item" else None)
+    f.wrap(width, 10_000)
+    return f
 
 
 def _place(c, story: list, top: float) -> None:
