@@ -44,6 +44,7 @@ QR_SIZE = 56.0
 CHOICE_COL_W = 27.0
 GRID_ROW_MIN, GRID_ROW_MAX = 13.0, 15.5
 GRID_NUMBER_W = 20.0
+GRID_HEADING_H = 16.0  # the rank headings (and, beside them in one column, the instructions): two lines
 GRID_RANK_MIN_W = 23.0  # a rank column of two-column grids (the bubble and a little air)
 
 
@@ -431,6 +432,11 @@ def _text_width(text: str, font: str, size: float) -> float:
     return pdfmetrics.stringWidth(text, font, size)
 
 
+def campus_size(size: float) -> float:
+    """The campus after a program's name in the grid: a point smaller, never under 7 pt."""
+    return max(MIN_TEXT, size - 1)
+
+
 def grid_text(zone: Zone, name_w: float) -> tuple[float, bool] | None:
     """(size, campus shown) for the grid's program names in a column `name_w` wide: the largest size from
     8 pt down to 7 pt at which every "name — campus" fits; else names alone (the back gives the campus);
@@ -439,7 +445,7 @@ def grid_text(zone: Zone, name_w: float) -> tuple[float, bool] | None:
     for campus in (True, False):
         for size in (8.0, 7.5, 7.0):
             if all(_text_width(p.name, "Sans-Bold", size)
-                   + (3 + _text_width(f"— {p.campus.name}", "Sans", max(MIN_TEXT, size - 1)) if campus else 0)
+                   + (3 + _text_width(f"— {p.campus.name}", "Sans", campus_size(size)) if campus else 0)
                    <= room for p in zone.programs):
                 return size, campus
     return None
@@ -459,7 +465,7 @@ def _place_choices_grid(b: _Builder, zone: Zone, top: float, bottom_limit: float
         name_w = col_w - GRID_NUMBER_W - k * rank_w
         beside = columns == 1 and all(_text_width(text, "Sans-Condensed-Bold", MIN_TEXT) <= GRID_NUMBER_W + name_w - 6
                                       for text in (said.es, said.en))
-        heading_h = 16.0 if beside else 32.0
+        heading_h = GRID_HEADING_H * (1 if beside else 2)
         rows = -(-n // columns)
         row_h = min(GRID_ROW_MAX, (bottom_limit - top - heading_h) / rows)
         text = grid_text(zone, name_w) if row_h >= GRID_ROW_MIN and name_w > 0 else None
@@ -470,22 +476,23 @@ def _place_choices_grid(b: _Builder, zone: Zone, top: float, bottom_limit: float
         raise LayoutDoesNotFitError("forms.does_not_fit", programs=n, choices=k, longest=longest)
     size, campus = text
     if not beside:
-        b.deco("choices_instructions", Rect(b.left, top, CONTENT_WIDTH, 16), n=k)
-        top += 16
+        b.deco("choices_instructions", Rect(b.left, top, CONTENT_WIDTH, GRID_HEADING_H), n=k)
+        top += GRID_HEADING_H
     bubbles = []
     for c in range(columns):
         x0 = b.left + c * (col_w + FIELD_GAP)
         bubbles_x = x0 + GRID_NUMBER_W + name_w
-        b.deco("grid_heading", Rect(x0, top, col_w, 16), ranks=k, bubbles_x=bubbles_x, col_w=rank_w,
+        b.deco("grid_heading", Rect(x0, top, col_w, GRID_HEADING_H), ranks=k, bubbles_x=bubbles_x, col_w=rank_w,
                instructions=beside, n=k, campus=campus)
         for r in range(rows):
             i = c * rows + r
             if i >= n:
                 break
             program = zone.programs[i]
-            y = top + 16 + r * row_h
+            y = top + GRID_HEADING_H + r * row_h
             b.deco("grid_row", Rect(x0, y, col_w, row_h), number=program.number, name=program.name,
-                   campus=program.campus.name if campus else "", shaded=r % 2 == 1, name_w=name_w, size=size)
+                   campus=program.campus.name if campus else "", shaded=r % 2 == 1, name_w=name_w, size=size,
+                   campus_size=campus_size(size))
             for rank in range(1, k + 1):
                 cx = bubbles_x + (rank - 1) * rank_w + (rank_w - BUBBLE_D) / 2
                 bubbles.append(Bubble(Rect(cx, y + (row_h - BUBBLE_D) / 2, BUBBLE_D, BUBBLE_D),
@@ -494,7 +501,7 @@ def _place_choices_grid(b: _Builder, zone: Zone, top: float, bottom_limit: float
     ys = [bb.rect.y for bb in bubbles] + [bb.rect.bottom for bb in bubbles]
     area = Rect(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
     b.fields.append(Field("choices", "bubbles", "front", form_label("field.choices"), area, bubbles=tuple(bubbles)))
-    return top + 16 + rows * row_h
+    return top + GRID_HEADING_H + rows * row_h
 
 
 def form_grid(zone: Zone) -> dict[str, Any]:

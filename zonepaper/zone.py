@@ -275,6 +275,11 @@ def _label(raw: Mapping[str, str]) -> Label:
     return Label(es=raw["es"].strip(), en=raw["en"].strip())
 
 
+def _maybe_label(table: Mapping[str, Any], key: str) -> Label | None:
+    """An optional { es, en } key of a table (already checked), or None when it is not given."""
+    return _label(table[key]) if key in table else None
+
+
 def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
     """Check the parsed zone.toml and turn it into a Zone; raises ZoneFileError on the first mistake."""
     check = _Checker(path)
@@ -320,8 +325,7 @@ def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
         check.check_table(raw["letters"], "letters", "letters")
         given = raw["letters"]
         letters = Letters(*(_label(given[k]) for k in ("reply_by", "next_steps", "contact")),
-                          *(_label(given[k]) if k in given else None for k in ("no_reply", "waitlist_until",
-                                                                               "apply_again")),
+                          *(_maybe_label(given, k) for k in ("no_reply", "waitlist_until", "apply_again")),
                           office_address=given.get("office_address", "").strip(),
                           offer_reply_days=given.get("offer_reply_days", 7),
                           confirm_days=given.get("confirm_days", 10),
@@ -330,9 +334,8 @@ def parse_zone(raw: Mapping[str, Any], path: Path) -> Zone:
     if "forms" in raw:
         check.check_table(raw["forms"], "forms", "forms")
         given = raw["forms"]
-        forms = FormInfo(*(_label(given[k]) if k in given else None for k in ("return_by", "return_to")),
-                         phone=given.get("phone", "").strip(),
-                         results_by=_label(given["results_by"]) if "results_by" in given else None)
+        forms = FormInfo(_maybe_label(given, "return_by"), _maybe_label(given, "return_to"),
+                         given.get("phone", "").strip(), _maybe_label(given, "results_by"))
     if any(p.evidence == "zip_code" for p in priorities) and not zone_raw.get("zip_codes"):
         check.fail("zone.zip_codes", "zone.zip_codes_needed")
     if zone_raw["max_choices"] > len(programs):

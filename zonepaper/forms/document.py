@@ -7,6 +7,7 @@ what makes a thousand unique forms take seconds.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -17,7 +18,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
 from zonepaper.errors import LayoutDoesNotFitError
-from zonepaper.layout import BUBBLE_D, Decoration, Layout, Rect, rank_label
+from zonepaper.layout import BUBBLE_D, CONTENT_WIDTH, Decoration, Layout, Rect, rank_label
 from zonepaper.pdf import GREY, INK, LINE, SHADE, LayoutPainter, paragraph, register_fonts, t
 from zonepaper.serial import Payload, display_serial
 from zonepaper.zone import Zone
@@ -153,7 +154,7 @@ class FormPainter(LayoutPainter):
         self.text(r.x + 14, top, str(p["number"]), "Sans-Bold", size, align="right")
         w = self.text(r.x + 20, top, p["name"], "Sans-Bold", size)
         if p["campus"]:
-            self.text(r.x + 20 + w + 3, top + 0.5, f"— {p['campus']}", "Sans", max(7.0, size - 1), GREY)
+            self.text(r.x + 20 + w + 3, top + 0.5, f"— {p['campus']}", "Sans", p["campus_size"], GREY)
 
     def _deco_return_by(self, d: Decoration) -> None:
         """In the signature's bar: by when to return the form (zone.toml [forms] return_by)."""
@@ -171,12 +172,11 @@ class FormPainter(LayoutPainter):
     # --- the back, drawn once --------------------------------------------------------------
     def _draw_back_static(self) -> None:
         width = self.layout.width
-        left = (width - 535) / 2
+        left = (width - CONTENT_WIDTH) / 2
         self.text(left, 30, f"{t('back.title', 'es')} / ", "Sans-Bold", 14)
         self.text(left + pdfmetrics.stringWidth(f"{t('back.title', 'es')} / ", "Sans-Bold", 14), 30,
                   t("back.title", "en"), "Sans", 14, GREY)
-        plan = self.back_plan()
-        for kind, item in plan:
+        for kind, item in self.back_plan:
             if kind == "shade":
                 self.c.setFillColor(SHADE)
                 self.rect(item, stroke=0, fill=1)
@@ -191,13 +191,14 @@ class FormPainter(LayoutPainter):
                 para, x, top, h = item
                 para.drawOn(self.c, x, self.y(top + h))
 
+    @cached_property
     def back_plan(self) -> list[tuple[str, object]]:
         """Where everything of the back goes: the return details and the steps in two columns (Spanish,
         English), a filled-in ranking, then every program with its campus and description. The program
         list is set at the largest of two sizes (both 7 pt or more) at which it fits; a zone whose list
         does not fit even so is refused (LayoutDoesNotFitError), never printed cut."""
-        left = (self.layout.width - 535) / 2
-        col_w = (535 - 14) / 2
+        left = (self.layout.width - CONTENT_WIDTH) / 2
+        col_w = (CONTENT_WIDTH - 14) / 2
         top = self.layout.field("back_code").rect.bottom + 8
         es_style = ParagraphStyle("es", fontName="Sans", fontSize=7.6, leading=9.3, spaceAfter=2)
         strong = ParagraphStyle("strong", parent=es_style, fontName="Sans-Bold")
@@ -206,7 +207,8 @@ class FormPainter(LayoutPainter):
         for i, lang in enumerate(("es", "en")):
             color = {} if lang == "es" else {"textColor": GREY}
             y = top
-            paras = [(returning(self.zone, lang), strong)] if returning(self.zone, lang) else []
+            told = returning(self.zone, lang)
+            paras = [(told, strong)] if told else []
             paras += [(p, es_style) for p in t("back.steps", lang, n=self.zone.max_choices).split("\n")]
             paras.append((how_decided(self.zone, lang), es_style))
             for text, style in paras:
@@ -217,7 +219,7 @@ class FormPainter(LayoutPainter):
         top = max(bottoms) + 4
         plan.append(("example", (left, top)))
         top += EXAMPLE_H + 6
-        plan.append(("bar", Rect(left, top, 535, 15)))
+        plan.append(("bar", Rect(left, top, CONTENT_WIDTH, 15)))
         top += 19
         room = self.layout.height - 24 - top
         for sizes in ((7.6, 7.0, 8.4), (7.0, 7.0, 7.8)):
@@ -235,7 +237,7 @@ class FormPainter(LayoutPainter):
         desc_style = ParagraphStyle("desc", fontName="Sans", fontSize=desc_size, leading=leading)
         desc_en_style = ParagraphStyle("desc_en", parent=desc_style, textColor=GREY)
         desc_x = left + 26 + name_w
-        desc_w = (535 - 26 - name_w - 8) / 2 if side_by_side else 535 - 26 - name_w
+        desc_w = (CONTENT_WIDTH - 26 - name_w - 8) / 2 if side_by_side else CONTENT_WIDTH - 26 - name_w
         out: list[tuple[str, object]] = []
         for i, program in enumerate(self.zone.programs):
             name, name_h = self._wrap(f"{program.name} — {program.campus.name}", name_style, name_w)
@@ -243,7 +245,7 @@ class FormPainter(LayoutPainter):
             en, en_h = self._wrap(program.description.en, desc_en_style, desc_w)
             row_h = max(name_h, max(es_h, en_h) if side_by_side else es_h + en_h) + 2
             if i % 2:
-                out.append(("shade", Rect(left, top - 1.5, 535, row_h)))
+                out.append(("shade", Rect(left, top - 1.5, CONTENT_WIDTH, row_h)))
             out.append(("number", (str(program.number), top)))
             en_at = (desc_x + desc_w + 8, top) if side_by_side else (desc_x, top + es_h)
             out += [("para", (name, left + 20, top, name_h)), ("para", (es, desc_x, top, es_h)),
@@ -267,20 +269,16 @@ class FormPainter(LayoutPainter):
                 self.c.setFillColor(INK if (program, rank) in marked else white)
                 self.c.circle(cx, self.y(cy), BUBBLE_D / 2 - 0.5, stroke=1, fill=1)
         self.c.setStrokeColor(LINE)
-        self.rect(Rect(left, top - 3, 535, EXAMPLE_H))
+        self.rect(Rect(left, top - 3, CONTENT_WIDTH, EXAMPLE_H))
         x = x0 + 100
-        self.text(x, top + 6, t("back.example", "es"), "Sans-Bold", 8, max_width=535 - (x - left) - 6)
-        self.text(x, top + 20, t("back.example", "en"), "Sans", 8, GREY, max_width=535 - (x - left) - 6)
+        self.text(x, top + 6, t("back.example", "es"), "Sans-Bold", 8, max_width=CONTENT_WIDTH - (x - left) - 6)
+        self.text(x, top + 20, t("back.example", "en"), "Sans", 8, GREY, max_width=CONTENT_WIDTH - (x - left) - 6)
 
     def _wrap(self, text: str, style: ParagraphStyle, width: float) -> tuple[Paragraph, float]:
         para = paragraph(text, style)
         _, h = para.wrapOn(self.c, width, 1000)
         return para, h
 
-    def _paragraph(self, text: str, style: ParagraphStyle, x: float, top: float, width: float) -> float:
-        para, h = self._wrap(text, style, width)
-        para.drawOn(self.c, x, self.y(top + h))
-        return top + h + style.spaceAfter
 
 
 EXAMPLE_H = 48.0  # the filled-in ranking on the back
@@ -322,10 +320,10 @@ def write_forms_pdf(path: Path, layout: Layout, zone: Zone, cycle_id: str,
     """Write one PDF of forms (front and back page each). Returns the number of forms."""
     register_fonts()  # before the canvas: its first font is then the embedded DejaVu
     canvas = Canvas(str(path), pagesize=(layout.width, layout.height), pageCompression=1)
-    FormPainter(canvas, layout, zone, cycle_id).back_plan()  # a back that does not fit: refused before a page
+    painter = FormPainter(canvas, layout, zone, cycle_id)
+    _ = painter.back_plan  # made once: a back that does not fit is refused here, before any page
     canvas.setTitle(f"{t('title', 'es')} / {t('title', 'en')} — {zone.name.es}")
     canvas.setCreator("zonepaper")
-    painter = FormPainter(canvas, layout, zone, cycle_id)
     count = 0
     for front, back in payloads:
         painter.draw_form(front, back)

@@ -21,8 +21,8 @@ from pathlib import Path
 from zonepaper.cycle import Cycle
 from zonepaper.errors import ConflictError
 from zonepaper.fields import ON_FORM, names, spec
-from zonepaper.paper.letters import LEFT, RIGHT, Family, both_sides, choice_words, cut_line, families, long_date
 from zonepaper.layout import SLIP_H, Layout, build_correction_layout
+from zonepaper.paper.letters import Family, both_sides, choice_words, cut_line, families, long_date
 from zonepaper.pdf import LayoutPainter, register_fonts, whole_file
 from zonepaper.serial import CORRECTION, display_serial, make_payload
 from zonepaper.store.freeze import active_freeze
@@ -33,7 +33,6 @@ from zonepaper.zone import Zone
 # choices are shown apart, in rank order)
 SHOWN = tuple(n for n in names(sheet=ON_FORM, written_by="family")
               if spec(n).kind not in ("signature", "choices") and n != "signature_date")
-SLIP = SLIP_H  # the correction slip at the foot of the front (3 inches, as a letter's reply slip)
 SLIP_FORM = "correction_slip"  # its fixed parts, drawn once
 
 
@@ -127,7 +126,7 @@ def write_confirmations_pdf(cycle: Cycle, conn: sqlite3.Connection, today: date 
 
             def correction_foot(lang: str, serial: str = serial) -> float:
                 _draw_correction_slip(c, painter, slip, make_payload(secret, cycle_id, serial, CORRECTION), lang, due)
-                return SLIP + 10
+                return SLIP_H + 10
 
             both_sides(c, zone, family, lambda lang, family=family: confirmation_paragraphs(
                 zone, values.get(family.serial, {}), family, lang, today, due), correction_foot)
@@ -139,7 +138,7 @@ def _draw_correction_slip(c, painter: LayoutPainter, slip: Layout, payload, lang
     """The tear-off at the foot of the front: its fixed parts, the form's number and code, and by when to
     return it, in both languages (the family's first)."""
     other = "en" if lang == "es" else "es"
-    cut_line(c, SLIP, translate("paper", "confirm.cut", lang))
+    cut_line(c, SLIP_H, translate("paper", "confirm.cut", lang))
     c.doForm(SLIP_FORM)
     painter.draw_serial(payload)
     area = next(d.rect for d in slip.decorations if d.kind == "correction_text")

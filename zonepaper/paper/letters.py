@@ -8,9 +8,9 @@ where a standard US #10 window envelope shows it, for a letter folded in three.
 from __future__ import annotations
 
 import sqlite3
-from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from zonepaper.cycle import Cycle

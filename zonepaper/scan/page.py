@@ -19,7 +19,7 @@ from zonepaper.layout import Field, Layout, build_correction_layout, build_layou
 from zonepaper.scan.boxes import BoxesReading, read_digit_boxes, read_letter_boxes
 from zonepaper.scan.digits import Reader
 from zonepaper.scan.marks import MarkReading, px_rect, read_choices, read_signature, read_single
-from zonepaper.scan.register import ALIGNED_DPI, align_page, register_page, rotation_of
+from zonepaper.scan.register import ALIGNED_DPI, align_page, find_markers, register_page, rotation_of
 from zonepaper.scan.tesseract import DIGITS
 from zonepaper.serial import BACK, CORRECTION, FRONT, REPLY, Payload, is_valid_serial, parse_payload, verify_tag
 from zonepaper.store.readers import current_reader
@@ -147,9 +147,11 @@ def quarantine(index: int, reason: str, detail: str, image: np.ndarray | None = 
 
 def read_page(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult:
     """Everything the machine can say about one page."""
-    reg = register_page(gray, ctx.layout)
+    found = find_markers(gray)  # once: the page is tried as a form, then as each kind of slip
+    reg = register_page(gray, ctx.layout, found)
     if reg is None or reg.reprojection_error_px > MAX_REGISTRATION_ERROR_PX:
-        return _read_slip(index, gray, ctx) or _read_correction(index, gray, ctx) or _unregistered(index, gray, ctx)
+        return (_read_slip(index, gray, ctx, found) or _read_correction(index, gray, ctx, found)
+                or _unregistered(index, gray, ctx))
     aligned = align_page(gray, reg, ctx.layout)
     rotation, error = rotation_of(reg), round(reg.reprojection_error_px, 2)
     payload = _read_serial(aligned, ctx.layout)
@@ -164,13 +166,13 @@ def read_page(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult:
                       image=_jpeg(aligned), fields=fields)
 
 
-def _slip_page(index: int, gray: np.ndarray, ctx: ReadContext, slip: Layout | None, side: str, what: str
-               ) -> tuple[PageResult | None, np.ndarray | None, Payload | None, dict]:
+def _slip_page(index: int, gray: np.ndarray, ctx: ReadContext, found: dict, slip: Layout | None, side: str,
+               what: str) -> tuple[PageResult | None, np.ndarray | None, Payload | None, dict]:
     """A slip at the foot of a letter, found by its own markers and read by its code: (a quarantined result
     or None, the slip aligned, its payload, where it lay). All None when the page is no such slip."""
     if slip is None:
         return None, None, None, {}
-    reg = register_page(gray, slip)
+    reg = register_page(gray, slip, found)
     if reg is None or reg.reprojection_error_px > MAX_REGISTRATION_ERROR_PX:
         return None, None, None, {}
     aligned = align_page(gray, reg, slip)
@@ -185,9 +187,9 @@ def _slip_page(index: int, gray: np.ndarray, ctx: ReadContext, slip: Layout | No
     return None, aligned, payload, extra
 
 
-def _read_slip(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult | None:
+def _read_slip(index: int, gray: np.ndarray, ctx: ReadContext, found: dict) -> PageResult | None:
     """A letter's reply slip (torn off or still on the letter): the family's answer and signature; None if no slip."""
-    refused, aligned, payload, extra = _slip_page(index, gray, ctx, ctx.slip, REPLY, "reply slip")
+    refused, aligned, payload, extra = _slip_page(index, gray, ctx, found, ctx.slip, REPLY, "reply slip")
     if refused is not None or aligned is None or payload is None or ctx.slip is None:
         return refused
     answer, signature = ctx.slip.field("reply"), ctx.slip.field("reply_signature")
@@ -196,10 +198,11 @@ def _read_slip(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult | N
     return PageResult(index, "reply", payload.serial, image=_jpeg(aligned), fields=fields, **extra)
 
 
-def _read_correction(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult | None:
+def _read_correction(index: int, gray: np.ndarray, ctx: ReadContext, found: dict) -> PageResult | None:
     """A confirmation letter's correction slip (torn off or on the letter): what the family wrote is for a
     person, so the slip is set aside for a coordinator with its form's number; None if no such slip."""
-    refused, aligned, payload, extra = _slip_page(index, gray, ctx, ctx.correction, CORRECTION, "correction slip")
+    refused, aligned, payload, extra = _slip_page(index, gray, ctx, found, ctx.correction, CORRECTION,
+                                                  "correction slip")
     if refused is not None or aligned is None or payload is None:
         return refused
     return quarantine(index, "correction_slip", payload.serial, aligned, serial=payload.serial, **extra)

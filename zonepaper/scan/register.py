@@ -42,24 +42,13 @@ def _detect(gray: np.ndarray, dx: int = 0, dy: int = 0) -> dict[int, np.ndarray]
     return {int(i): c.reshape(4, 2) + (dx, dy) for i, c in zip(ids.flatten(), corners)}
 
 
-_LAST: list = [None, {}]  # the last page searched and its markers: a page tried as a form, then as each slip
-
-
 def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
     """Marker id -> its four corners in pixels (clockwise from the marker's own top-left).
 
     The markers sit in the page corners whatever way the sheet lay in the scanner, so the
     four corner regions are searched first (a third of the work); the whole page only when
-    fewer than two markers turn up there. The same page asked again (as a form, a reply slip,
-    a correction slip) is not searched again.
+    fewer than two markers turn up there.
     """
-    if _LAST[0] is gray:
-        return _LAST[1]
-    _LAST[0], _LAST[1] = gray, _find_markers(gray)
-    return _LAST[1]
-
-
-def _find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
     h, w = gray.shape[:2]
     cw, ch = int(w * 0.3), int(h * 0.25)
     found: dict[int, np.ndarray] = {}
@@ -71,9 +60,11 @@ def _find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
     return found
 
 
-def register_page(gray: np.ndarray, layout: Layout) -> Registration | None:
-    """Homography from the layout to this image, from all marker corners found; None if fewer than 2 markers."""
-    found = find_markers(gray)
+def register_page(gray: np.ndarray, layout: Layout, found: dict[int, np.ndarray] | None = None
+                  ) -> Registration | None:
+    """Homography from the layout to this image, from all marker corners found (`found`: the page's markers,
+    already searched for); None if fewer than 2 markers."""
+    found = find_markers(gray) if found is None else found
     src, dst = [], []
     for marker in layout.markers("front"):
         if marker.marker_id in found:
