@@ -40,7 +40,7 @@ def logged_in(app, name: str) -> tuple[TestClient, str]:
 def test_every_route_is_refused_without_a_login(site) -> None:
     _, app = site
     client = TestClient(app, follow_redirects=False)
-    for method, path, need, _ in ROUTES:
+    for method, path, need, *_ in ROUTES:
         url = path.replace("{id}", "1")
         reply = client.request(method, url)
         if need == "public":

@@ -200,6 +200,39 @@ def scan_ingest_cmd(
     echo(say("scan.next"))
 
 
+@scan_app.command("send", help=h("scan_send"))
+def scan_send_cmd(
+    paths: Annotated[list[Path], typer.Argument(help=h("send_paths"))],
+    to: Annotated[str, typer.Option("--to", help=h("send_to"))],
+    user: Annotated[str, typer.Option("--user", help=h("send_user"))],
+    received: Annotated[Optional[str], typer.Option("--received", help=h("send_received"))] = None,
+    ca_cert: Annotated[Optional[Path], typer.Option("--ca-cert", help=h("send_ca_cert"))] = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help=h("send_insecure"))] = False,
+    log: Annotated[Optional[Path], typer.Option("--log", help=h("send_log"))] = None,
+    chunk_kb: Annotated[int, typer.Option("--chunk-kb", help=h("send_chunk"))] = 1024,
+) -> None:
+    from zonepaper.scan.send import check_url, send
+
+    if check_url(to, insecure):
+        echo(say("send.insecure_warning", url=to))
+    password = os.environ.get("ZONEPAPER_PASSWORD") or typer.prompt(say("send.password", sep=" / ", name=user),
+                                                                   hide_input=True)
+    with typer.progressbar(length=1, label=say("send.progress"), file=sys.stderr) as bar:
+        def step(sent: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(sent)
+
+        summary = send(paths, to, user, password, received, insecure, ca_cert, log, step, chunk_kb * 1024)
+    echo(say("send.done", files=summary.files, sent=summary.sent, skipped=summary.skipped, resumed=summary.resumed,
+             mb=summary.bytes_sent / 1e6, url=to, log=str(summary.log)))
+    for name, why in summary.refused:
+        echo(say("send.refused", file=name, reason=why))
+    if summary.not_read:
+        echo(say("scan.not_read", count=len(summary.not_read), files=", ".join(summary.not_read[:NAMES_SHOWN])))
+    if summary.refused:
+        raise typer.Exit(int(ExitCode.invalid_input))
+
+
 @scan_app.command("status", help=h("scan_status"))
 def scan_status_cmd(cycle: CycleOpt = None) -> None:
     from zonepaper.scan.report import scan_status
@@ -367,11 +400,20 @@ def review_serve_cmd(
     host: Annotated[str, typer.Option("--host", help=h("host"))] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help=h("port"))] = 8765,
     allowed_host: Annotated[Optional[list[str]], typer.Option("--allowed-host", help=h("allowed_host"))] = None,
+    tls_cert: Annotated[Optional[Path], typer.Option("--tls-cert", help=h("tls_cert"))] = None,
+    tls_key: Annotated[Optional[Path], typer.Option("--tls-key", help=h("tls_key"))] = None,
+    max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help=h("max_upload_mb"))] = 500,
     cycle: CycleOpt = None,
 ) -> None:
+    from zonepaper.errors import InvalidInputError
     from zonepaper.review.serve import serve
 
-    serve(resolve_cycle(cycle), host, port, echo, tuple(allowed_host or ()))
+    if (tls_cert is None) != (tls_key is None):
+        raise InvalidInputError("review.tls_pair")
+    if max_upload_mb < 1:
+        raise InvalidInputError("review.bad_max_upload", mb=max_upload_mb)
+    tls = (str(tls_cert), str(tls_key)) if tls_cert and tls_key else None
+    serve(resolve_cycle(cycle), host, port, echo, tuple(allowed_host or ()), tls, max_upload_mb)
 
 
 @app.command("verify", help=h("verify"))

@@ -72,6 +72,8 @@ class ReviewApp:
         self.throttle = Throttle()
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self._ctx = None
+        self.max_upload = 500 * 1024 * 1024  # bytes of one file a station may send (review serve --max-upload-mb)
+        self.inbox: Any = None  # the stations' files are read by it (review.inbox.Inbox), when the server runs one
 
     def close(self) -> None:
         self.writer.close()

@@ -26,7 +26,7 @@ from zonepaper.zone import Zone
 
 LEASE_SECONDS = 120.0
 BATCH_SIZE = 20
-ROLES = ("reviewer", "coordinator", "auditor")
+ROLES = ("reviewer", "coordinator", "auditor", "station")  # station: only sends scans (scan send)
 # Order of work (the schema's): fields that decide the draw first, then the rest.
 ORDER_SQL = "CASE f.name " + " ".join(f"WHEN '{n}' THEN {i}" for i, n in enumerate(REVIEW_ORDER)) + " ELSE 99 END"
 
@@ -45,6 +45,11 @@ class User:
     @property
     def is_coordinator(self) -> bool:
         return self.role == "coordinator"
+
+    @property
+    def may_upload(self) -> bool:
+        """Whether this account may send scanned files to the cycle (`zonepaper scan send`)."""
+        return self.role in ("station", "coordinator")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ write goes through the app's one writer.
 from __future__ import annotations
 
 import hmac
+import importlib
 import json
 import secrets
 import sys
@@ -115,7 +116,9 @@ class Ctx:
         with self.app.readers.connection() as conn:
             frozen = active_freeze(conn)
         links = []
-        if user:
+        if user and user.role == "station":
+            links = [("station", "/station", True)]
+        elif user:
             links = [("field", "/field", user.may_decide), ("batch", "/batch", user.may_decide),
                      ("form", "/form", True), ("quarantine", "/quarantine", user.role in ("coordinator", "auditor")),
                      ("dashboard", "/dashboard", True)]
@@ -128,14 +131,15 @@ class Ctx:
 
 
 Handler = Callable[[Ctx], Response]
-ROUTES: list[tuple[str, str, str, Handler]] = []  # (method, path, who may use it, handler)
+ROUTES: list[tuple[str, str, str, Handler, int]] = []  # (method, path, who may use it, handler, largest body)
 
 
-def route(method: str, path: str, need: str = "user") -> Callable[[Handler], Handler]:
-    """Register a route; need is 'public', 'user' (any role), 'decide' (reviewer or coordinator),
-    'coordinator' or 'view_quarantine' (coordinator or auditor)."""
+def route(method: str, path: str, need: str = "user", max_body: int = MAX_BODY) -> Callable[[Handler], Handler]:
+    """Register a route; need is 'public', 'account' (any role), 'user' (any role but a station),
+    'decide' (reviewer or coordinator), 'coordinator', 'view_quarantine' (coordinator or auditor) or
+    'upload' (station or coordinator)."""
     def wrap(fn: Handler) -> Handler:
-        ROUTES.append((method, path, need, fn))
+        ROUTES.append((method, path, need, fn, max_body))
         return fn
     return wrap
 
@@ -145,6 +149,10 @@ def allowed(user: User | None, need: str) -> bool:
         return True
     if user is None:
         return False
+    if need == "upload":
+        return user.may_upload
+    if user.role == "station":  # a scanning station's account sends files and sees no child's data
+        return need == "account"
     if need == "decide":
         return user.may_decide
     if need == "coordinator":
@@ -215,15 +223,15 @@ def _handle(app: ReviewApp, need: str, fn: Handler, request: Request, body: byte
         return ctx.json({"error": t(ctx.lang, "error.server")}, 500)
 
 
-def _endpoint(app: ReviewApp, need: str, fn: Handler) -> Callable:
+def _endpoint(app: ReviewApp, need: str, fn: Handler, max_body: int = MAX_BODY) -> Callable:
     async def endpoint(request: Request) -> Response:
         declared = request.headers.get("content-length", "0")
-        if not declared.isdigit() or int(declared) > MAX_BODY:
+        if not declared.isdigit() or int(declared) > max_body:
             return PlainTextResponse(t(_guess_language(request), "error.too_large"), status_code=413)
         body = b""
         async for chunk in request.stream():
             body += chunk
-            if len(body) > MAX_BODY:
+            if len(body) > max_body:
                 return PlainTextResponse(t(_guess_language(request), "error.too_large"), status_code=413)
         return await run_in_threadpool(_handle, app, need, fn, request, body)
     return endpoint
@@ -261,7 +269,8 @@ def build_app(cycle: Cycle, log: Callable[[str], None] | None = None,
     """The review app for a cycle: (the ASGI app, its shared state; close the state when done)."""
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     state = ReviewApp(cycle, log)
-    routes: list = [Route(path, _endpoint(state, need, fn), methods=[method]) for method, path, need, fn in ROUTES]
+    routes: list = [Route(path, _endpoint(state, need, fn, max_body), methods=[method])
+                    for method, path, need, fn, max_body in ROUTES]
     routes.append(Mount("/static", StaticFiles(directory=STATIC), name="static"))
 
     async def refused(request: Request, exc: HTTPException) -> Response:
@@ -297,26 +306,39 @@ def login_post(ctx: Ctx) -> Response:
         ctx.lang = form["lang"]
     if pre is None or not hmac.compare_digest(pre.encode(), form.get("pre", "").encode()):
         return login_page(ctx, failed=True)
-    address = ctx.request.client.host if ctx.request.client else "-"
-    if ctx.app.throttle.refused(address):
-        return login_page(ctx, failed=True, why="login.too_many")
-    name, password = form.get("name", "")[:60], form.get("password", "")[:200]
-    with ctx.app.readers.connection() as conn:
-        user, user_id, state = accounts.check_login(conn, name, password)
-    if state != "ok":
-        wait = ctx.app.throttle.failed(name, address)
-        if state == "bad":
-            ctx.app.writer.run(accounts.record_login, user_id, False)
-        time.sleep(wait)
-        return login_page(ctx, failed=True, why="login.failed" if state == "bad" else f"login.{state}")
-    ctx.app.writer.run(accounts.record_login, user_id, True)
+    user, why = log_in(ctx, form.get("name", ""), form.get("password", ""))
+    if user is None:
+        return login_page(ctx, failed=True, why=why)
     token, _csrf = ctx.app.writer.run(accounts.start_session, user)
-    reply = ctx.redirect("/field" if user.may_decide else "/dashboard")
+    reply = ctx.redirect(start_page(user))
     reply.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
     return reply
 
 
-@route("POST", "/logout")
+def log_in(ctx: Ctx, name: str, password: str) -> tuple[User | None, str]:
+    """The user when name and password are right and the account may log in; else None and the
+    message key (failed, too many, locked, disabled), after the throttle's wait."""
+    address = ctx.request.client.host if ctx.request.client else "-"
+    if ctx.app.throttle.refused(address):
+        return None, "login.too_many"
+    name, password = name[:60], password[:200]
+    with ctx.app.readers.connection() as conn:
+        user, user_id, state = accounts.check_login(conn, name, password)
+    if state != "ok" or user is None:
+        wait = ctx.app.throttle.failed(name, address)
+        if state == "bad":
+            ctx.app.writer.run(accounts.record_login, user_id, False)
+        time.sleep(wait)
+        return None, "login.failed" if state == "bad" else f"login.{state}"
+    ctx.app.writer.run(accounts.record_login, user_id, True)
+    return user, "login.ok"
+
+
+def start_page(user: User) -> str:
+    return "/station" if user.role == "station" else "/field" if user.may_decide else "/dashboard"
+
+
+@route("POST", "/logout", "account")
 def logout(ctx: Ctx) -> Response:
     ctx.app.writer.run(queue.release_claims, ctx.user)
     token = ctx.cookie(COOKIE)
@@ -327,7 +349,7 @@ def logout(ctx: Ctx) -> Response:
     return reply
 
 
-@route("POST", "/lang")
+@route("POST", "/lang", "account")
 def set_language(ctx: Ctx) -> Response:
     form = ctx.form()
     if form.get("lang", "") in LANGUAGES:
@@ -341,7 +363,7 @@ def set_language(ctx: Ctx) -> Response:
 def home(ctx: Ctx) -> Response:
     if ctx.user is None:
         return ctx.redirect("/login")
-    return ctx.redirect("/field" if ctx.user.may_decide else "/dashboard")
+    return ctx.redirect(start_page(ctx.user))
 
 
 # --- field and batch modes ------------------------------------------------------------------
@@ -632,3 +654,6 @@ def dashboard(ctx: Ctx) -> Response:
                     reader_key=reader_key, adapt_after=ADAPT_AFTER_DIGITS, set_aside=set_aside,
                     rate=f"{d['rate']:.1f}".replace(".", "," if ctx.lang == "es" else "."),  # 1,5 in Spanish
                     coordinators=coordinators)  # who can lift a freeze (the page knows whether there is one)
+
+
+importlib.import_module("zonepaper.review.station")  # registers the scanning stations' routes (it imports this module)

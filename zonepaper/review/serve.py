@@ -15,6 +15,7 @@ from zonepaper.cycle import Cycle
 from zonepaper.errors import ConflictError, InvalidInputError
 from zonepaper.review.accounts import count_users
 from zonepaper.review.app import ReviewApp
+from zonepaper.review.inbox import Inbox
 from zonepaper.review.routes import LOCAL_HOSTS, build_app
 from zonepaper.text import say
 
@@ -56,7 +57,8 @@ class ReviewServer:
     """The app on uvicorn, bound to its socket; `port` is the one bound (port 0: any free one)."""
 
     def __init__(self, cycle: Cycle, host: str = "127.0.0.1", port: int = 8765,
-                 log: Callable[[str], None] | None = None, allowed_hosts: tuple[str, ...] = ()) -> None:
+                 log: Callable[[str], None] | None = None, allowed_hosts: tuple[str, ...] = (),
+                 tls: tuple[str, str] | None = None, max_upload_mb: int | None = None) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -68,13 +70,24 @@ class ReviewServer:
             raise
         self.port = self.socket.getsockname()[1]
         asgi, self.app = build_app(cycle, log, reachable_names(host, allowed_hosts))
+        if max_upload_mb:
+            self.app.max_upload = max_upload_mb * 1024 * 1024
+        certfile, keyfile = tls or (None, None)
         config = uvicorn.Config(asgi, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=5,
-                                server_header=False, date_header=False)
+                                server_header=False, date_header=False, ssl_certfile=certfile, ssl_keyfile=keyfile)
+        try:
+            config.load()  # a certificate that cannot be read is said now, not at the first connection
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise InvalidInputError("review.bad_tls", cert=certfile, key=keyfile, reason=str(exc)) from None
+        self.scheme = "https" if tls else "http"
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        self.app.inbox = Inbox(cycle, self.app.writer, self.app.log)  # the stations' files, read in another process
 
     def serve(self) -> None:
         """Serve until Ctrl-C (in the main thread) or stop()."""
+        self.app.inbox.start()
         self.server.run(sockets=[self.socket])
 
     def start(self) -> "ReviewServer":
@@ -94,26 +107,32 @@ class ReviewServer:
 
     def close(self) -> None:
         self.socket.close()
+        if self.app.inbox is not None and self.app.inbox.started:
+            self.app.inbox.stop()
         self.app.close()
 
 
 def make_server(cycle: Cycle, host: str = "127.0.0.1", port: int = 0, log: Callable[[str], None] | None = None,
-                allowed_hosts: tuple[str, ...] = ()) -> tuple[ReviewServer, ReviewApp]:
+                allowed_hosts: tuple[str, ...] = (), tls: tuple[str, str] | None = None
+                ) -> tuple[ReviewServer, ReviewApp]:
     """The server, bound but not yet serving (call start(), then stop())."""
-    server = ReviewServer(cycle, host, port, log, allowed_hosts)
+    server = ReviewServer(cycle, host, port, log, allowed_hosts, tls)
     return server, server.app
 
 
-def serve(cycle: Cycle, host: str, port: int, echo: Callable[[str], None], allowed_hosts: tuple[str, ...] = ()
-          ) -> None:
+def serve(cycle: Cycle, host: str, port: int, echo: Callable[[str], None], allowed_hosts: tuple[str, ...] = (),
+          tls: tuple[str, str] | None = None, max_upload_mb: int | None = None) -> None:
     check_host(cycle, host)
     cycle.db(check=True).close()  # checked and brought up to date before the threads open it
     try:
-        server = ReviewServer(cycle, host, port, lambda line: print(line, file=sys.stderr, flush=True), allowed_hosts)
+        server = ReviewServer(cycle, host, port, lambda line: print(line, file=sys.stderr, flush=True), allowed_hosts,
+                              tls, max_upload_mb)
     except OSError as exc:
         raise ConflictError("review.port_busy", host=host, port=port, reason=exc.strerror or str(exc)) from None
     shown = f"[{host}]" if ":" in host else host
-    echo(say("review.serving", url=f"http://{shown}:{server.port}/"))
+    echo(say("review.serving", url=f"{server.scheme}://{shown}:{server.port}/"))
+    if tls is None and host not in LOCAL_HOSTS:
+        echo(say("review.no_tls"))
     try:
         server.serve()
     except KeyboardInterrupt:

@@ -294,6 +294,43 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE sessions ADD COLUMN last_seen REAL;
         """,
     ),
+    (
+        13,
+        "scanning stations: the role 'station', and the files stations send to the cycle's server",
+        """
+        -- rebuilds a table: users, for its new role (SQLite cannot change a CHECK in place)
+        CREATE TABLE users_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL CHECK (role IN ('reviewer', 'coordinator', 'auditor', 'station')),
+            password TEXT NOT NULL,
+            language TEXT NOT NULL DEFAULT 'es' CHECK (language IN ('es', 'en')),
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            last_failed_at TEXT,
+            created_at TEXT NOT NULL,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            locked INTEGER NOT NULL DEFAULT 0,
+            last_login_at TEXT
+        );
+        INSERT INTO users_new (id, name, role, password, language, failed_logins, last_failed_at, created_at,
+                               disabled, locked, last_login_at)
+            SELECT id, name, role, password, language, failed_logins, last_failed_at, created_at,
+                   disabled, locked, last_login_at FROM users;
+        DROP TABLE users;
+        ALTER TABLE users_new RENAME TO users;
+        CREATE TABLE uploads (
+            sha256 TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            received TEXT NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            status TEXT NOT NULL CHECK (status IN ('stored', 'ingested', 'failed')),
+            detail TEXT,
+            created_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        """,
+    ),
 ]
 
 
