@@ -168,6 +168,8 @@ def scan_ingest_cmd(
     paths: Annotated[list[Path], typer.Argument(help=h("ingest_paths"))],
     received: Annotated[Optional[str], typer.Option("--received", help=h("received"))] = None,
     workers: Annotated[int, typer.Option("--workers", help=h("workers"))] = 1,
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help=h("cluster"), envvar="ZONEPAPER_DASK_SCHEDULER",
+                                                   show_envvar=False)] = None,
     cycle: CycleOpt = None,
 ) -> None:
     from zonepaper.errors import InvalidInputError
@@ -175,6 +177,8 @@ def scan_ingest_cmd(
 
     if workers < 1:
         raise InvalidInputError("scan.bad_workers", workers=workers)
+    if cluster and workers > 1:
+        raise InvalidInputError("scan.cluster_and_workers")
     c = resolve_cycle(cycle)
     with typer.progressbar(length=1, label=say("scan.progress"), file=sys.stderr,
                            show_pos=True, item_show_func=lambda rate: rate) as bar:
@@ -186,7 +190,7 @@ def scan_ingest_cmd(
             bar.current_item = f"{rate:.1f} p/s"
             bar.update(1)
 
-        summary = ingest(c, paths, received, workers, step)
+        summary = ingest(c, paths, received, workers, step, cluster or None)
     echo(say("scan.done", seconds=summary.seconds, rate=summary.pages / max(summary.seconds, 1e-6),
              files=summary.files_seen, skipped=summary.files_skipped, pages=summary.pages,
              fronts=summary.kinds.get("front", 0), backs=summary.kinds.get("back", 0),

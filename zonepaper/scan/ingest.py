@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from zonepaper.cycle import Cycle, private_umask
 from zonepaper.errors import ConflictError, InvalidInputError, MissingDependencyError, ZonepaperError
@@ -38,6 +38,9 @@ from zonepaper.store.freeze import active_freeze
 from zonepaper.store.migrations import now_iso
 from zonepaper.store.records import create_read_application, hold_duplicate, insert_fields
 from zonepaper.store.state import record_application_event
+
+if TYPE_CHECKING:
+    from zonepaper.scan.cluster import Cluster
 
 PAGES_DIR = "pages"
 LOCK_FILE = ".ingest.lock"
@@ -169,8 +172,9 @@ def _read_safely(page: RasterPage, ctx: ReadContext) -> PageResult:
 
 # --- the run -----------------------------------------------------------------------------
 def ingest(cycle: Cycle, paths: list[Path], received: str | None = None, workers: int = 1,
-           on_page: Callable[[IngestSummary, int], None] | None = None) -> IngestSummary:
-    """Ingest files and folders; returns counts. on_page(summary, total_pages) after each page."""
+           on_page: Callable[[IngestSummary, int], None] | None = None, cluster: str | None = None) -> IngestSummary:
+    """Ingest files and folders; returns counts. on_page(summary, total_pages) after each page. With
+    `cluster` (a Dask scheduler's address, or local:N) the pages are read on that cluster."""
     for p in paths:
         if not p.exists():
             raise InvalidInputError("scan.path_missing", path=str(p))
@@ -179,11 +183,20 @@ def ingest(cycle: Cycle, paths: list[Path], received: str | None = None, workers
     ctx = read_context(cycle)
     files, other = find_files(paths)
     with ingest_lock(cycle):
+        if cluster:
+            from zonepaper.scan.cluster import connect
+
+            engine = connect(cluster)
+            try:
+                return _ingest(cycle, ctx, files, other, received_at, workers, on_page, engine)
+            finally:
+                engine.close()
         return _ingest(cycle, ctx, files, other, received_at, workers, on_page)
 
 
 def _ingest(cycle: Cycle, ctx: ReadContext, files: list[Path], other: list[Path], received_at: str, workers: int,
-            on_page: Callable[[IngestSummary, int], None] | None) -> IngestSummary:
+            on_page: Callable[[IngestSummary, int], None] | None, cluster: "Cluster | None" = None
+            ) -> IngestSummary:
     summary = IngestSummary(files_seen=len(files), not_read=[display_name(p) for p in other])
     start = time.perf_counter()
     db = cycle.db(check=True)
@@ -201,6 +214,14 @@ def _ingest(cycle: Cycle, ctx: ReadContext, files: list[Path], other: list[Path]
             pages = 1
         plan.append((path, sha, pages))
     total = sum(p for _, _, p in plan)
+    if cluster is not None:
+        try:
+            _read_on(cluster, cycle, conn, ctx, plan, received_at, summary, lambda: on_page and on_page(summary, total))
+        finally:
+            summary.applications = conn.execute("SELECT count(*) FROM applications").fetchone()[0]
+            db.close()
+        summary.seconds = time.perf_counter() - start
+        return summary
     pool = None
     if workers > 1:
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
@@ -240,6 +261,38 @@ def _ingest(cycle: Cycle, ctx: ReadContext, files: list[Path], other: list[Path]
         db.close()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _read_on(cluster: "Cluster", cycle: Cycle, conn: sqlite3.Connection, ctx: ReadContext,
+             plan: list[tuple[Path, str, int]], received_at: str, summary: IngestSummary,
+             step: Callable[[], object]) -> None:
+    """The pages of every planned file read on a Dask cluster and stored here as they complete, in any
+    order; a file is marked done once its last page is stored."""
+    from zonepaper.scan.cluster import read_on_cluster
+
+    stored: dict[str, int] = {}
+    expected: dict[str, int] = {}
+
+    def work() -> Iterator[tuple[str, Path, int, int]]:
+        for path, sha, pages in plan:
+            original = store_original(cycle, path, sha)
+            _begin_file(conn, sha, path, original, cycle, received_at)
+            done = {r[0] for r in conn.execute("SELECT page_index FROM pages WHERE file_sha256 = ?", (sha,))}
+            stored[sha], expected[sha] = len(done), pages
+            if len(done) >= pages:
+                _finish_file(conn, sha, len(done))
+                continue
+            for index in range(pages):
+                if index not in done:
+                    yield sha, original, index, pages
+
+    for sha, result in read_on_cluster(cluster, ctx, work()):
+        kind, reason = store_page(conn, cycle, sha, result, received_at)
+        summary.count(kind, reason)
+        stored[sha] += 1
+        if stored[sha] == expected[sha]:
+            _finish_file(conn, sha, stored[sha])
+        step()
 
 
 def _in_order(pool: ProcessPoolExecutor, pages: Iterable[RasterPage], ahead: int, name: str) -> Iterator[PageResult]:

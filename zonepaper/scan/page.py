@@ -6,7 +6,7 @@ process stores what it returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import cv2
@@ -39,7 +39,7 @@ class ReadContext:
     layout: Layout
     zone: Zone
     cycle_id: str
-    secret: bytes
+    secret: bytes | None  # None on a cluster's workers: the tags are checked where the secret is (settle_tag)
     slip: Layout | None = None  # the reply slip of the assignment letters
     reader: Reader = Reader()  # the digit networks' last layers: committed, or adapted to this cycle
     correction: Layout | None = None  # the correction slip of the confirmation letters
@@ -67,6 +67,19 @@ class PageResult:
     registration_error: float | None = None
     image: bytes | None = None  # JPEG: the aligned front, or the raw page when quarantined
     fields: tuple[FieldResult, ...] = field(default_factory=tuple)
+    unchecked_tag: tuple[str, str] | None = None  # read without the secret: (serial, tag) still to be checked
+
+
+def settle_tag(result: PageResult, secret: bytes, cycle_id: str) -> PageResult:
+    """A result read without the cycle's secret (on a cluster), decided as the reader with it decides: a
+    code whose tag is wrong is no form of this cycle, its page quarantined as `bad_tag`."""
+    if result.unchecked_tag is None:
+        return result
+    serial, tag = result.unchecked_tag
+    if verify_tag(secret, cycle_id, serial, tag):
+        return replace(result, unchecked_tag=None)
+    return PageResult(result.index, "quarantined", result.serial, "bad_tag", serial, result.rotation,
+                      result.registration_error, result.image)
 
 
 def read_context(cycle: "Cycle") -> ReadContext:
@@ -163,7 +176,7 @@ def read_page(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult:
         return quarantine(index, problem, payload.serial, aligned, serial=payload.serial, **extra)
     fields = read_fields(aligned, ctx)
     return PageResult(index, "front", payload.serial, rotation=rotation, registration_error=error,
-                      image=_jpeg(aligned), fields=fields)
+                      image=_jpeg(aligned), fields=fields, unchecked_tag=_unchecked(payload, ctx))
 
 
 def _slip_page(index: int, gray: np.ndarray, ctx: ReadContext, found: dict, slip: Layout | None, side: str,
@@ -195,7 +208,8 @@ def _read_slip(index: int, gray: np.ndarray, ctx: ReadContext, found: dict) -> P
     answer, signature = ctx.slip.field("reply"), ctx.slip.field("reply_signature")
     fields = (_from_marks("reply", read_single(aligned, answer, K), answer),
               _from_marks("reply_signature", read_signature(aligned, signature, K), signature))
-    return PageResult(index, "reply", payload.serial, image=_jpeg(aligned), fields=fields, **extra)
+    return PageResult(index, "reply", payload.serial, image=_jpeg(aligned), fields=fields,
+                      unchecked_tag=_unchecked(payload, ctx), **extra)
 
 
 def _read_correction(index: int, gray: np.ndarray, ctx: ReadContext, found: dict) -> PageResult | None:
@@ -205,7 +219,8 @@ def _read_correction(index: int, gray: np.ndarray, ctx: ReadContext, found: dict
                                                   "correction slip")
     if refused is not None or aligned is None or payload is None:
         return refused
-    return quarantine(index, "correction_slip", payload.serial, aligned, serial=payload.serial, **extra)
+    return quarantine(index, "correction_slip", payload.serial, aligned, serial=payload.serial,
+                      unchecked_tag=_unchecked(payload, ctx), **extra)
 
 
 def check_payload(payload: Payload, ctx: ReadContext) -> str | None:
@@ -214,9 +229,14 @@ def check_payload(payload: Payload, ctx: ReadContext) -> str | None:
         return "bad_check_digit"
     if payload.cycle_id != ctx.cycle_id:
         return "other_cycle"
-    if not verify_tag(ctx.secret, payload.cycle_id, payload.serial, payload.tag):
+    if ctx.secret is not None and not verify_tag(ctx.secret, payload.cycle_id, payload.serial, payload.tag):
         return "bad_tag"
     return None
+
+
+def _unchecked(payload: Payload, ctx: ReadContext) -> tuple[str, str] | None:
+    """The serial and tag left to check, when this reader has no secret."""
+    return (payload.serial, payload.tag) if ctx.secret is None else None
 
 
 def _unregistered(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult:
@@ -224,12 +244,14 @@ def _unregistered(index: int, gray: np.ndarray, ctx: ReadContext) -> PageResult:
     payloads = [p for p in (parse_payload(t) for t in _codes(gray)) if p is not None]
     for p in payloads:
         if p.side == BACK and check_payload(p, ctx) is None:
-            return PageResult(index, "back", p.serial)
+            return PageResult(index, "back", p.serial, unchecked_tag=_unchecked(p, ctx))
     if any(p.side == FRONT for p in payloads):
         serial = payloads[0].serial
         return quarantine(index, "markers_not_found", serial, gray, serial=serial)
     if payloads:
-        return quarantine(index, check_payload(payloads[0], ctx) or "not_a_form", payloads[0].serial, gray)
+        problem = check_payload(payloads[0], ctx)
+        return quarantine(index, problem or "not_a_form", payloads[0].serial, gray,
+                          unchecked_tag=None if problem else _unchecked(payloads[0], ctx))
     if looks_blank(gray):
         return PageResult(index, "blank", image=_jpeg(gray, BLANK_THUMBNAIL))  # kept so that a person can check
     return quarantine(index, "not_a_form", "", gray)
