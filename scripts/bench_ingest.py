@@ -4,6 +4,7 @@
 Usage: python scripts/bench_ingest.py [--forms 220] [--seed 7] [--skip-workers] [--skip-baseline]
        python scripts/bench_ingest.py --hand real [--forms 300] [--seed 7] [--conditions grey200,photo,...]
                                       [--crops DIR]
+       python scripts/bench_ingest.py --cluster local:2 [--forms 220] [--seed 7]
 
 Prints, for zonepaper and for a plain pytesseract-only reader side by side: pages per second
 on one core (and with --workers 2), serials read, choice lists accepted alone and wrong,
@@ -17,6 +18,12 @@ run is repeated per condition (grey 200 dpi, turned 180 degrees, colour JPEG 300
 1-bit, phone photo): digit fields accepted alone, wrong among them, right at all, per field,
 choices and names, and every wrong value accepted alone with its crop (--crops). The simulator's
 fonts alone flatter the reader: accuracy claims rest on this.
+
+With --cluster local:N (or a scheduler's address, tcp://HOST:8786), the same pages are read by one
+process, by --workers N on this computer and by a Dask cluster of N worker processes (a LocalCluster,
+started before the clock runs, as a real cluster is), side by side, each into its own copy of the
+cycle; and the writer's own ceiling: the pages already read, stored by the one SQLite writer with
+reading skipped. Targets: N=2 workers >= 1.8x one process; the writer >= 200 pages/s.
 """
 
 from __future__ import annotations
@@ -251,6 +258,126 @@ def run_real(args: argparse.Namespace) -> None:
         print("  ", w)
 
 
+def writer_ceiling(pristine: Path, scans: Path, work: Path) -> tuple[int, float]:
+    """(pages, seconds) for the one writer storing pages already read (reading skipped): every page of the
+    scans is read first, then stored into a fresh copy of the cycle exactly as ingest stores it."""
+    from zonepaper.scan.ingest import _begin_file, _finish_file, _read_safely, file_sha256, store_original, store_page
+    from zonepaper.scan.page import read_context
+
+    cycle = Cycle(work)
+    shutil.copytree(pristine, work)
+    ctx = read_context(cycle)
+    files = [(path, file_sha256(path), [_read_safely(page, ctx) for page in read_pages(path)])
+             for path in find_files([scans])[0]]
+    db = cycle.db()
+    start = time.perf_counter()
+    pages = 0
+    for path, sha, results in files:
+        stored = store_original(cycle, path, sha)
+        _begin_file(db.conn, sha, path, stored, cycle, "2009-03-14")
+        for result in results:
+            store_page(db.conn, cycle, sha, result, "2009-03-14")
+            pages += 1
+        _finish_file(db.conn, sha, len(results))
+    seconds = time.perf_counter() - start
+    db.close()
+    return pages, seconds
+
+
+def _read_all(root: str, scans: str, queue) -> None:  # noqa: ANN001 - a multiprocessing queue
+    """In a process of its own, on one core: every page of the scans read (rasterised first, untimed)."""
+    import cv2
+
+    from zonepaper.scan.ingest import _read_safely
+    from zonepaper.scan.page import read_context
+
+    cv2.setNumThreads(1)
+    ctx = read_context(Cycle(Path(root)))
+    pages = [page for path in find_files([Path(scans)])[0] for page in read_pages(path)]
+    _read_safely(pages[0], ctx)  # the networks loaded before the clock runs
+    start = time.perf_counter()
+    for page in pages:
+        _read_safely(page, ctx)
+    queue.put((len(pages), time.perf_counter() - start))
+
+
+def machine_ceiling(root: Path, scans: Path, n: int) -> float:
+    """How much faster n processes read than one on this machine, each reading every page on its own at
+    the same time (no shared work, no writer): what n workers could reach here at best."""
+    import multiprocessing
+
+    spawn = multiprocessing.get_context("spawn")
+    rates = []
+    for count in (1, n):
+        queue = spawn.Queue()
+        procs = [spawn.Process(target=_read_all, args=(str(root), str(scans), queue)) for _ in range(count)]
+        for proc in procs:
+            proc.start()
+        results = [queue.get() for _ in procs]
+        for proc in procs:
+            proc.join()
+        rates.append(sum(p for p, _ in results) / max(s for _, s in results))
+    return rates[1] / rates[0]
+
+
+def run_cluster(args: argparse.Namespace) -> None:
+    from dask.distributed import LocalCluster
+
+    tmp = Path(tempfile.mkdtemp(prefix="zonepaper-bench-"))
+    try:
+        cycle = init_cycle(tmp / "cycle", "belmont")
+        print_forms(cycle, args.forms + 20, "benchmark")
+        sim = simulate(cycle, args.forms, tmp / "scans", seed=args.seed, dpi=200)
+        pristine = tmp / "pristine"
+        shutil.copytree(cycle.root, pristine)
+        address, n = args.cluster, 2
+        if address.startswith("local:"):
+            n = int(address.removeprefix("local:"))
+        import cv2
+
+        runs = []
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)  # one worker is one core, as each of --workers and the cluster's workers reads
+        one = ingest(cycle, [tmp / "scans"], "2009-03-14", workers=1)
+        cv2.setNumThreads(threads)
+        runs.append(("one process, one core", one))
+        copy = tmp / "threads"
+        shutil.copytree(pristine, copy)
+        runs.append(("one process, OpenCV's threads", ingest(Cycle(copy), [tmp / "scans"], "2009-03-14")))
+        copy = tmp / "workers"
+        shutil.copytree(pristine, copy)
+        runs.append((f"--workers {n}", ingest(Cycle(copy), [tmp / "scans"], "2009-03-14", workers=n)))
+        started = time.perf_counter()
+        local = None
+        if args.cluster.startswith("local:"):
+            local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+            address = local.scheduler_address
+        startup = time.perf_counter() - started
+        copy = tmp / "cluster"
+        shutil.copytree(pristine, copy)
+        try:
+            runs.append((f"Dask cluster, {n} workers", ingest(Cycle(copy), [tmp / "scans"], "2009-03-14",
+                                                              cluster=address)))
+        finally:
+            if local is not None:
+                local.close()
+        pages, seconds = writer_ceiling(pristine, tmp / "scans", tmp / "writer")
+        ceiling = machine_ceiling(pristine, tmp / "scans", n)
+        print(f"{len(sim.pages)} pages ({args.forms} forms, seed {args.seed}, the simulator's fonts); "
+              f"{os.cpu_count()} cores on this machine")
+        base = one.pages / one.seconds
+        for label, run in runs:
+            rate = run.pages / run.seconds
+            print(f"  {label:32} {rate:7.2f} pages/s  {rate / base:5.2f}x  ({run.pages} pages in {run.seconds:.1f} s)")
+        print(f"  {'(the LocalCluster started in':32} {startup:7.1f} s, before the clock ran)")
+        print(f"  {'the writer alone (reading skipped)':32} {pages / seconds:7.0f} pages/s  ({pages} pages in "
+              f"{seconds:.2f} s; target >= 200)")
+        print(f"  {f'{n} readers at once, nothing shared':32} {ceiling:15.2f}x  (this machine's own ceiling for {n} "
+              f"workers: each of {n} processes reading every page alone, at the same time)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--forms", type=int, default=220, help="forms to simulate (pages are a little more)")
@@ -268,7 +395,12 @@ def main() -> None:
                                          "(candidates, measured before they replace the committed ones)")
     parser.add_argument("--readings", type=Path, help="keep every front page's digit readings in this folder, for "
                                                       "scripts/redecide_digits.py --readings")
+    parser.add_argument("--cluster", help="local:N or a Dask scheduler's address: one process, --workers N and the "
+                                          "cluster side by side, and the writer's ceiling")
     args = parser.parse_args()
+    if args.cluster:
+        run_cluster(args)
+        return
     if args.models:
         import zonepaper.scan.digits as digits
 

@@ -7,6 +7,7 @@ import subprocess
 import tempfile
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -115,17 +116,26 @@ def _run(cmd: list[str]) -> str:
     return result.stdout
 
 
-def _pdf_pages(path: Path, skip: set[int]) -> Iterator[RasterPage]:
-    """Scanner PDFs hold one JPEG per page: take it out as it is (fast); otherwise render at 200 dpi."""
-    listing = _run(["pdfimages", "-list", str(path)]).splitlines()[2:]
-    pages = count_pages(path)
+@lru_cache(maxsize=8)
+def _pdf_plan(path: str, size: int, mtime_ns: int) -> tuple[int, dict[int, list[list[str]]], bool,
+                                                                dict[int, tuple[float, float]]]:
+    """A PDF's pages, embedded images per page, whether every page is one JPEG, and page sizes; kept for
+    the file's next pages while it is unchanged (a cluster's worker reads one page of a file at a time)."""
+    listing = _run(["pdfimages", "-list", path]).splitlines()[2:]
+    pages = count_pages(Path(path))
     rows = [line.split() for line in listing if line.strip()]
     per_page: dict[int, list[list[str]]] = {}
     for row in rows:
         per_page.setdefault(int(row[0]), []).append(row)
     direct = len(per_page) == pages and all(len(v) == 1 and v[0][8] == "jpeg" and v[0][2] == "image"
                                             for v in per_page.values())
-    sizes = _page_sizes(path, pages)
+    return pages, per_page, direct, _page_sizes(Path(path), pages)
+
+
+def _pdf_pages(path: Path, skip: set[int]) -> Iterator[RasterPage]:
+    """Scanner PDFs hold one JPEG per page: take it out as it is (fast); otherwise render at 200 dpi."""
+    stat = path.stat()
+    pages, per_page, direct, sizes = _pdf_plan(str(path), stat.st_size, stat.st_mtime_ns)
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(pages):
             if i in skip:
