@@ -605,3 +605,41 @@ def test_working_to_the_end_at_full_speed_never_flashes_nothing_left_nor_brings_
                   *ids)
     assert len(marks) == len(ids)
     page.context.close()
+
+
+def test_screenshots_of_a_scanning_stations_page_and_what_it_sees(site, tmp_path: Path) -> None:
+    """A station's account: its own page lists what it sent and whether it was read, in both languages, on a
+    1366x768 screen without scrolling; every page with a family's data is refused to it. (Last in this file:
+    its unread upload stops a freeze.)"""
+    import os
+
+    from zonepaper.store.integrity import record_event
+    from zonepaper.store.migrations import now_iso
+
+    cycle, base, browser = site
+    db = cycle.db()
+    station = accounts.add_user(db.conn, "escuela-norte", "station", PASSWORD, "en")
+    with write_transaction(db.conn):
+        for i, (name, status) in enumerate((("lote-1.pdf", "ingested"), ("lote-2.tiff", "ingested"),
+                                            ("telefono.jpg", "failed"))):
+            db.conn.execute("INSERT INTO uploads (sha256, name, size, received, user_id, status, created_at) "
+                            "VALUES (?, ?, ?, '2009-03-14', ?, ?, ?)", (f"{i:064x}", name, 1000 * (i + 1),
+                                                                         station.id, status, now_iso()))
+        record_event(db.conn, "test", "station.file_received", {}, None, ("uploads",))
+    db.close()
+    page = login(browser, base, "escuela-norte", size=(1366, 768))
+    assert page.url.endswith("/station")
+    out = Path(os.environ.get("ZONEPAPER_SCREENSHOTS", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    for lang in ("en", "es"):
+        page.wait_for_selector("table")
+        assert page.get_attribute("html", "lang") == lang
+        text = page.inner_text("main")
+        assert "lote-1.pdf" in text and "telefono.jpg" in text and "escuela-norte" in text
+        assert page.evaluate("document.documentElement.scrollHeight") <= 768
+        page.screenshot(path=str(out / f"review-station-{lang}.png"))
+        with page.expect_navigation():
+            page.click("#lang")
+    for path in ("/dashboard", "/form", "/quarantine", "/field"):
+        assert page.context.request.get(base + path).status == 403, path
+    page.context.close()

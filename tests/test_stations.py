@@ -293,3 +293,12 @@ def test_a_station_killed_halfway_resumes_and_every_page_is_stored_exactly_once(
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def test_every_role_has_its_name_in_both_languages() -> None:
+    from zonepaper.review.app import t
+    from zonepaper.review.queue import ROLES
+
+    for role in ROLES:
+        for lang in ("es", "en"):
+            assert t(lang, f"role.{role}") != f"role.{role}", (role, lang)

@@ -93,7 +93,7 @@ def freeze(cycle: Cycle, mechanism: str | None = None, allow_unreviewed: bool = 
                 raise ConflictError("draw.unfinished", review=sum(left.review.values()),
                                     fields=Listing(tuple((f"field.{k}", v) for k, v in sorted(left.review.items()))),
                                     quarantine=left.quarantine, held=len(left.held),
-                                    serials=", ".join(left.held[:10]) or "-")
+                                    serials=", ".join(left.held[:10]) or "-", uploads=left.uploads)
             inputs = build_inputs(conn, zone, mechanism)
             body = json.dumps({"settings": inputs.settings, "programs": inputs.programs,
                                "applicants": inputs.applicants}, ensure_ascii=False, sort_keys=True)
@@ -102,7 +102,8 @@ def freeze(cycle: Cycle, mechanism: str | None = None, allow_unreviewed: bool = 
             record_event(conn, actor, "draw.frozen", {
                 "freeze": freeze_id, "input_digest": inputs.digest, "mechanism": mechanism, "counts": inputs.counts,
                 "unreviewed": {"reason": reason.strip(), "review": sum(left.review.values()),
-                               "quarantine": left.quarantine, "held": len(left.held)} if left.any else None},
+                               "quarantine": left.quarantine, "held": len(left.held),
+                               "uploads": left.uploads} if left.any else None},
                 f"freeze:{freeze_id}", ("freezes",))
             result = Freeze(freeze_id, inputs.digest, mechanism, json.loads(body), at)
             paths = write_receipt(cycle, result, inputs, reason.strip(), chain_head(conn)[1])

@@ -23,15 +23,17 @@ class DrawInputs:
 
 @dataclass(frozen=True)
 class Unfinished:
-    """What still needs a person before a fair freeze: fields in review, open quarantine, held applications."""
+    """What still needs a person before a fair freeze: fields in review, open quarantine, held applications,
+    and files scanning stations sent that are not read yet (or could not be read)."""
 
     review: dict[str, int]
     quarantine: int
     held: list[str]
+    uploads: int = 0
 
     @property
     def any(self) -> bool:
-        return bool(self.review or self.quarantine or self.held)
+        return bool(self.review or self.quarantine or self.held or self.uploads)
 
 
 def unfinished(conn: sqlite3.Connection) -> Unfinished:
@@ -41,7 +43,8 @@ def unfinished(conn: sqlite3.Connection) -> Unfinished:
     quarantine = conn.execute("SELECT count(*) FROM pages WHERE kind = 'quarantined' AND resolution IS NULL"
                               ).fetchone()[0]
     held = [r[0] for r in conn.execute("SELECT serial FROM applications WHERE status = 'held' ORDER BY serial")]
-    return Unfinished(review, quarantine, held)
+    uploads = conn.execute("SELECT count(*) FROM uploads WHERE status != 'ingested'").fetchone()[0]
+    return Unfinished(review, quarantine, held, uploads)
 
 
 def priority_groups(zone: Zone, values: dict[str, str], choices: list[str]) -> dict[str, int]:

@@ -20,7 +20,7 @@ from zonepaper.errors import ExitCode
 from zonepaper.review.station import incoming_path
 from zonepaper.review.writer import Writer
 from zonepaper.store.database import write_transaction
-from zonepaper.store.events import append_event
+from zonepaper.store.integrity import record_event
 from zonepaper.store.migrations import now_iso
 
 RETRY_SECONDS = {ExitCode.conflict: 5.0, ExitCode.disk_full: 60.0}  # another ingest running; a full disk
@@ -31,9 +31,8 @@ def _mark(conn, shas: list[str], status: str, detail: str | None) -> None:  # no
         for sha in shas:
             conn.execute("UPDATE uploads SET status = ?, detail = ?, finished_at = ? WHERE sha256 = ?",
                          (status, detail, now_iso(), sha))
-            if status == "failed":
-                append_event(conn, "zonepaper", "station.file_failed", {"sha256": sha, "detail": detail},
-                             subject=f"file:{sha[:12]}")
+            record_event(conn, "zonepaper", f"station.file_{status}", {"sha256": sha, "detail": detail},
+                         f"file:{sha[:12]}", ("uploads",))
 
 
 class Inbox:
@@ -102,6 +101,8 @@ class Inbox:
     def _ingest(self, paths: list[str], received: str) -> tuple[int, str]:
         command = [sys.executable, "-m", "zonepaper", "scan", "ingest", *paths, "--received", received,
                    "--cycle", str(self.cycle.root)]
+        if shutil.which("nice"):  # reading yields the processor to the reviewers' requests
+            command = ["nice", "-n", "10", *command]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             _, err = self._process.communicate()

@@ -622,6 +622,7 @@ def dashboard_numbers(conn) -> dict[str, Any]:  # noqa: ANN001 - sqlite3 connect
     except StoreError:
         reader = "tampered"
     digits = confirmed_digits(conn, DIGIT_FIELDS)
+    uploads = conn.execute("SELECT count(*) FROM uploads WHERE status != 'ingested'").fetchone()[0]
     return {"applications": {k: apps.get(k, 0) for k in ("complete", "review", "held")}, "fields": totals,
             "reader": {"in_use": reader, "confirmed_digits": digits,
                        "offer_adapt": digits >= ADAPT_AFTER_DIGITS and reader == COMMITTED},
@@ -629,7 +630,7 @@ def dashboard_numbers(conn) -> dict[str, Any]:  # noqa: ANN001 - sqlite3 connect
             "rate": round(rate, 1),
             "minutes_left": round(left / rate) if rate else None, "replies": replies,
             "blocks": {"review": draw_fields["review"], "illegible": draw_fields["illegible"],
-                       "quarantine": open_quarantine, "held": apps.get("held", 0)}}
+                       "quarantine": open_quarantine, "held": apps.get("held", 0), "uploads": uploads}}
 
 
 @route("GET", "/api/dashboard")
@@ -645,7 +646,7 @@ def dashboard(ctx: Ctx) -> Response:
         set_aside = queue.waiting_on_people(conn)[:200]
         coordinators = ", ".join(n for (n,) in conn.execute("SELECT name FROM users WHERE role = 'coordinator' "
                                                            "ORDER BY name"))
-    blocks = [(k, d["blocks"][k]) for k in ("review", "illegible", "quarantine", "held") if d["blocks"][k]]
+    blocks = [(k, d["blocks"][k]) for k in ("review", "illegible", "quarantine", "held", "uploads") if d["blocks"][k]]
     in_use = d["reader"]["in_use"]
     reader_key = "reader_committed" if in_use == COMMITTED else \
         "reader_tampered" if in_use == "tampered" else "reader_adapted"

@@ -26,7 +26,7 @@ from zonepaper.fields import received_time
 from zonepaper.review import accounts
 from zonepaper.review.routes import COOKIE, Ctx, log_in, route
 from zonepaper.store.database import write_transaction
-from zonepaper.store.events import append_event
+from zonepaper.store.integrity import record_event
 from zonepaper.store.migrations import now_iso
 
 INCOMING = "incoming"
@@ -159,8 +159,8 @@ def _record(conn, sha: str, name: str, size: int, received: str, user_id: int, u
     with write_transaction(conn):
         conn.execute("INSERT OR IGNORE INTO uploads (sha256, name, size, received, user_id, status, created_at) "
                      "VALUES (?, ?, ?, ?, ?, 'stored', ?)", (sha, name, size, received, user_id, now_iso()))
-        append_event(conn, user_name, "station.file_received",
-                     {"sha256": sha, "name": name, "size": size, "received": received}, subject=f"file:{sha[:12]}")
+        record_event(conn, user_name, "station.file_received",
+                     {"sha256": sha, "name": name, "size": size, "received": received}, f"file:{sha[:12]}", ("uploads",))
 
 
 @route("POST", "/api/station/done", "upload")

@@ -35,6 +35,7 @@ COVERED: dict[str, tuple[str, ...]] = {
     "serials": ("SELECT id, label, paper, count, status FROM batches ORDER BY id",
                 "SELECT serial, number, batch_id FROM serials ORDER BY number",
                 "SELECT batch_id, grid FROM printed_grids ORDER BY batch_id"),
+    "uploads": ("SELECT sha256, name, size, received, user_id, status FROM uploads ORDER BY sha256",),  # unread ones stop a freeze
     "freezes": ("SELECT id, status, input_digest, inputs, mechanism, unreviewed_reason, unfreeze_reason, created_at "
                 "FROM freezes ORDER BY id",),
     "draws": ("SELECT id, freeze_id, status, sources, key_string, entropy_bits, result_digest, bundle, "
