@@ -302,3 +302,22 @@ def test_every_role_has_its_name_in_both_languages() -> None:
     for role in ROLES:
         for lang in ("es", "en"):
             assert t(lang, f"role.{role}") != f"role.{role}", (role, lang)
+
+
+def test_a_file_not_yet_read_stops_a_freeze_and_marking_it_read_behind_the_tools_back_is_found(site) -> None:
+    from zonepaper.draw.inputs import unfinished
+    from zonepaper.store.integrity import changed_tables
+
+    _, app, _, conn = site
+    client, login = station_client(app)
+    data = PNG + b"\4" * 200
+    sha = hashlib.sha256(data).hexdigest()
+    assert put(client, login["csrf"], data, 0, sha).status_code == 200
+    assert client.post("/api/station/done", json={"sha": sha, "name": "a.png", "size": len(data),
+                                                  "received": "2009-03-14"},
+                       headers={"X-CSRF-Token": login["csrf"]}).status_code == 200
+    left = unfinished(conn)
+    assert left.uploads == 1 and left.any
+    assert changed_tables(conn, ["uploads"]) == []
+    conn.execute("UPDATE uploads SET status = 'ingested'")  # so that a freeze would go ahead without it
+    assert changed_tables(conn, ["uploads"]) == [("uploads", "changed")]
