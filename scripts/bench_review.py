@@ -72,12 +72,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Reviewer(threading.Thread):
-    def __init__(self, port: int, name: str, times: dict[str, list[float]], decided: list[int]) -> None:
-        super().__init__(daemon=True)
-        self.port, self.name_, self.times, self.decided = port, name, times, decided
+class Person:
+    """A person's browser as the review page sees it: one connection, the cookies it was given."""
+
+    def __init__(self, conn: http.client.HTTPConnection) -> None:
+        self.conn = conn
         self.cookies: dict[str, str] = {}
-        self.error: str | None = None
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
         h = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), **(headers or {})}
@@ -89,16 +89,28 @@ class Reviewer(threading.Thread):
             self.cookies[k] = v
         return res.status, data
 
+    def log_in(self, name: str, password: str = PASSWORD) -> str:
+        """Through the login form, as a browser does; returns the session's CSRF token (from the field page)."""
+        _, page = self.request("GET", "/login")
+        pre = re.search(rb'name="pre" value="([^"]+)"', page).group(1).decode()
+        form = urlencode({"pre": pre, "name": name, "password": password, "lang": "en"}).encode()
+        status, _ = self.request("POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 303, status
+        _, page = self.request("GET", "/field")
+        return json.loads(re.search(rb'id="boot">(.*?)</script>', page).group(1))["csrf"]
+
+
+class Reviewer(threading.Thread):
+    def __init__(self, port: int, name: str, times: dict[str, list[float]], decided: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.port, self.name_, self.times, self.decided = port, name, times, decided
+        self.error: str | None = None
+
     def run(self) -> None:
         try:
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            _, page = self.request("GET", "/login")
-            pre = re.search(rb'name="pre" value="([^"]+)"', page).group(1).decode()
-            form = urlencode({"pre": pre, "name": self.name_, "password": PASSWORD, "lang": "en"}).encode()
-            status, _ = self.request("POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"})
-            assert status == 303, status
-            _, page = self.request("GET", "/field")
-            csrf = json.loads(re.search(rb'id="boot">(.*?)</script>', page).group(1))["csrf"]
+            person = Person(http.client.HTTPConnection("127.0.0.1", self.port, timeout=30))
+            self.request = person.request
+            csrf = person.log_in(self.name_)
             while True:
                 t0 = time.perf_counter()
                 status, data = self.request("GET", "/api/items?n=1")

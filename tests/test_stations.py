@@ -16,10 +16,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 from starlette.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "scripts"))
+from bench_review import Person  # noqa: E402  (scripts/bench_review.py: a person's browser on the review page)
 
 from zonepaper.errors import InvalidInputError
 from zonepaper.review import accounts
@@ -170,30 +172,13 @@ class Reviewer(threading.Thread):
     def __init__(self, port: int, name: str, context: ssl.SSLContext, stop: threading.Event) -> None:
         super().__init__(daemon=True)
         self.port, self.name_, self.context, self.stop = port, name, context, stop
-        self.cookies: dict[str, str] = {}
         self.decided, self.error = 0, None
-
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
-        conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=30, context=self.context)
-        h = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), **(headers or {})}
-        conn.request(method, path, body=body, headers=h)
-        res = conn.getresponse()
-        data = res.read()
-        conn.close()
-        for value in res.headers.get_all("Set-Cookie") or []:
-            k, _, v = value.split(";")[0].partition("=")
-            self.cookies[k] = v
-        return res.status, data
 
     def run(self) -> None:
         try:
-            _, page = self.request("GET", "/login")
-            pre = re.search(rb'name="pre" value="([^"]+)"', page).group(1).decode()
-            form = urlencode({"pre": pre, "name": self.name_, "password": PASSWORD, "lang": "en"}).encode()
-            status, _ = self.request("POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"})
-            assert status == 303, status
-            _, page = self.request("GET", "/field")
-            csrf = json.loads(re.search(rb'id="boot">(.*?)</script>', page).group(1))["csrf"]
+            person = Person(http.client.HTTPSConnection("127.0.0.1", self.port, timeout=30, context=self.context))
+            self.request = person.request
+            csrf = person.log_in(self.name_, PASSWORD)
             while not self.stop.is_set():
                 _, data = self.request("GET", "/api/items?n=1")
                 items = json.loads(data)["items"]
