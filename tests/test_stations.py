@@ -306,3 +306,38 @@ def test_a_file_not_yet_read_stops_a_freeze_and_marking_it_read_behind_the_tools
     assert changed_tables(conn, ["uploads"]) == []
     conn.execute("UPDATE uploads SET status = 'ingested'")  # so that a freeze would go ahead without it
     assert changed_tables(conn, ["uploads"]) == [("uploads", "changed")]
+
+
+def test_the_inbox_reads_what_arrived_says_what_it_could_not_and_tries_again_when_started(site, tmp_path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from zonepaper.review.inbox import Inbox
+    from zonepaper.review.station import _record, incoming_path
+    from zonepaper.review.writer import Writer
+
+    c, _, _, conn = site
+    station = conn.execute("SELECT id FROM users WHERE name = 'sta'").fetchone()[0]
+    blank = incoming_path(c, "a" * 64, "hoja.png")
+    blank.parent.mkdir(parents=True)
+    Image.fromarray(np.full((2200, 1700), 250, np.uint8)).save(blank)  # a blank sheet: read, and kept as blank
+    _record(conn, "a" * 64, "hoja.png", blank.stat().st_size, "2009-03-14", station, "sta")
+    _record(conn, "b" * 64, "gone.pdf", 10, "2009-03-14", station, "sta")  # its file removed behind our back
+    writer = Writer(c.db_path)
+    lines: list[str] = []
+    for attempt in range(2):
+        inbox = Inbox(c, writer, lines.append).start()
+        deadline = time.time() + 120
+        while time.time() < deadline:  # until this start's inbox said again that it could not read the file
+            states = dict(conn.execute("SELECT name, status FROM uploads").fetchall())
+            said = conn.execute("SELECT count(*) FROM events WHERE kind = 'station.file_failed'").fetchone()[0]
+            if "stored" not in states.values() and said == attempt + 1:
+                break
+            time.sleep(0.2)
+        inbox.stop()
+        assert states == {"hoja.png": "ingested", "gone.pdf": "failed"}, (attempt, states, lines)
+    writer.close()
+    assert conn.execute("SELECT original_name, page_count FROM files").fetchall() == [("hoja.png", 1)]
+    assert not blank.parent.exists()  # read: the waiting copy is gone, the original kept under originals/
+    kinds = [r[0] for r in conn.execute("SELECT kind FROM events WHERE kind LIKE 'station.%' ORDER BY id")]
+    assert kinds.count("station.file_failed") == 2 and "station.files_retried" in kinds

@@ -23,7 +23,8 @@ from zonepaper.store.database import write_transaction
 from zonepaper.store.integrity import record_event
 from zonepaper.store.migrations import now_iso
 
-RETRY_SECONDS = {ExitCode.conflict: 5.0, ExitCode.disk_full: 60.0}  # another ingest running; a full disk
+# another ingest running; a full disk; poppler or Tesseract missing on the server: said in the log, tried again
+RETRY_SECONDS = {ExitCode.conflict: 5.0, ExitCode.disk_full: 60.0, ExitCode.missing_dependency: 60.0}
 
 
 def _mark(conn, shas: list[str], status: str, detail: str | None) -> None:  # noqa: ANN001
@@ -33,6 +34,16 @@ def _mark(conn, shas: list[str], status: str, detail: str | None) -> None:  # no
                          (status, detail, now_iso(), sha))
             record_event(conn, "zonepaper", f"station.file_{status}", {"sha256": sha, "detail": detail},
                          f"file:{sha[:12]}", ("uploads",))
+
+
+def _retry_failed(conn) -> None:  # noqa: ANN001
+    """A server started again tries once more the files it could not read before (the cause was the
+    machine's: a full disk, a missing program, a crash; a file that is no scan is quarantined, not failed)."""
+    with write_transaction(conn):
+        failed = [r[0] for r in conn.execute("SELECT sha256 FROM uploads WHERE status = 'failed'")]
+        if failed:
+            conn.execute("UPDATE uploads SET status = 'stored', detail = NULL WHERE status = 'failed'")
+            record_event(conn, "zonepaper", "station.files_retried", {"files": failed}, None, ("uploads",))
 
 
 class Inbox:
@@ -70,6 +81,7 @@ class Inbox:
         ).fetchall())
 
     def _run(self) -> None:
+        self.writer.run(_retry_failed)
         while not self._stop.is_set():
             pending = self._pending()
             if not pending:

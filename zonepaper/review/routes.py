@@ -104,6 +104,16 @@ class Ctx:
     def json(self, value: Any, status: int = 200) -> Response:
         return JSONResponse(value, status_code=int(status))
 
+    @property
+    def https(self) -> bool:
+        """Whether the request came over TLS: then cookies are sent back only over TLS too."""
+        return self.request.url.scheme == "https"
+
+    def with_session(self, reply: Response, token: str) -> Response:
+        """The reply carrying a new session's cookie."""
+        reply.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/", secure=self.https)
+        return reply
+
     def redirect(self, where: str) -> Response:
         return RedirectResponse(where, status_code=303)
 
@@ -294,7 +304,7 @@ def login_page(ctx: Ctx, failed: bool = False, why: str = "login.failed") -> Res
     pre = existing if len(existing) == 32 else secrets.token_urlsafe(24)
     reply = ctx.page("login.html", "login.title", status=(429 if why == "login.too_many" else 401) if failed else 200,
                      no_users=no_users, failed=failed, why=why, pre=pre)
-    reply.set_cookie(PRE_COOKIE, pre, httponly=True, samesite="strict", path="/login")
+    reply.set_cookie(PRE_COOKIE, pre, httponly=True, samesite="strict", path="/login", secure=ctx.https)
     return reply
 
 
@@ -310,9 +320,7 @@ def login_post(ctx: Ctx) -> Response:
     if user is None:
         return login_page(ctx, failed=True, why=why)
     token, _csrf = ctx.app.writer.run(accounts.start_session, user)
-    reply = ctx.redirect(start_page(user))
-    reply.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
-    return reply
+    return ctx.with_session(ctx.redirect(start_page(user)), token)
 
 
 def log_in(ctx: Ctx, name: str, password: str) -> tuple[User | None, str]:

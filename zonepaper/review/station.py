@@ -24,7 +24,7 @@ from starlette.responses import Response
 from zonepaper.cycle import Cycle, private_umask
 from zonepaper.fields import received_time
 from zonepaper.review import accounts
-from zonepaper.review.routes import COOKIE, Ctx, log_in, route
+from zonepaper.review.routes import Ctx, log_in, route
 from zonepaper.store.database import write_transaction
 from zonepaper.store.integrity import record_event
 from zonepaper.store.migrations import now_iso
@@ -114,10 +114,8 @@ def station_login(ctx: Ctx) -> Response:
     if not user.may_upload:
         return _refuse(ctx, 403, "not_a_station", role=user.role)
     token, csrf = ctx.app.writer.run(accounts.start_session, user)
-    reply = ctx.json({"csrf": csrf, "name": user.name, "role": user.role,
-                      "max_bytes": ctx.app.max_upload, "chunk": CHUNK_MAX})
-    reply.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
-    return reply
+    return ctx.with_session(ctx.json({"csrf": csrf, "name": user.name, "role": user.role,
+                                      "max_bytes": ctx.app.max_upload, "chunk": CHUNK_MAX}), token)
 
 
 @route("GET", "/api/station/file", "upload")
