@@ -29,6 +29,7 @@ from zonepaper.scan.page import PageResult, ReadContext, quarantine, settle_tag
 
 ENV = "ZONEPAPER_DASK_SCHEDULER"
 PER_WORKER = 3  # pages in flight for each worker thread: enough to keep it busy, memory bounded
+WAITING = 4  # and up to this many times as many read, waiting for an earlier page to be handed on
 _files: OrderedDict[str, Path] = OrderedDict()  # on a worker: the last originals written, by content hash
 _folder: list[str] = []
 
@@ -120,7 +121,8 @@ def read_on_cluster(cluster: Cluster, ctx: ReadContext, work: Iterator[tuple[str
     that order, their tags checked here. The pages are read on the cluster in any order as workers come
     free, and handed on in the order of the files and pages, as one process reads them: which of two
     sheets with one number counts as the first never depends on which worker was quicker. At most
-    PER_WORKER pages per worker thread are in flight or waiting to be handed on."""
+    PER_WORKER pages per worker thread are in flight, and WAITING times as many read and waiting for
+    a slower earlier page (memory stays bounded; a slow page does not leave the workers idle)."""
     distributed = _import_distributed()
     assert ctx.secret is not None
     client = cluster.client
@@ -168,7 +170,7 @@ def read_on_cluster(cluster: Cluster, ctx: ReadContext, work: Iterator[tuple[str
                     del left[sha]
                     scattered.pop(sha).release()
                 yield sha, result
-            while running.count() + len(ready) < limit and submit():
+            while running.count() < limit and len(ready) < limit * WAITING and submit():
                 pass
     finally:
         running.clear()  # stopped early (killed, an error): nothing more is read for this run
