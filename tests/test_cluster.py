@@ -46,13 +46,13 @@ def _stored(c: Cycle) -> tuple[str, list]:
 
 @pytest.mark.slow
 def test_a_local_cluster_stores_what_one_process_stores_byte_for_byte(tmp_path: Path) -> None:
-    from dask.distributed import LocalCluster
+    from zonepaper.scan.cluster import local_cluster
 
     c, scans = _cycle_with_scans(tmp_path / "one", 12, seed=1)  # with a second sheet of one form
     twin = Cycle(tmp_path / "twin")
     shutil.copytree(c.root, twin.root)
     alone = ingest(c, [scans], "2009-03-14")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with local_cluster(2) as cluster:
         spread = ingest(twin, [scans], "2009-03-14", cluster=cluster.scheduler_address)
         again = ingest(twin, [scans], "2009-03-14", cluster=cluster.scheduler_address)
     assert alone.quarantined.get("duplicate") == 1  # which sheet is the first must not depend on the workers
