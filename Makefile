@@ -25,6 +25,8 @@ bench: setup
 	$(PY) scripts/bench_forms.py
 	$(PY) scripts/bench_ingest.py
 	$(PY) scripts/bench_review.py
+	$(PY) scripts/bench_stations.py
+	$(PY) scripts/bench_ingest.py --cluster local:2
 	$(PY) scripts/bench_keyboard.py
 	$(PY) -m pip install --quiet matching  # for the comparison only; not a dependency of zonepaper
 	$(PY) scripts/bench_draw.py
