@@ -118,3 +118,28 @@ def test_a_client_killed_midway_and_run_again_stores_every_page_once(tmp_path: P
     verify = subprocess.run([sys.executable, "-m", "zonepaper", "verify", "--cycle", str(c.root)],
                             capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def _break_reader() -> None:  # on a worker: as if zonepaper were missing there
+    sys.modules["zonepaper.scan.ingest"] = None
+
+
+@pytest.mark.slow
+def test_a_worker_that_cannot_read_stops_the_run_saying_what_to_install(tmp_path: Path) -> None:
+    from dask.distributed import Client
+
+    from zonepaper.scan.cluster import local_cluster
+
+    c, scans = _cycle_with_scans(tmp_path, 3, seed=2)
+    with local_cluster(1) as cluster:
+        with Client(cluster.scheduler_address) as client:
+            client.run(_break_reader)
+        with pytest.raises(MissingDependencyError) as broken:
+            ingest(c, [scans], "2009-03-14", cluster=cluster.scheduler_address)
+    assert broken.value.key == "scan.cluster_worker_broken" and "zonepaper" in broken.value.message("en")
+    assert "ImportError" in broken.value.message("en") or "ModuleNotFoundError" in broken.value.message("en")
+    db = c.db()
+    assert db.conn.execute("SELECT count(*) FROM pages").fetchone()[0] == 0
+    db.close()
+    again = ingest(c, [scans], "2009-03-14", cluster="local:1")  # the same command, once the workers are mended
+    assert again.pages == sum(count_pages(p) for p in scans.iterdir())

@@ -138,6 +138,14 @@ def read_one_page(data: bytes, sha: str, suffix: str, index: int, pages: int, ct
     return PageResult(index, "quarantined", reason="unreadable_file", detail="page not in file")
 
 
+def _where(client: Any, future: Any) -> str:
+    """The worker that ran a task, as far as the scheduler remembers."""
+    try:
+        return ", ".join(str(w) for w in client.who_has([future]).get(future.key, ())) or "?"
+    except Exception:  # only for the message
+        return "?"
+
+
 # --- here, the one writer --------------------------------------------------------------------------
 def read_on_cluster(cluster: Cluster, ctx: ReadContext, work: Iterator[tuple[str, Path, int, int]]
                     ) -> Iterator[tuple[str, PageResult]]:
@@ -185,6 +193,9 @@ def read_on_cluster(cluster: Cluster, ctx: ReadContext, work: Iterator[tuple[str
                 result = quarantine(index, "read_error", "the page stopped the reader (a worker was killed)")
             except (OSError, distributed.TimeoutError, distributed.CancelledError) as exc:
                 raise ConflictError("scan.cluster_lost", reason=str(exc) or type(exc).__name__) from None
+            except Exception as exc:  # a page's own trouble is quarantined on the worker: this is the worker's
+                raise MissingDependencyError("scan.cluster_worker_broken", worker=_where(client, future),
+                                             reason=f"{type(exc).__name__}: {exc}"[:300]) from None
             ready[order] = (sha, settle_tag(result, ctx.secret, ctx.cycle_id))
             while handed in ready:
                 sha, result = ready.pop(handed)

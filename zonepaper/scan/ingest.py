@@ -266,8 +266,8 @@ def _ingest(cycle: Cycle, ctx: ReadContext, files: list[Path], other: list[Path]
 def _read_on(cluster: "Cluster", cycle: Cycle, conn: sqlite3.Connection, ctx: ReadContext,
              plan: list[tuple[Path, str, int]], received_at: str, summary: IngestSummary,
              step: Callable[[], object]) -> None:
-    """The pages of every planned file read on a Dask cluster and stored here as they complete, in any
-    order; a file is marked done once its last page is stored."""
+    """The pages of every planned file read on a Dask cluster (in any order, as workers come free) and
+    stored here in the order of files and pages; a file is marked done once its last page is stored."""
     from zonepaper.scan.cluster import read_on_cluster
 
     stored: dict[str, int] = {}
