@@ -341,3 +341,14 @@ def test_the_inbox_reads_what_arrived_says_what_it_could_not_and_tries_again_whe
     assert not blank.parent.exists()  # read: the waiting copy is gone, the original kept under originals/
     kinds = [r[0] for r in conn.execute("SELECT kind FROM events WHERE kind LIKE 'station.%' ORDER BY id")]
     assert kinds.count("station.file_failed") == 2 and "station.files_retried" in kinds
+
+
+def test_a_station_that_cannot_keep_its_log_is_told_before_anything_is_sent(tmp_path: Path) -> None:
+    from zonepaper.scan.send import send
+
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    (scans / "a.png").write_bytes(PNG)
+    with pytest.raises(InvalidInputError) as refused:
+        send([scans], "https://127.0.0.1:1", "sta", "x", log_path=tmp_path / "no" / "such" / "log.jsonl")
+    assert refused.value.key == "send.log_unwritable" and "--log" in refused.value.message("en")

@@ -73,6 +73,10 @@ class StationLog:
         self.path, self.server = path, server
         self.known: dict[tuple[str, int, int], str] = {}  # (name, size, mtime) -> sha: no need to hash again
         self.confirmed: set[str] = set()
+        try:
+            path.open("a", encoding="utf-8").close()  # said before anything is sent, not after the first file
+        except OSError as exc:
+            raise InvalidInputError("send.log_unwritable", file=str(path), reason=exc.strerror or str(exc)) from None
         if path.is_file():
             for line in path.read_text("utf-8", "replace").splitlines():
                 try:
