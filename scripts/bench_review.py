@@ -99,6 +99,22 @@ class Person:
         _, page = self.request("GET", "/field")
         return json.loads(re.search(rb'id="boot">(.*?)</script>', page).group(1))["csrf"]
 
+    def accept_next(self, csrf: str) -> tuple[float, int | None]:
+        """Take the next item and accept the machine's value after looking at it as long as a decision
+        needs: (seconds the next-item request took, the decision's status; None when the queue was empty)."""
+        start = time.perf_counter()
+        _, data = self.request("GET", "/api/items?n=1")
+        took = time.perf_counter() - start
+        items = json.loads(data)["items"]
+        if not items:
+            return took, None
+        time.sleep(0.35)  # the crop is on screen before a decision counts
+        body = json.dumps({"decisions": [{"id": items[0]["id"], "version": items[0]["version"], "action": "accept",
+                                          "value": None}]}).encode()
+        status, _ = self.request("POST", "/api/decide", body, {"Content-Type": "application/json",
+                                                                "X-CSRF-Token": csrf})
+        return took, status
+
 
 class Reviewer(threading.Thread):
     def __init__(self, port: int, name: str, times: dict[str, list[float]], decided: list[int]) -> None:
