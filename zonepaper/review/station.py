@@ -24,6 +24,7 @@ from starlette.responses import Response
 from zonepaper.cycle import Cycle, private_umask
 from zonepaper.fields import received_time
 from zonepaper.review import accounts
+from zonepaper.review.app import t
 from zonepaper.review.routes import Ctx, log_in, route
 from zonepaper.store.database import write_transaction
 from zonepaper.store.integrity import record_event
@@ -91,13 +92,11 @@ def state_of(ctx: Ctx, sha: str) -> dict:
         {"state": "absent", "received": 0}
 
 
-def _sha(ctx: Ctx, value: str) -> str | None:
+def _sha(value: str) -> str | None:
     return value if SHA.fullmatch(value or "") else None
 
 
 def _refuse(ctx: Ctx, status: int, key: str, **params: object) -> Response:
-    from zonepaper.review.app import t
-
     return ctx.json({"error": t(ctx.lang, f"station.{key}", **params), "code": key}, status)
 
 
@@ -108,8 +107,6 @@ def station_login(ctx: Ctx) -> Response:
     data = ctx.data()
     user, why = log_in(ctx, str(data.get("name", "")), str(data.get("password", "")))
     if user is None:
-        from zonepaper.review.app import t
-
         return ctx.json({"error": t(ctx.lang, why), "code": why}, 429 if why == "login.too_many" else 401)
     if not user.may_upload:
         return _refuse(ctx, 403, "not_a_station", role=user.role)
@@ -120,7 +117,7 @@ def station_login(ctx: Ctx) -> Response:
 
 @route("GET", "/api/station/file", "upload")
 def station_file(ctx: Ctx) -> Response:
-    sha = _sha(ctx, ctx.arg("sha"))
+    sha = _sha(ctx.arg("sha"))
     if sha is None:
         return _refuse(ctx, 400, "bad_hash")
     return ctx.json(state_of(ctx, sha))
@@ -129,7 +126,7 @@ def station_file(ctx: Ctx) -> Response:
 @route("POST", "/api/station/chunk", "upload", max_body=CHUNK_MAX)
 def station_chunk(ctx: Ctx) -> Response:
     """Append one chunk at `offset`, which must be what the server has; answers what it has now."""
-    sha, offset = _sha(ctx, ctx.arg("sha")), ctx.arg("offset")
+    sha, offset = _sha(ctx.arg("sha")), ctx.arg("offset")
     if sha is None or not (offset.isascii() and offset.isdigit()):
         return _refuse(ctx, 400, "bad_hash")
     at, data = int(offset), ctx.body
@@ -165,7 +162,7 @@ def _record(conn, sha: str, name: str, size: int, received: str, user_id: int, u
 def station_done(ctx: Ctx) -> Response:
     """The station has sent every byte: check the file whole and hand it to the inbox."""
     data, cycle = ctx.data(), ctx.app.cycle
-    sha = _sha(ctx, str(data.get("sha", "")))
+    sha = _sha(str(data.get("sha", "")))
     size, name = data.get("size"), safe_name(str(data.get("name", "")))
     if sha is None or not isinstance(size, int):
         return _refuse(ctx, 400, "bad_hash")

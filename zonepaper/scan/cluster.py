@@ -167,12 +167,24 @@ def read_on_cluster(cluster: Cluster, ctx: ReadContext, work: Iterator[tuple[str
     meta: dict[str, tuple[int, str, int]] = {}  # future's key -> (order, file hash, page index)
     ready: dict[int, tuple[str, PageResult]] = {}
     handed = 0  # the order of the next result to hand on
+    last: list[str | None] = [None]  # the file whose pages are being submitted (its bytes are still needed)
+
+    def release_if_done(sha: str | None) -> None:
+        if sha is not None and sha != last[0] and not left.get(sha):
+            left.pop(sha, None)
+            if sha in scattered:
+                scattered.pop(sha).release()
 
     def submit() -> bool:
         order, item = next(source, (None, None))
         if item is None:
+            done, last[0] = last[0], None
+            release_if_done(done)
             return False
         sha, path, index, pages = item
+        if sha != last[0]:
+            previous, last[0] = last[0], sha
+            release_if_done(previous)
         if sha not in scattered:
             scattered[sha] = client.scatter(path.read_bytes(), hash=False)
         left[sha] = left.get(sha, 0) + 1
@@ -201,9 +213,7 @@ def read_on_cluster(cluster: Cluster, ctx: ReadContext, work: Iterator[tuple[str
                 sha, result = ready.pop(handed)
                 handed += 1
                 left[sha] -= 1
-                if not left[sha]:
-                    del left[sha]
-                    scattered.pop(sha).release()
+                release_if_done(sha)  # its last page handed on: its bytes leave the cluster
                 yield sha, result
             while running.count() < limit and len(ready) < limit * WAITING and submit():
                 pass
