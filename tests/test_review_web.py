@@ -640,6 +640,9 @@ def test_screenshots_of_a_scanning_stations_page_and_what_it_sees(site, tmp_path
         page.screenshot(path=str(out / f"review-station-{lang}.png"))
         with page.expect_navigation():
             page.click("#lang")
-    for path in ("/dashboard", "/form", "/quarantine", "/field"):
+    for path in ("/api/items", "/api/dashboard", "/img/page/1"):
         assert page.context.request.get(base + path).status == 403, path
+    for path in ("/dashboard", "/form", "/quarantine", "/field"):
+        page.goto(base + path)
+        assert page.url.endswith("/station"), path
     page.context.close()

@@ -58,8 +58,11 @@ def test_only_stations_and_coordinators_may_send_and_a_station_sees_no_familys_d
     _, app, _, _ = site
     client, login = station_client(app)
     assert login["status"] == 200 and login["role"] == "station"
-    for path in ("/dashboard", "/form", "/form/1", "/api/items", "/quarantine", "/img/page/1", "/api/dashboard"):
-        assert client.get(path).status_code in (403,), path
+    for path in ("/api/items", "/img/page/1", "/img/field/1", "/api/dashboard", "/api/recent"):
+        assert client.get(path).status_code == 403, path
+    for path in ("/dashboard", "/form", "/form/1", "/quarantine", "/quarantine/1", "/field", "/blanks"):
+        reply = client.get(path)  # a page: back to the station's own
+        assert reply.status_code == 303 and reply.headers["location"] == "/station", path
     assert client.get("/station").status_code == 200
     assert client.get("/").headers["location"] == "/station"
     _, refused = station_client(app, "bob")  # a reviewer

@@ -220,6 +220,8 @@ def _handle(app: ReviewApp, need: str, fn: Handler, request: Request, body: byte
             api = request.url.path.startswith(("/api/", "/img/"))
             if ctx.user is None and request.method == "GET" and not api:
                 return ctx.redirect("/login")
+            if ctx.user is not None and ctx.user.role == "station" and request.method == "GET" and not api:
+                return ctx.redirect("/station")  # a station's account has one page: its own
             return ctx.json({"error": t(ctx.lang, "error.forbidden")}, 403 if ctx.user else 401)
         if request.method == "POST" and need != "public" and not _csrf_ok(ctx):
             return ctx.json({"error": t(ctx.lang, "error.csrf")}, 403)
