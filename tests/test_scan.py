@@ -100,7 +100,7 @@ def test_fields_keep_value_status_votes_and_box(scanned) -> None:
         x, y, w, h = json.loads(box)
         assert w > 0 and h > 0
         if name in ("zip", "phone", "birth_date"):
-            assert set(json.loads(votes)) >= {"network", "tesseract", "probabilities"}
+            assert set(json.loads(votes)) >= {"network", "network_b", "probabilities", "probabilities_b"}
         if status == "review":
             assert json.loads(reasons), f"{serial} {name} in review without a reason"
     # the choices the families marked, where accepted alone, are exactly right

@@ -336,7 +336,8 @@ def unfamiliar_hand(readings: dict[str, BoxesReading]) -> bool:
 def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, sibling: object,
                   unfamiliar: bool = False) -> FieldResult:
     """Accept a digits field alone only on strong evidence; otherwise it goes to review with the reasons."""
-    votes = {"network": reading.text.replace(" ", "?"), "tesseract": reading.tesseract,
+    votes = {"network": reading.text.replace(" ", "?"),
+             **({"tesseract": reading.tesseract} if reading.tesseract else {}),
              "probabilities": [round(g.probability, 6) if g else None for g in reading.networks[0]],
              "network_b": reading.network_text(1).replace(" ", "?"),
              "probabilities_b": [round(g.probability, 6) if g else None for g in reading.networks[1]],
@@ -358,7 +359,8 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     # impossible 00 was left out, and passed (real handwriting, scripts/bench_ingest.py --hand
     # real; LIFT is measured there). The field's own rules must pass too. Tesseract,
     # when it read as many digits and read one otherwise, was measured as a third reader there
-    # and caught none of the wrong values accepted: it is only a vote (see sure_enough).
+    # and caught none of the wrong values accepted: it no longer reads digits at all
+    # (boxes.TESSERACT_ON_DIGITS; a fifth of the reading time).
     allowed = allowed_digits(name, digits, zone)
     sure = [(g.share_among(allowed[i]), g.probability if g.digit in allowed[i] else 0.0,
              sure_enough(name, zone, i, unfamiliar)) for i, g in enumerate(reading.ensemble) if g is not None]
