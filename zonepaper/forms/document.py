@@ -280,7 +280,6 @@ class FormPainter(LayoutPainter):
         return para, h
 
 
-
 EXAMPLE_H = 48.0  # the filled-in ranking on the back
 # how the back's program list may be set, tried in order: (width of "name — campus", descriptions side by side)
 ARRANGEMENTS = ((232.0, False), (232.0, True), (300.0, True), (340.0, True))

@@ -17,7 +17,7 @@ from typing import Callable
 
 from zonepaper.cycle import Cycle
 from zonepaper.errors import ExitCode
-from zonepaper.review.station import incoming_path
+from zonepaper.review.station import incoming_folder, incoming_path
 from zonepaper.review.writer import Writer
 from zonepaper.store.database import write_transaction
 from zonepaper.store.integrity import record_event
@@ -101,7 +101,7 @@ class Inbox:
             if code == 0:
                 self.writer.run(_mark, [sha for sha, _ in group], "ingested", None)
                 for sha, _ in group:
-                    shutil.rmtree(incoming_path(self.cycle, sha, "x").parent, ignore_errors=True)
+                    shutil.rmtree(incoming_folder(self.cycle, sha), ignore_errors=True)
                 self.log(f"inbox: {len(group)} file(s) read")
             elif code in RETRY_SECONDS:
                 self.log(f"inbox: waiting ({detail})")

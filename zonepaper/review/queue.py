@@ -47,6 +47,11 @@ class User:
         return self.role == "coordinator"
 
     @property
+    def is_station(self) -> bool:
+        """A scanning station's account: it sends scans and sees no family's data."""
+        return self.role == "station"
+
+    @property
     def may_upload(self) -> bool:
         """Whether this account may send scanned files to the cycle (`zonepaper scan send`)."""
         return self.role in ("station", "coordinator")

@@ -126,7 +126,7 @@ class Ctx:
         with self.app.readers.connection() as conn:
             frozen = active_freeze(conn)
         links = []
-        if user and user.role == "station":
+        if user and user.is_station:
             links = [("station", "/station", True)]
         elif user:
             links = [("field", "/field", user.may_decide), ("batch", "/batch", user.may_decide),
@@ -161,7 +161,7 @@ def allowed(user: User | None, need: str) -> bool:
         return False
     if need == "upload":
         return user.may_upload
-    if user.role == "station":  # a scanning station's account sends files and sees no child's data
+    if user.is_station:  # a scanning station's account sends files and sees no child's data
         return need == "account"
     if need == "decide":
         return user.may_decide
@@ -220,7 +220,7 @@ def _handle(app: ReviewApp, need: str, fn: Handler, request: Request, body: byte
             api = request.url.path.startswith(("/api/", "/img/"))
             if ctx.user is None and request.method == "GET" and not api:
                 return ctx.redirect("/login")
-            if ctx.user is not None and ctx.user.role == "station" and request.method == "GET" and not api:
+            if ctx.user is not None and ctx.user.is_station and request.method == "GET" and not api:
                 return ctx.redirect("/station")  # a station's account has one page: its own
             return ctx.json({"error": t(ctx.lang, "error.forbidden")}, 403 if ctx.user else 401)
         if request.method == "POST" and need != "public" and not _csrf_ok(ctx):
@@ -345,7 +345,7 @@ def log_in(ctx: Ctx, name: str, password: str) -> tuple[User | None, str]:
 
 
 def start_page(user: User) -> str:
-    return "/station" if user.role == "station" else "/field" if user.may_decide else "/dashboard"
+    return "/station" if user.is_station else "/field" if user.may_decide else "/dashboard"
 
 
 @route("POST", "/logout", "account")

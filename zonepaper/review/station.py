@@ -73,9 +73,13 @@ def part_path(cycle: Cycle, sha: str) -> Path:
     return cycle.root / INCOMING / f"{sha}.part"
 
 
+def incoming_folder(cycle: Cycle, sha: str) -> Path:
+    """Where a whole upload waits for the inbox: a folder of its own, so that its name is the station's."""
+    return cycle.root / INCOMING / sha
+
+
 def incoming_path(cycle: Cycle, sha: str, name: str) -> Path:
-    """Where a whole upload waits for the inbox: its own folder, so that its name is the station's."""
-    return cycle.root / INCOMING / sha / name
+    return incoming_folder(cycle, sha) / name
 
 
 def state_of(ctx: Ctx, sha: str) -> dict:

@@ -228,9 +228,7 @@ def _ingest(cycle: Cycle, ctx: ReadContext, files: list[Path], other: list[Path]
                                    initargs=(ctx,))
     try:
         for path, sha, _ in plan:
-            stored = store_original(cycle, path, sha)
-            _begin_file(conn, sha, path, stored, cycle, received_at)
-            done = {r[0] for r in conn.execute("SELECT page_index FROM pages WHERE file_sha256 = ?", (sha,))}
+            stored, done = _open_file(conn, cycle, path, sha, received_at)
             results: Iterator[PageResult]
             count = len(done)
             try:
@@ -275,9 +273,7 @@ def _read_on(cluster: "Cluster", cycle: Cycle, conn: sqlite3.Connection, ctx: Re
 
     def work() -> Iterator[tuple[str, Path, int, int]]:
         for path, sha, pages in plan:
-            original = store_original(cycle, path, sha)
-            _begin_file(conn, sha, path, original, cycle, received_at)
-            done = {r[0] for r in conn.execute("SELECT page_index FROM pages WHERE file_sha256 = ?", (sha,))}
+            original, done = _open_file(conn, cycle, path, sha, received_at)
             stored[sha], expected[sha] = len(done), pages
             if len(done) >= pages:
                 _finish_file(conn, sha, len(done))
@@ -314,6 +310,16 @@ def _in_order(pool: ProcessPoolExecutor, pages: Iterable[RasterPage], ahead: int
             yield future.result()
     except BrokenProcessPool:
         raise WorkerDied("scan.worker_died", page=current + 1, file=name) from None
+
+
+def _open_file(conn: sqlite3.Connection, cycle: Cycle, path: Path, sha: str, received: str
+               ) -> tuple[Path, set[int]]:
+    """A file about to be read: its original kept, its row begun; (where the original is, its pages already
+    stored by an earlier run)."""
+    stored = store_original(cycle, path, sha)
+    _begin_file(conn, sha, path, stored, cycle, received)
+    done = {r[0] for r in conn.execute("SELECT page_index FROM pages WHERE file_sha256 = ?", (sha,))}
+    return stored, done
 
 
 def _begin_file(conn: sqlite3.Connection, sha: str, path: Path, stored: Path, cycle: Cycle, received: str) -> None:

@@ -337,7 +337,6 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
                   unfamiliar: bool = False) -> FieldResult:
     """Accept a digits field alone only on strong evidence; otherwise it goes to review with the reasons."""
     votes = {"network": reading.text.replace(" ", "?"),
-             **({"tesseract": reading.tesseract} if reading.tesseract else {}),
              "probabilities": [round(g.probability, 6) if g else None for g in reading.networks[0]],
              "network_b": reading.network_text(1).replace(" ", "?"),
              "probabilities_b": [round(g.probability, 6) if g else None for g in reading.networks[1]],
@@ -360,7 +359,7 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     # real; LIFT is measured there). The field's own rules must pass too. Tesseract,
     # when it read as many digits and read one otherwise, was measured as a third reader there
     # and caught none of the wrong values accepted: it no longer reads digits at all
-    # (boxes.TESSERACT_ON_DIGITS; a fifth of the reading time).
+    # (boxes.digit_crops; a fifth of the reading time).
     allowed = allowed_digits(name, digits, zone)
     sure = [(g.share_among(allowed[i]), g.probability if g.digit in allowed[i] else 0.0,
              sure_enough(name, zone, i, unfamiliar)) for i, g in enumerate(reading.ensemble) if g is not None]
