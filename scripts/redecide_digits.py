@@ -158,7 +158,7 @@ def sweep(folder: Path, shown: list[str]) -> None:
     saved = (page.LIFT, page.SURE_MONTH_DAY, page.SURE_DRAW_INPUT, page.SURE_PHONE)
     totals: dict[str, dict[str, list[int]]] = {}
     for dump in sorted(folder.glob("*.pickle")):
-        kind = "fonts" if dump.name.startswith("fonts") else "real"
+        kind = dump.name.split("-")[0]  # fonts, real (the benchmark half) or calibration
         truth = {t["serial"]: t["fields"] for t in json.loads(dump.with_suffix(".truth.json").read_text())["pages"]
                  if t.get("kind") == "front" and t.get("copy") == "original"}
         pages = {}

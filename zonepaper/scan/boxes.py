@@ -73,20 +73,16 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[Masks, list[bool],
     otsu, _ = cv2.threshold(pixels.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     threshold = min(float(otsu), paper - 60.0)
     line_level = float(np.median(np.concatenate(line_pixels))) if line_pixels else 0.0
-    dark = line_level - 35.0  # ink on a line must be clearly darker than the line
+    dark = line_level - LINE_MARGIN  # ink on a line must be clearly darker than the line
     inks: Masks = []
     wides: Masks = []
     cut: list[bool] = []
     for (crop, inner, box_top, box_bottom, lx, rx), (shared_left, shared_right) in zip(geometry, _neighbours(f)):
         r0, r1, c0, c1 = inner
-        candidate = np.zeros(crop.shape, np.uint8)
-        candidate[r0:r1, c0:c1] = (crop[r0:r1, c0:c1] < threshold) * 255
-        outside = np.zeros(crop.shape, bool)
-        outside[: max(0, box_top - 2)] = True
-        outside[box_bottom + 3:] = True
-        outside[:, : max(0, lx - 2)] = True
-        outside[:, rx + 3:] = True
-        candidate[outside & (crop < threshold)] = 255
+        # Ink: darker than the threshold, and clearly darker than what the paper and the printed
+        # lines alone look like there (the lines' own profile, measured on this box).
+        expected = _without_pen(crop, (box_top, box_bottom, lx, rx), paper)
+        candidate = ((crop < threshold) & (crop.astype(np.int16) < expected - LINE_MARGIN)).astype(np.uint8) * 255
         pen = crop < dark  # clearly darker than the printed line: ink even on the line
         if dark > 40:
             candidate[pen] = 255
@@ -113,6 +109,36 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[Masks, list[bool],
         wides.append(wide)
         cut.append(bool(at_edge or only_near_line or across))
     return inks, cut, wides
+
+
+LINE_MARGIN = 35  # grey levels: ink on or beside a printed line must be this much darker than the line is there
+LINE_REACH = LINE_BAND + 3  # px either side of a printed line whose look without pen is measured
+
+
+def _without_pen(crop: np.ndarray, lines: tuple[int, int, int, int], paper: float) -> np.ndarray:
+    """Per pixel of a box's crop, how dark it would be with no pen on it: the paper, and near each
+    of the four printed lines the line's own profile across it (per offset from the line, the
+    median along the line, which a pen crossing it here and there does not move).
+
+    A stroke written along or just beside a line is then ink wherever it is clearly darker than
+    the line and paper are there; before, everything within LINE_BAND of a line had to be darker
+    than the line itself, and a light ballpoint 0 whose side ran beside the left line lost that
+    side and was read as a sure 7 (real handwriting, scripts/bench_ingest.py --hand real)."""
+    top, bottom, lx, rx = lines
+    h, w = crop.shape
+    out = np.full(crop.shape, int(paper), np.int16)
+    d = LINE_REACH
+    for at, along in ((lx, slice(max(0, top), bottom + 1)), (rx, slice(max(0, top), bottom + 1))):
+        cols = slice(max(0, at - d), min(w, at + d + 1))
+        profile = np.median(crop[along, cols], axis=0).astype(np.int16)  # per column near the vertical line
+        span = slice(max(0, top - 2), min(h, bottom + 3))
+        out[span, cols] = np.minimum(out[span, cols], profile[None, :])
+    for at in (top, bottom):
+        rows = slice(max(0, at - d), min(h, at + d + 1))
+        profile = np.median(crop[rows, max(0, lx): rx + 1], axis=1).astype(np.int16)  # per row near the horizontal
+        span = slice(max(0, lx - 2), min(w, rx + 3))
+        out[rows, span] = np.minimum(out[rows, span], profile[:, None])
+    return out
 
 
 def _keep_between(mask: np.ndarray, inner: tuple[int, int, int, int], left: int | None,
