@@ -183,3 +183,20 @@ def test_the_month_read_wrong_on_real_handwriting_goes_to_a_person(cycle: Cycle)
     result = decide_digits("signature_date", _reading("02142009", boxes, boxes), layout.field("signature_date"),
                            zone, "no")
     assert result.value == "2009-02-14" and result.status == "review" and "unsure_digit" in result.reasons
+
+
+def test_a_light_stroke_beside_a_line_is_kept(blank_field) -> None:
+    """A light ballpoint 0 whose left side runs just inside the left line: that side is ink too (before, all
+    within LINE_BAND of a line had to be darker than the line, and the 0 was read without it, as a sure 7)."""
+    page, f = blank_field
+    x0, y0, x1, y1 = _box_px(f, 1)
+    crop_left = x0 - 10  # field_inks' crop starts SIDE px left of the box
+    half_w = (x1 - x0) // 2 - 6
+    centre = (x0 + 3 + half_w, (y0 + y1) // 2)  # its left side 3 px inside the line, in the line's band
+    cv2.ellipse(page, centre, (half_w, (y1 - y0) // 2 - 8), 0, 0, 360, 95, 2, cv2.LINE_AA)  # no darker than the line (120) less 35
+    inks, cut, _ = field_inks(page, f, K)
+    left_side = centre[0] - half_w - crop_left
+    assert inks[1] is not None and not cut[1]
+    assert int((inks[1][:, left_side - 1: left_side + 2] > 0).sum()) > 15  # the side along the line is there
+    reading = read_digit_boxes(page, f, K)
+    assert reading.network_text(0)[1] == reading.network_text(1)[1] == "0"
