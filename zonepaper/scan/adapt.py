@@ -33,7 +33,7 @@ from zonepaper.cycle import Cycle
 from zonepaper.errors import InvalidInputError
 from zonepaper.fields import DIGIT_FIELDS, written_digits
 from zonepaper.layout import Layout
-from zonepaper.scan.boxes import BoxesReading, DigitCrops, digit_crops, read_crops
+from zonepaper.scan.boxes import BoxesReading, DigitCrops, digit_crops, read_fields_crops
 from zonepaper.scan.digits import Head, Reader, digit_nets, heads_bytes
 from zonepaper.scan.page import (K, SURE_STRONG_RULES, FieldResult, decide_page_digits, read_context,
                                  stored_aligned)
@@ -170,7 +170,7 @@ class Judgement:
 
 def decide_form(form: FormDigits, reader: Reader, layout: Layout, zone: Zone
                 ) -> tuple[dict[str, BoxesReading], dict[str, FieldResult]]:
-    readings = {name: read_crops(crops, reader) for name, crops in form.crops.items()}
+    readings = read_fields_crops(form.crops, reader)
     return readings, decide_page_digits(readings, layout, zone, form.sibling)
 
 

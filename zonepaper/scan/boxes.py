@@ -262,19 +262,26 @@ def digit_crops(page: np.ndarray, f: Field, k: float) -> DigitCrops:
 
 
 def read_crops(crops: DigitCrops, reader: Reader = Reader()) -> BoxesReading:
-    """Each network on every box (with the reader's last layers), Tesseract's line as it was read."""
-    present = [n for n in crops.normalised if n is not None]
-    networks = []
-    for i, net in enumerate(digit_nets()):
-        it = iter(net.read(present + [a for a in crops.again if a is not None],
-                           reader.heads[i] if reader.heads else None))
-        first = [next(it) if n is not None else None for n in crops.normalised]
-        second = [next(it) if a is not None else None for a in crops.again]
-        # A character split from its neighbour counts as read the same as its two readings averaged.
-        networks.append(tuple(g if w is None else DigitGuess.average([g, w]) for g, w in zip(first, second)))
-    text = "".join(g.digit if g else " " for g in networks[0])
-    return BoxesReading(text, tuple(networks), "", 0.0,
-                        tuple(n is None for n in crops.normalised), crops.cut, reader.id)
+    """Each network on every box (with the reader's last layers)."""
+    return read_fields_crops({"": crops}, reader)[""]
+
+
+def read_fields_crops(fields: dict[str, DigitCrops], reader: Reader = Reader()) -> dict[str, BoxesReading]:
+    """Each network on every box of these fields, all of a page's boxes in one batch per network."""
+    batch = [d for c in fields.values() for d in (*c.normalised, *c.again) if d is not None]
+    guesses = [iter(net.read(batch, reader.heads[i] if reader.heads else None)) for i, net in enumerate(digit_nets())]
+    out = {}
+    for name, crops in fields.items():
+        networks = []
+        for it in guesses:  # the batch's order: per field, its characters, then those read again wider
+            first = [next(it) if n is not None else None for n in crops.normalised]
+            second = [next(it) if a is not None else None for a in crops.again]
+            # A character split from its neighbour counts as read the same as its two readings averaged.
+            networks.append(tuple(g if w is None else DigitGuess.average([g, w]) for g, w in zip(first, second)))
+        text = "".join(g.digit if g else " " for g in networks[0])
+        out[name] = BoxesReading(text, tuple(networks), "", 0.0, tuple(n is None for n in crops.normalised),
+                                 crops.cut, reader.id)
+    return out
 
 
 def read_digit_boxes(page: np.ndarray, f: Field, k: float, reader: Reader = Reader()) -> BoxesReading:

@@ -16,7 +16,7 @@ import zxingcpp
 from zonepaper.fields import (DATE_FIELDS, DIGIT_FIELDS, FAMILY_DIGIT_FIELDS, LETTER_FIELDS, SINGLE_FIELDS,
                               may_stay_empty, possible, spec, validate_digits)
 from zonepaper.layout import Field, Layout, build_correction_layout, build_layout, build_slip_layout
-from zonepaper.scan.boxes import BoxesReading, read_digit_boxes, read_letter_boxes
+from zonepaper.scan.boxes import BoxesReading, digit_crops, read_fields_crops, read_letter_boxes
 from zonepaper.scan.digits import Reader
 from zonepaper.scan.marks import MarkReading, px_rect, read_choices, read_signature, read_single
 from zonepaper.scan.register import ALIGNED_DPI, align_page, find_markers, register_page, rotation_of
@@ -288,7 +288,8 @@ def read_fields(aligned: np.ndarray, ctx: ReadContext) -> tuple[FieldResult, ...
     out.append(_from_marks("choices", choices, layout.field("choices")))
     out.append(_from_marks("signature", read_signature(aligned, layout.field("signature"), K),
                            layout.field("signature")))
-    digits = {name: read_digit_boxes(aligned, layout.field(name), K, ctx.reader) for name in DIGIT_FIELDS}
+    digits = read_fields_crops({name: digit_crops(aligned, layout.field(name), K) for name in DIGIT_FIELDS},
+                               ctx.reader)
     out.extend(decide_page_digits(digits, layout, zone, singles["sibling"].value).values())
     for name in LETTER_FIELDS:
         f = layout.field(name)
