@@ -416,6 +416,7 @@ def main() -> None:
 
         digits.MODEL_PATHS = tuple(Path(p).resolve() for p in args.models.split(","))
         digits.digit_nets.cache_clear()
+        digits.networks_id.cache_clear()
     if args.hand == "real":
         run_real(args)
         return

@@ -60,6 +60,24 @@ def test_the_committed_last_layer_read_by_numpy_is_the_network_and_its_bytes_rou
     assert heads_bytes(heads) == heads_bytes(stored.heads)  # the same layers are the same bytes (and name)
 
 
+def test_last_layers_fitted_to_other_networks_are_not_read_with(monkeypatch) -> None:
+    """After an update that changes the committed networks, a cycle's adapted layers (fitted to the old
+    networks' features) would read the new ones' features as if they were the old: the committed read."""
+    import json
+
+    import zonepaper.scan.digits as digits
+
+    heads = tuple(n.head for n in digit_nets())
+    fitted = heads_bytes(heads)
+    assert Reader.stored(StoredReader("adapted-x", fitted, {}, "")).heads is not None
+    monkeypatch.setattr(digits, "networks_id", lambda: "0" * 64)  # other networks committed since
+    assert Reader.stored(StoredReader("adapted-x", fitted, {}, "")) == Reader()
+    monkeypatch.undo()
+    old = json.dumps([list(h.weights.shape) for h in heads]).encode()  # layers stored before the check
+    values = fitted[4 + int.from_bytes(fitted[:4], "big"):]
+    assert Reader.stored(StoredReader("adapted-x", len(old).to_bytes(4, "big") + old + values, {}, "")) == Reader()
+
+
 def test_fitting_a_last_layer_learns_what_the_labels_say_and_stays_near_the_start() -> None:
     rng = np.random.default_rng(1)
     centres = rng.normal(0, 3, (10, 16))

@@ -10,6 +10,7 @@ the MNIST way, by `normalize_digit`, which training uses too.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -100,23 +101,39 @@ class Reader:
 
     @staticmethod
     def stored(stored: StoredReader) -> Reader:
-        """The reader a cycle switched to (store.readers), its last layers read back from their bytes."""
+        """The reader a cycle switched to (store.readers), its last layers read back from their bytes.
+
+        Last layers fitted to other networks than the committed ones (zonepaper was updated since
+        `models adapt`, or the layers predate this check) would read these networks' features as
+        if they were those: the committed networks read instead, and the readings say so."""
         if stored.heads is None:
             return Reader()
         size = int.from_bytes(stored.heads[:4], "big")
-        shapes = json.loads(stored.heads[4: 4 + size])
+        header = json.loads(stored.heads[4: 4 + size])
+        if not isinstance(header, dict) or header.get("networks") != networks_id():
+            return Reader()
         values = np.frombuffer(stored.heads[4 + size:], dtype="<f4")
         heads, at = [], 0
-        for rows, cols in shapes:
+        for rows, cols in header["shapes"]:
             weights = values[at: at + rows * cols].reshape(rows, cols)
             heads.append(Head(weights, values[at + rows * cols: at + rows * cols + rows]))
             at += rows * cols + rows
         return Reader(stored.reader, tuple(heads))
 
 
+@lru_cache(maxsize=1)
+def networks_id() -> str:
+    """The committed networks' identity (SHA-256 of their files): what an adapted last layer was fitted to."""
+    digest = hashlib.sha256()
+    for path in MODEL_PATHS:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def heads_bytes(heads: tuple[Head, ...]) -> bytes:
-    """Last layers as the bytes the store keeps: their shapes (JSON), then little-endian float32 values."""
-    shapes = json.dumps([list(h.weights.shape) for h in heads]).encode()
+    """Last layers as the bytes the store keeps: their shapes and the networks they were fitted to (JSON),
+    then little-endian float32 values."""
+    shapes = json.dumps({"shapes": [list(h.weights.shape) for h in heads], "networks": networks_id()}).encode()
     values = b"".join(np.concatenate([h.weights.reshape(-1), h.bias.reshape(-1)]).astype("<f4").tobytes()
                       for h in heads)
     return len(shapes).to_bytes(4, "big") + shapes + values
