@@ -13,11 +13,12 @@ import cv2
 import numpy as np
 import zxingcpp
 
-from zonepaper.fields import (DATE_FIELDS, DIGIT_FIELDS, FAMILY_DIGIT_FIELDS, LETTER_FIELDS, SINGLE_FIELDS,
-                              may_stay_empty, possible, spec, validate_digits)
+from zonepaper.fields import (DATE_FIELDS, DIGIT_FIELDS, FAMILY_DIGIT_FIELDS, LETTER_FIELDS, NAME_FIELDS,
+                              SINGLE_FIELDS, may_stay_empty, possible, spec, validate_digits)
 from zonepaper.layout import Field, Layout, build_correction_layout, build_layout, build_slip_layout
 from zonepaper.scan.boxes import BoxesReading, digit_crops, read_fields_crops, read_letter_boxes
 from zonepaper.scan.digits import Reader
+from zonepaper.scan.lexicon import rank_name
 from zonepaper.scan.marks import MarkReading, px_rect, read_choices, read_signature, read_single
 from zonepaper.scan.register import ALIGNED_DPI, align_page, find_markers, register_page, rotation_of
 from zonepaper.scan.tesseract import DIGITS
@@ -309,7 +310,8 @@ def decide_letters(name: str, reading: BoxesReading, f: Field) -> FieldResult:
         status = "auto" if may_stay_empty(name, {}) else "review"
         reasons = () if status == "auto" else ("empty",)
         return FieldResult(name, "", status, 1.0 if status == "auto" else 0.0, {}, reasons, _box(f))
-    return FieldResult(name, reading.text, "review", round(reading.tesseract_confidence, 3),
+    guess = rank_name(name, reading.text) if name in NAME_FIELDS else reading.text
+    return FieldResult(name, guess, "review", round(reading.tesseract_confidence, 3),
                        {"tesseract": reading.text}, ("handwriting",), _box(f))
 
 
