@@ -8,8 +8,8 @@ scattered once, **without the cycle's secret**: the tags of the codes a worker r
 where the secret is (`scan.page.settle_tag`), so that a shared cluster never holds it. The one writer
 is this process: pages are read in any order as workers come free and stored in the order of the files
 and pages (as one process stores them, so the outcome never depends on which worker was quicker), each
-in its own transaction as ingest always does, with at most a few pages per worker in flight. Killed at
-any moment and run again, every page ends up stored exactly once.
+in its own transaction as ingest always does, with at most a few pages per worker in flight. Killed at any moment and run
+again, every page ends up stored exactly once.
 """
 
 from __future__ import annotations
