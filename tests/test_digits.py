@@ -193,7 +193,8 @@ def test_a_light_stroke_beside_a_line_is_kept(blank_field) -> None:
     crop_left = x0 - 10  # field_inks' crop starts SIDE px left of the box
     half_w = (x1 - x0) // 2 - 6
     centre = (x0 + 3 + half_w, (y0 + y1) // 2)  # its left side 3 px inside the line, in the line's band
-    cv2.ellipse(page, centre, (half_w, (y1 - y0) // 2 - 8), 0, 0, 360, 95, 2, cv2.LINE_AA)  # no darker than the line (120) less 35
+    # ink 95: not darker than the line (120) by 35, so before it counted only inside the band
+    cv2.ellipse(page, centre, (half_w, (y1 - y0) // 2 - 8), 0, 0, 360, 95, 2, cv2.LINE_AA)
     inks, cut, _ = field_inks(page, f, K)
     left_side = centre[0] - half_w - crop_left
     assert inks[1] is not None and not cut[1]
