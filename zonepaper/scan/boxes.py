@@ -136,15 +136,15 @@ def _without_pen(crop: np.ndarray, lines: tuple[int, int, int, int], paper: floa
     h, w = crop.shape
     out = np.full(crop.shape, int(paper), np.int16)
     d = LINE_REACH
-    for at, along in ((lx, slice(max(0, top), bottom + 1)), (rx, slice(max(0, top), bottom + 1))):
+    along, span = slice(max(0, top), bottom + 1), slice(max(0, top - 2), min(h, bottom + 3))
+    for at in (lx, rx):
         cols = slice(max(0, at - d), min(w, at + d + 1))
         profile = _middle(crop[along, cols], axis=0)  # per column near the vertical line
-        span = slice(max(0, top - 2), min(h, bottom + 3))
         out[span, cols] = np.minimum(out[span, cols], profile[None, :])
+    along, span = slice(max(0, lx), rx + 1), slice(max(0, lx - 2), min(w, rx + 3))
     for at in (top, bottom):
         rows = slice(max(0, at - d), min(h, at + d + 1))
-        profile = _middle(crop[rows, max(0, lx): rx + 1], axis=1)  # per row near the horizontal line
-        span = slice(max(0, lx - 2), min(w, rx + 3))
+        profile = _middle(crop[rows, along], axis=1)  # per row near the horizontal line
         out[rows, span] = np.minimum(out[rows, span], profile[:, None])
     return out
 

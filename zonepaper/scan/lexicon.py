@@ -15,6 +15,7 @@ when it is replaced, keeps the accents it was read with where the letters still 
 from __future__ import annotations
 
 import importlib.resources
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -63,6 +64,7 @@ def _keep_accents(read: str, name: str) -> str:
 
 
 def best_word(word: str, ranks: dict[str, int]) -> str:
+    """The word as read, or the most common known name one letter away from it (see the module)."""
     bare = plain(word)
     if len(bare) < SHORTEST or not bare.isalpha() or bare in ranks or bare in PARTICLES:
         return word
@@ -80,12 +82,4 @@ def rank_name(field: str, text: str) -> str:
         ranks = _ranks(GIVEN_FILES)
     else:  # a guardian's whole name: given names and surnames alike
         ranks = _ranks(GIVEN_FILES + SURNAME_FILES)
-    out, word = [], ""
-    for ch in text + " ":
-        if ch in " -":
-            out.append(best_word(word, ranks) if word else "")
-            out.append(ch)
-            word = ""
-        else:
-            word += ch
-    return "".join(out)[:-1]
+    return "".join(best_word(part, ranks) for part in re.split(r"([ -])", text))  # separators are too short
