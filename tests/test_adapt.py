@@ -265,3 +265,23 @@ def test_readings_name_the_reader_they_were_made_with(reviewed) -> None:
         c, f"SELECT votes FROM fields WHERE name IN ({','.join('?' * len(DIGIT_FIELDS))}) AND page_id IS NOT NULL",
         *DIGIT_FIELDS)}
     assert readers == {COMMITTED}
+
+
+def test_the_features_are_found_by_either_opencv_engine(monkeypatch) -> None:
+    """OpenCV 5.1 dropped the classic engine, whose layer names the features were read by; the newer engine
+    names tensors as the ONNX file does, so the file's own graph says which tensor the last layer reads."""
+    import cv2
+
+    from zonepaper.scan.digits import MODEL_PATHS, DigitNet, onnx_inputs
+
+    inputs = [onnx_inputs(p.read_bytes()) for p in MODEL_PATHS]
+    assert all(len(i) >= 5 for i in inputs)  # every node of each graph, not only the first
+    rng = np.random.default_rng(9)
+    digits = [rng.random((28, 28)).astype(np.float32) for _ in range(5)]
+    monkeypatch.delattr(cv2.dnn, "ENGINE_CLASSIC", raising=False)  # as OpenCV 5.1 ships
+    for path, net, graph in zip(MODEL_PATHS, digit_nets(), inputs):
+        newer = DigitNet(path)
+        assert newer.feature_layer in graph.values()  # a tensor the graph feeds a node with
+        assert newer.width == net.width
+        own = np.array([g.probabilities for g in net.read(digits)])
+        assert np.allclose(own, [g.probabilities for g in newer.read(digits)], atol=1e-4)

@@ -139,6 +139,55 @@ def heads_bytes(heads: tuple[Head, ...]) -> bytes:
     return len(shapes).to_bytes(4, "big") + shapes + values
 
 
+def _protobuf_fields(data: bytes) -> list[tuple[int, bytes | int]]:
+    """The top-level fields of one protobuf message: (field number, bytes of a length-delimited field or an
+    integer). Enough of the wire format (protobuf's encoding guide) to read an ONNX graph's node names."""
+    fields, at = [], 0
+
+    def varint() -> int:
+        nonlocal at
+        value = shift = 0
+        while True:
+            byte = data[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+    while at < len(data):
+        key = varint()
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            fields.append((number, varint()))
+        elif wire == 2:
+            size = varint()
+            fields.append((number, data[at: at + size]))
+            at += size
+        elif wire in (1, 5):  # 64- and 32-bit values: skipped
+            at += 8 if wire == 1 else 4
+        else:
+            raise ValueError(f"protobuf wire type {wire} is not read here")
+    return fields
+
+
+def onnx_inputs(model: bytes) -> dict[str, str]:
+    """Each node of an ONNX model's graph, by name, to the name of its first input tensor (onnx.proto:
+    ModelProto.graph = 7, GraphProto.node = 1, NodeProto.input = 1, .name = 3)."""
+    out = {}
+    for number, graph in _protobuf_fields(model):
+        if number != 7 or not isinstance(graph, bytes):
+            continue
+        for kind, node in _protobuf_fields(graph):
+            if kind == 1 and isinstance(node, bytes):
+                parts = _protobuf_fields(node)
+                inputs = [v.decode() for n, v in parts if n == 1 and isinstance(v, bytes)]
+                names = [v.decode() for n, v in parts if n == 3 and isinstance(v, bytes)]
+                if inputs and names:
+                    out[names[0]] = inputs[0]
+    return out
+
+
 class DigitNet:
     """A committed ONNX digit network, loaded once per process.
 
@@ -146,7 +195,11 @@ class DigitNet:
     last layer is applied here, with numpy, so that the same features serve either head."""
 
     def __init__(self, path: Path) -> None:
-        self.net = cv2.dnn.readNetFromONNX(str(path), cv2.dnn.ENGINE_CLASSIC)  # the classic engine gives features
+        # OpenCV 4.10-5.0 name a layer's output by the layer (the classic engine); 5.1's engine by the ONNX
+        # graph's tensor names, read from the file itself (onnx_inputs).
+        classic = getattr(cv2.dnn, "ENGINE_CLASSIC", None)
+        self.net = (cv2.dnn.readNetFromONNX(str(path)) if classic is None
+                    else cv2.dnn.readNetFromONNX(str(path), classic))
         names = self.net.getLayerNames()
         for i in range(len(names) - 1, 0, -1):
             try:
@@ -154,7 +207,8 @@ class DigitNet:
             except cv2.error:
                 continue
             if weights.ndim == 2 and weights.shape[0] == 10:
-                self.feature_layer, self.head = names[i - 1], Head(weights.copy(), bias.reshape(-1).copy())
+                self.head = Head(weights.copy(), bias.reshape(-1).copy())
+                self.feature_layer = names[i - 1] if classic is not None else onnx_inputs(path.read_bytes())[names[i]]
                 break
         else:
             raise ValueError(f"{path.name}: no last layer of 10 digits")
