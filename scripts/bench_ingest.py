@@ -177,15 +177,16 @@ class ReadingsDump:
         self._last: tuple | None = None
         real_decide, real_read = page_module.decide_page_digits, ingest_module.read_page
 
-        def decide(readings, layout, zone, sibling):  # noqa: ANN001, ANN202 - the same call, remembered
-            self._last = (readings, sibling)
-            return real_decide(readings, layout, zone, sibling)
+        def decide(readings, layout, zone, sibling, chosen=None):  # noqa: ANN001, ANN202 - the same call, remembered
+            self._last = (readings, sibling, chosen)
+            return real_decide(readings, layout, zone, sibling, chosen)
 
         def read(index, gray, ctx):  # noqa: ANN001, ANN202
             self._last = None
             result = real_read(index, gray, ctx)
             if result.kind == "front" and self._last is not None:
-                self.pages.append({"serial": result.serial, "readings": self._last[0], "sibling": self._last[1]})
+                self.pages.append({"serial": result.serial, "readings": self._last[0], "sibling": self._last[1],
+                                   "chosen": self._last[2]})
             return result
 
         page_module.decide_page_digits = decide

@@ -176,7 +176,7 @@ def sweep(folder: Path, shown: list[str]) -> None:
                 setattr(page, k, v)
             accepted = wrong = total = 0
             for serial, p in pages.items():
-                results = page.decide_page_digits(p["readings"], layout, zone, p["sibling"])
+                results = page.decide_page_digits(p["readings"], layout, zone, p["sibling"], p.get("chosen"))
                 for name, result in results.items():
                     want = str(truth.get(serial, {}).get(name, ""))
                     if not want:

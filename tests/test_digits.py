@@ -201,3 +201,17 @@ def test_a_light_stroke_beside_a_line_is_kept(blank_field) -> None:
     assert int((inks[1][:, left_side - 1: left_side + 2] > 0).sum()) > 15  # the side along the line is there
     reading = read_digit_boxes(page, f, K)
     assert reading.network_text(0)[1] == reading.network_text(1)[1] == "0"
+
+
+def test_a_siblings_program_the_family_did_not_choose_goes_to_a_person(cycle: Cycle) -> None:
+    """The honest benchmark's case: a sibling's 17 read as 11 at 0.9999 by both networks passed every rule
+    (11 is a program too); the priority counts only for a chosen program, and 11 was not chosen."""
+    zone, layout = cycle.zone(), build_layout(cycle.zone())
+    ones = [guess(1, 0.99995, 7, 0.00004)] * 2
+    f = layout.field("sibling_program")
+    misread = decide_digits("sibling_program", _reading("11", ones, ones), f, zone, "yes", chosen=("17", "3"))
+    assert misread.value == "11" and misread.status == "review" and "sibling_program_not_chosen" in misread.reasons
+    assert decide_digits("sibling_program", _reading("11", ones, ones), f, zone, "yes", chosen=("3", "11")).status \
+        == "auto"
+    assert decide_digits("sibling_program", _reading("11", ones, ones), f, zone, "yes").status == "auto"  # unknown
+    assert decide_digits("sibling_program", _reading("11", ones, ones), f, zone, "yes", chosen=()).status == "review"

@@ -60,6 +60,7 @@ class FormDigits:
     page_id: int
     sibling: str
     crops: dict[str, DigitCrops]
+    choices: tuple[str, ...] = ()  # the program ids stored for the choices grid, in rank order
     confirmed: dict[str, str] = field(default_factory=dict)  # field -> the value a person confirmed
     accepted: dict[str, str] = field(default_factory=dict)  # field -> the value the machine accepted alone
 
@@ -107,8 +108,10 @@ def _forms(cycle: Cycle, conn, layout: Layout, statuses: tuple[str, ...],  # noq
         image = _page_image(cycle, image_path, layout) if wanted is None or wanted(rows) else None
         if image is not None:
             sibling = next((r[1] for r in rows if r[0] == "sibling"), "") or ""
+            choices = next((r[1] for r in rows if r[0] == "choices"), "") or ""
             form = FormDigits(serial, page_id, sibling,
-                              {name: digit_crops(image, layout.field(name), K) for name in DIGIT_FIELDS})
+                              {name: digit_crops(image, layout.field(name), K) for name in DIGIT_FIELDS},
+                              tuple(c for c in choices.split(",") if c))
             for name, value, status, illegible, _ in rows:
                 if name in DIGIT_FIELDS and status == "confirmed" and not illegible and value:
                     form.confirmed[name] = value
@@ -171,7 +174,8 @@ class Judgement:
 def decide_form(form: FormDigits, reader: Reader, layout: Layout, zone: Zone
                 ) -> tuple[dict[str, BoxesReading], dict[str, FieldResult]]:
     readings = read_fields_crops(form.crops, reader)
-    return readings, decide_page_digits(readings, layout, zone, form.sibling)
+    chosen = tuple(str(p.number) for p in zone.programs if p.id in form.choices)
+    return readings, decide_page_digits(readings, layout, zone, form.sibling, chosen)
 
 
 def judge(forms: list[FormDigits], reader: Reader, layout: Layout, zone: Zone) -> Judgement:

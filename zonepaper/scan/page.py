@@ -291,7 +291,8 @@ def read_fields(aligned: np.ndarray, ctx: ReadContext) -> tuple[FieldResult, ...
                            layout.field("signature")))
     digits = read_fields_crops({name: digit_crops(aligned, layout.field(name), K) for name in DIGIT_FIELDS},
                                ctx.reader)
-    out.extend(decide_page_digits(digits, layout, zone, singles["sibling"].value).values())
+    chosen = tuple(str(zone.program(str(pid)).number) for pid in choices.value)
+    out.extend(decide_page_digits(digits, layout, zone, singles["sibling"].value, chosen).values())
     for name in LETTER_FIELDS:
         f = layout.field(name)
         out.append(decide_letters(name, read_letter_boxes(aligned, f, K), f))
@@ -316,11 +317,13 @@ def decide_letters(name: str, reading: BoxesReading, f: Field) -> FieldResult:
 
 
 def decide_page_digits(readings: dict[str, BoxesReading], layout: Layout, zone: Zone,
-                       sibling: object) -> dict[str, FieldResult]:
-    """Decide every digits field of one page (whether the hand is unfamiliar depends on all of them)."""
+                       sibling: object, chosen: tuple[str, ...] | None = None) -> dict[str, FieldResult]:
+    """Decide every digits field of one page (whether the hand is unfamiliar depends on all of them);
+    `chosen` is the program numbers read on the page's choices grid (None: not known)."""
     unfamiliar = unfamiliar_hand(readings)
     return {name: decide_digits(name, reading, layout.field(name), zone, sibling,
-                                unfamiliar and name in FAMILY_DIGIT_FIELDS) for name, reading in readings.items()}
+                                unfamiliar and name in FAMILY_DIGIT_FIELDS, chosen)
+            for name, reading in readings.items()}
 
 
 def unfamiliar_hand(readings: dict[str, BoxesReading]) -> bool:
@@ -337,7 +340,7 @@ def unfamiliar_hand(readings: dict[str, BoxesReading]) -> bool:
 
 
 def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, sibling: object,
-                  unfamiliar: bool = False) -> FieldResult:
+                  unfamiliar: bool = False, chosen: tuple[str, ...] | None = None) -> FieldResult:
     """Accept a digits field alone only on strong evidence; otherwise it goes to review with the reasons."""
     votes = {"network": reading.text.replace(" ", "?"),
              "probabilities": [round(g.probability, 6) if g else None for g in reading.networks[0]],
@@ -376,6 +379,11 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
     value, problem = validate_digits(name, digits.replace(" ", ""), zone, sibling)
     if problem:
         reasons.append(problem)
+    elif name == "sibling_program" and chosen is not None and value not in chosen:
+        # The sibling priority counts only for a program the family chose, so a sibling's program among
+        # the choices is what families write; one that is not is most often a misread digit (a sibling's
+        # 17 read as 11 at 0.9999 passed every other rule, the same sheet in four page conditions).
+        reasons.append("sibling_program_not_chosen")
     status = "review" if reasons else "auto"
     return FieldResult(name, value, status, round(low, 4), votes, tuple(reasons), box)
 
