@@ -165,9 +165,10 @@ def real_hand(cycle: Cycle, truth_path: Path, condition: str, seed: int, crops: 
 
 
 class ReadingsDump:
-    """With --readings: every front page's digit readings (all ten probabilities of each network per box),
-    kept while ingest runs in this process, so that scripts/redecide_digits.py --readings can apply
-    acceptance rules to them exactly as ingest would, without reading the pages again."""
+    """With --readings: every front page's digit readings (all ten probabilities of each network per box)
+    and the normalised characters they were read from, kept while ingest runs in this process, so that
+    scripts/redecide_digits.py --readings can apply acceptance rules to them exactly as ingest would, or
+    read the characters again with other networks, without simulating or reading the pages again."""
 
     def __init__(self) -> None:
         import zonepaper.scan.ingest as ingest_module
@@ -175,21 +176,28 @@ class ReadingsDump:
 
         self.pages: list[dict] = []
         self._last: tuple | None = None
-        real_decide, real_read = page_module.decide_page_digits, ingest_module.read_page
+        self._crops: dict | None = None
+        real_decide, real_read, real_crops = (page_module.decide_page_digits, ingest_module.read_page,
+                                              page_module.read_fields_crops)
 
         def decide(readings, layout, zone, sibling, chosen=None):  # noqa: ANN001, ANN202 - the same call, remembered
             self._last = (readings, sibling, chosen)
             return real_decide(readings, layout, zone, sibling, chosen)
 
+        def read_crops(fields, reader):  # noqa: ANN001, ANN202
+            self._crops = fields
+            return real_crops(fields, reader)
+
         def read(index, gray, ctx):  # noqa: ANN001, ANN202
-            self._last = None
+            self._last = self._crops = None
             result = real_read(index, gray, ctx)
             if result.kind == "front" and self._last is not None:
                 self.pages.append({"serial": result.serial, "readings": self._last[0], "sibling": self._last[1],
-                                   "chosen": self._last[2]})
+                                   "chosen": self._last[2], "crops": self._crops})
             return result
 
         page_module.decide_page_digits = decide
+        page_module.read_fields_crops = read_crops
         ingest_module.read_page = read
 
     def save(self, path: Path) -> None:

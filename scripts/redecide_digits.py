@@ -14,7 +14,10 @@ stored (the rule ingest used when the run was made); the others only ever send m
 With --readings, the folder holds what `bench_ingest.py --readings` kept: every front page's whole
 digit readings (all ten probabilities of both networks per box). They are decided again by
 ingest's own decide_page_digits with its knobs (LIFT, SURE_MONTH_DAY) set as each of VARIANTS
-says, so that looser rules can be measured too, on real handwriting and on the fonts alike.
+says, so that looser rules can be measured too, on real handwriting and on the fonts alike. With
+--models A.onnx,B.onnx and/or --turns 8, the characters kept with the readings are first read again
+by those networks (instead of zonepaper/models/), each also turned by +-8 degrees and the
+probabilities averaged (test-time agreement), before the variants decide.
 """
 
 from __future__ import annotations
@@ -23,8 +26,12 @@ import argparse
 import json
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from zonepaper.cycle import Cycle
 from zonepaper.fields import DATE_FIELDS, DIGIT_FIELDS, FAMILY_DIGIT_FIELDS
+from zonepaper.scan.digits import MODEL_PATHS, SIZE, DigitGuess, DigitNet, Head
 from zonepaper.scan.page import (MONTH_DAY_BOXES, SURE_UNFAMILIAR_HAND, UNFAMILIAR_BELOW, UNFAMILIAR_COUNT,
                                  sure_enough)
 
@@ -151,7 +158,41 @@ VARIANTS: dict[str, dict[str, float]] = {
 }
 
 
-def sweep(folder: Path, shown: list[str]) -> None:
+class TurnedNet:
+    """A digit network that reads each character as it is and turned by each of `turns` degrees, and
+    gives the mean of those readings' probabilities."""
+
+    def __init__(self, net: DigitNet, turns: tuple[float, ...]) -> None:
+        self.net, self.turns = net, turns
+
+    def read(self, digits: list[np.ndarray], head: Head | None = None) -> list[DigitGuess]:
+        centre = ((SIZE - 1) / 2, (SIZE - 1) / 2)
+        turned = [d if t == 0 else cv2.warpAffine(d, cv2.getRotationMatrix2D(centre, t, 1.0), (SIZE, SIZE),
+                                                  flags=cv2.INTER_LINEAR, borderValue=0)
+                  for t in self.turns for d in digits]
+        guesses = self.net.read(turned, head)
+        n = len(digits)
+        return [DigitGuess.average(guesses[i::n]) for i in range(n)]
+
+
+def read_again(pages: list[dict], models: list[Path] | None, turns: tuple[float, ...]) -> None:
+    """Each page's readings replaced by the kept characters read by `models` (or the committed ones), turned."""
+    import zonepaper.scan.boxes as boxes
+
+    nets = tuple(TurnedNet(DigitNet(m), turns) for m in (models or MODEL_PATHS))
+    saved, boxes.digit_nets = boxes.digit_nets, lambda: nets
+    try:
+        for p in pages:
+            if p.get("crops") is None:
+                raise SystemExit("these readings keep no characters (made before bench_ingest.py kept them): "
+                                 "run the benchmark again with --readings")
+            p["readings"] = boxes.read_fields_crops(p["crops"])
+    finally:
+        boxes.digit_nets = saved
+
+
+def sweep(folder: Path, shown: list[str], models: list[Path] | None = None,
+          turns: tuple[float, ...] = (0.0,)) -> None:
     """Every variant on every kept readings file: digit fields accepted alone and wrong, per file and in all."""
     import pickle
 
@@ -169,6 +210,8 @@ def sweep(folder: Path, shown: list[str]) -> None:
         pages = {}
         for p in pickle.loads(dump.read_bytes()):
             pages.setdefault(p["serial"], p)  # a copy of a sheet is quarantined: the first one counts
+        if models or turns != (0.0,):
+            read_again(list(pages.values()), models, turns)
         line = []
         for variant, knobs in VARIANTS.items():
             saved = {k: getattr(page, k) for k in knobs}
@@ -206,10 +249,16 @@ def main() -> None:
     parser.add_argument("--show", action="append", default=[], help="list the wrong values this rule accepts")
     parser.add_argument("--readings", type=Path, help="a folder of bench_ingest.py --readings files: decide them "
                                                       "again with ingest's own code and each variant's knobs")
+    parser.add_argument("--models", help="with --readings: two .onnx digit networks, comma-separated, that read the "
+                                         "kept characters again")
+    parser.add_argument("--turns", type=float, help="with --readings: also read each character turned by +- this "
+                                                    "many degrees, and average")
     args = parser.parse_args()
     SHOWN.extend(args.show)
     if args.readings:
-        sweep(args.readings, args.show)
+        models = [Path(m) for m in args.models.split(",")] if args.models else None
+        turns = (0.0, args.turns, -args.turns) if args.turns else (0.0,)
+        sweep(args.readings, args.show, models, turns)
         return
     runs = []
     for top in args.folders:
