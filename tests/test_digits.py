@@ -11,7 +11,7 @@ import pytest
 from zonepaper.cycle import Cycle
 from zonepaper.fields import possible
 from zonepaper.layout import build_layout
-from zonepaper.scan.boxes import BoxesReading, field_inks, read_digit_boxes
+from zonepaper.scan.boxes import OVERFLOW, BoxesReading, field_inks, read_digit_boxes
 from zonepaper.scan.digits import DigitGuess
 from zonepaper.scan.marks import px_rect
 from zonepaper.scan.page import K, allowed_digits, decide_digits, sure_enough, unfamiliar_hand
@@ -215,3 +215,21 @@ def test_a_siblings_program_the_family_did_not_choose_goes_to_a_person(cycle: Cy
         == "auto"
     assert decide_digits("sibling_program", _reading("11", ones, ones), f, zone, "yes").status == "auto"  # unknown
     assert decide_digits("sibling_program", _reading("11", ones, ones), f, zone, "yes", chosen=()).status == "review"
+
+
+def test_a_bar_written_on_the_top_line_is_not_taken_for_the_line(blank_field) -> None:
+    """On a 1-bit scan pen and printed line are the same black. Real handwriting (bw200, seed 2): a 7's
+    thick bar lay over most of the last phone box's top line; the line's profile, a median along that box
+    alone, took the bar for line and removed it, and the stem left was a sure 1 to both networks."""
+    page, f = blank_field
+    for box in f.boxes:  # the lines as black as the pen
+        bx0, by0, bx1, by1 = px_rect(box, K)
+        cv2.rectangle(page, (bx0, by0), (bx1, by1), 20, 2)
+    x0, y0, x1, y1 = _box_px(f, 9)
+    cv2.line(page, (x0 + 4, y0 + 1), (x1 - 4, y0 + 1), 20, 9)  # the bar, 4 px either side of the line
+    cv2.line(page, (x1 - 8, y0 + 4), (x0 + 16, y1 - 6), 20, 7)  # the stem
+    inks, _, _ = field_inks(page, f, K)
+    below_line = inks[9][OVERFLOW + 3: OVERFLOW + 6]  # field_inks' crop starts OVERFLOW px above the box
+    assert int((below_line > 0).any(axis=0).sum()) > (x1 - x0) // 2  # the bar is kept, not only the stem
+    reading = read_digit_boxes(page, f, K)
+    assert reading.network_text(0)[9] == reading.network_text(1)[9] == "7"

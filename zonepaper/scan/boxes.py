@@ -52,10 +52,11 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[Masks, list[bool],
     character that is the same digit either way can be sure. What is left on a box's side
     only near the line is the neighbour's stroke, not a character: that box is cut.
     """
-    geometry, interiors, line_pixels = [], [], []
+    geometry, interiors, line_pixels, heights = [], [], [], []
     b = LINE_BAND + 1
     for box in f.boxes:
         x0, y0, x1, y1 = px_rect(box, k)
+        heights.append((y0, y1))
         top, left = max(0, y0 - OVERFLOW), max(0, x0 - SIDE)
         crop = page[top: y1 + OVERFLOW, left: x1 + SIDE + 1]
         lx, rx = x0 - left, x1 - left  # columns of the left and right printed lines
@@ -71,17 +72,20 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[Masks, list[bool],
         return [None] * len(f.boxes), [False] * len(f.boxes), [None] * len(f.boxes)
     paper = percentile(pixels, 75)
     otsu, _ = cv2.threshold(pixels.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    threshold = min(float(otsu), paper - 60.0)
+    threshold = min(float(otsu) + 1.0, paper - 60.0)  # Otsu puts its own level on the dark side
     line_level = float(np.median(np.concatenate(line_pixels))) if line_pixels else 0.0
     dark = line_level - LINE_MARGIN  # ink on a line must be clearly darker than the line
     inks: Masks = []
     wides: Masks = []
     cut: list[bool] = []
-    for (crop, inner, box_top, box_bottom, lx, rx), (shared_left, shared_right) in zip(geometry, _neighbours(f)):
+    for i, ((crop, inner, box_top, box_bottom, lx, rx), (shared_left, shared_right)) in enumerate(
+            zip(geometry, _neighbours(f))):
         r0, r1, c0, c1 = inner
         # Ink: darker than the threshold, and clearly darker than what the paper and the printed
-        # lines alone look like there (the lines' own profile, measured on this box).
-        expected = _without_pen(crop, (box_top, box_bottom, lx, rx), paper)
+        # lines alone look like there (the lines' own profile, measured along the field's row of boxes).
+        along = np.hstack([g[0][:, g[4]: g[5] + 1] for j, g in enumerate(geometry)
+                           if heights[j] == heights[i] and g[0].shape[0] == crop.shape[0]])
+        expected = _without_pen(crop, (box_top, box_bottom, lx, rx), paper, along)
         candidate = ((crop < threshold) & (crop.astype(np.int16) < expected - LINE_MARGIN)).astype(np.uint8) * 255
         pen = crop < dark  # clearly darker than the printed line: ink even on the line
         if dark > 40:
@@ -123,10 +127,16 @@ def _middle(pixels: np.ndarray, axis: int) -> np.ndarray:
     return np.take(np.partition(pixels, k, axis=axis), k, axis=axis).astype(np.int16)
 
 
-def _without_pen(crop: np.ndarray, lines: tuple[int, int, int, int], paper: float) -> np.ndarray:
+def _without_pen(crop: np.ndarray, lines: tuple[int, int, int, int], paper: float,
+                 along_rows: np.ndarray | None = None) -> np.ndarray:
     """Per pixel of a box's crop, how dark it would be with no pen on it: the paper, and near each
     of the four printed lines the line's own profile across it (per offset from the line, the
     median along the line, which a pen crossing it here and there does not move).
+
+    The top and bottom lines' profiles are medians along `along_rows` (the crop's rows, along
+    the lines of every box in the field's row; by default this box's alone): a 7's
+    bar written over most of one box's top line would otherwise move that box's median, be
+    taken for the line and be removed with it, and on a 1-bit scan the stem left is a sure 1.
 
     A stroke written along or just beside a line is then ink wherever it is clearly darker than
     the line and paper are there; before, everything within LINE_BAND of a line had to be darker
@@ -141,10 +151,12 @@ def _without_pen(crop: np.ndarray, lines: tuple[int, int, int, int], paper: floa
         cols = slice(max(0, at - d), min(w, at + d + 1))
         profile = _middle(crop[along, cols], axis=0)  # per column near the vertical line
         out[span, cols] = np.minimum(out[span, cols], profile[None, :])
-    along, span = slice(max(0, lx), rx + 1), slice(max(0, lx - 2), min(w, rx + 3))
+    span = slice(max(0, lx - 2), min(w, rx + 3))
+    if along_rows is None:
+        along_rows = crop[:, max(0, lx): rx + 1]
     for at in (top, bottom):
         rows = slice(max(0, at - d), min(h, at + d + 1))
-        profile = _middle(crop[rows, along], axis=1)  # per row near the horizontal line
+        profile = _middle(along_rows[rows], axis=1)  # per row near the horizontal line
         out[rows, span] = np.minimum(out[rows, span], profile[:, None])
     return out
 
