@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zonepaper.layout import build_layout
 from zonepaper.scan.boxes import BoxesReading
-from zonepaper.scan.lexicon import rank_name
+from zonepaper.scan.lexicon import _ranks, rank_name
 from zonepaper.scan.page import decide_letters
 from zonepaper.zone import example_zone_text, parse_zone_text
 
@@ -39,3 +39,13 @@ def test_the_ranked_guess_goes_to_a_person_with_tesseracts_own_reading_kept() ->
     assert result.value == "GARCIA" and result.status == "review" and result.votes == {"tesseract": "GARCLA"}
     city = decide_letters("city", BoxesReading("LOS ANGELEZ", (), "LOS ANGELEZ", 0.6, (False,) * 11), f)
     assert city.value == "LOS ANGELEZ"  # only names are ranked
+
+
+def test_the_name_lists_are_read_once_for_all_three_name_fields() -> None:
+    """Each page ranks a last name, a first name and a guardian's name: three lists. A cache of two
+    read 94,000 census lines again for every name, 0.7 s of each page's 1.1 s (real-hand colour scans)."""
+    _ranks.cache_clear()
+    for _ in range(3):
+        for field in ("last_name", "first_name", "guardian_name"):
+            rank_name(field, "GARCIA")
+    assert _ranks.cache_info().misses == 3

@@ -77,15 +77,19 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[Masks, list[bool],
     dark = line_level - LINE_MARGIN  # ink on a line must be clearly darker than the line
     inks: Masks = []
     wides: Masks = []
+    row_profiles: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # per row of boxes: its lines' profiles
     cut: list[bool] = []
     for i, ((crop, inner, box_top, box_bottom, lx, rx), (shared_left, shared_right)) in enumerate(
             zip(geometry, _neighbours(f))):
         r0, r1, c0, c1 = inner
         # Ink: darker than the threshold, and clearly darker than what the paper and the printed
         # lines alone look like there (the lines' own profile, measured along the field's row of boxes).
-        along = np.hstack([g[0][:, g[4]: g[5] + 1] for j, g in enumerate(geometry)
-                           if heights[j] == heights[i] and g[0].shape[0] == crop.shape[0]])
-        expected = _without_pen(crop, (box_top, box_bottom, lx, rx), paper, along)
+        key = (heights[i], crop.shape[0])
+        if key not in row_profiles:
+            along = np.hstack([g[0][:, g[4]: g[5] + 1] for j, g in enumerate(geometry)
+                               if (heights[j], g[0].shape[0]) == key])
+            row_profiles[key] = _across_profiles(along, box_top, box_bottom)
+        expected = _without_pen(crop, (box_top, box_bottom, lx, rx), paper, row_profiles[key])
         candidate = ((crop < threshold) & (crop.astype(np.int16) < expected - LINE_MARGIN)).astype(np.uint8) * 255
         pen = crop < dark  # clearly darker than the printed line: ink even on the line
         if dark > 40:
@@ -127,16 +131,23 @@ def _middle(pixels: np.ndarray, axis: int) -> np.ndarray:
     return np.take(np.partition(pixels, k, axis=axis), k, axis=axis).astype(np.int16)
 
 
+def _across_profiles(along: np.ndarray, top: int, bottom: int) -> tuple[np.ndarray, np.ndarray]:
+    """The top and bottom lines' profiles across them: per row within LINE_REACH of the line, the
+    median along it (`along`: the crop's rows, along the line)."""
+    d, h = LINE_REACH, along.shape[0]
+    return tuple(_middle(along[max(0, at - d): min(h, at + d + 1)], axis=1) for at in (top, bottom))
+
+
 def _without_pen(crop: np.ndarray, lines: tuple[int, int, int, int], paper: float,
-                 along_rows: np.ndarray | None = None) -> np.ndarray:
+                 across: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Per pixel of a box's crop, how dark it would be with no pen on it: the paper, and near each
     of the four printed lines the line's own profile across it (per offset from the line, the
     median along the line, which a pen crossing it here and there does not move).
 
-    The top and bottom lines' profiles are medians along `along_rows` (the crop's rows, along
-    the lines of every box in the field's row; by default this box's alone): a 7's
-    bar written over most of one box's top line would otherwise move that box's median, be
-    taken for the line and be removed with it, and on a 1-bit scan the stem left is a sure 1.
+    The top and bottom lines' profiles are `across` (_across_profiles along every box of the
+    field's row; by default along this box alone): a 7's bar written over most of one box's top
+    line would otherwise move that box's median, be taken for the line and be removed with it,
+    and on a 1-bit scan the stem left is a sure 1 (real handwriting, bw200).
 
     A stroke written along or just beside a line is then ink wherever it is clearly darker than
     the line and paper are there; before, everything within LINE_BAND of a line had to be darker
@@ -152,11 +163,10 @@ def _without_pen(crop: np.ndarray, lines: tuple[int, int, int, int], paper: floa
         profile = _middle(crop[along, cols], axis=0)  # per column near the vertical line
         out[span, cols] = np.minimum(out[span, cols], profile[None, :])
     span = slice(max(0, lx - 2), min(w, rx + 3))
-    if along_rows is None:
-        along_rows = crop[:, max(0, lx): rx + 1]
-    for at in (top, bottom):
+    if across is None:
+        across = _across_profiles(crop[:, max(0, lx): rx + 1], top, bottom)
+    for at, profile in zip((top, bottom), across):  # per row near the horizontal line
         rows = slice(max(0, at - d), min(h, at + d + 1))
-        profile = _middle(along_rows[rows], axis=1)  # per row near the horizontal line
         out[rows, span] = np.minimum(out[rows, span], profile[:, None])
     return out
 

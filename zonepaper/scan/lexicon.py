@@ -32,7 +32,7 @@ def plain(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=None)  # three lists (last, first, guardian names): a cache of 2 rebuilt one on every name
 def _ranks(files: tuple[str, ...]) -> dict[str, int]:
     """Name -> how common it is (0 the most common), over the given census files."""
     ranks: dict[str, int] = {}
