@@ -2,7 +2,7 @@
 """Try acceptance rules for digit fields again on kept benchmark runs, without reading the pages again.
 
 Usage: .venv/bin/python scripts/redecide_digits.py KEPT_FOLDER [KEPT_FOLDER ...] [--show RULE ...]
-       .venv/bin/python scripts/redecide_digits.py --readings FOLDER [--show VARIANT ...]
+       .venv/bin/python scripts/redecide_digits.py --readings FOLDER [--show VARIANT ...] [--crops DIR]
 
 A kept folder is what `bench_ingest.py --keep DIR` leaves (for --hand real, one folder per
 condition). Every digit field stored there keeps both networks' probabilities per box and the
@@ -191,9 +191,23 @@ def read_again(pages: list[dict], models: list[Path] | None, turns: tuple[float,
         boxes.digit_nets = saved
 
 
+def save_characters(crops, path: Path) -> None:  # noqa: ANN001 - a boxes.DigitCrops
+    """A field's normalised characters as the networks saw them, side by side, three times their size."""
+    tiles = []
+    for n in crops.normalised:
+        tile = np.zeros((SIZE, SIZE), np.uint8) if n is None else np.asarray(n, np.float32).reshape(SIZE, SIZE)
+        if tile.max() <= 1.0:
+            tile = tile * 255.0
+        tiles.append(np.pad(cv2.resize(np.clip(tile, 0, 255).astype(np.uint8), (3 * SIZE, 3 * SIZE),
+                                       interpolation=cv2.INTER_NEAREST), 2, constant_values=128))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.hstack(tiles))
+
+
 def sweep(folder: Path, shown: list[str], models: list[Path] | None = None,
-          turns: tuple[float, ...] = (0.0,)) -> None:
-    """Every variant on every kept readings file: digit fields accepted alone and wrong, per file and in all."""
+          turns: tuple[float, ...] = (0.0,), crops: Path | None = None) -> None:
+    """Every variant on every kept readings file: digit fields accepted alone and wrong, per file and in all
+    (with `crops`, each wrong value a shown variant accepts saved as the characters read)."""
     import pickle
 
     import zonepaper.scan.page as page
@@ -230,6 +244,8 @@ def sweep(folder: Path, shown: list[str], models: list[Path] | None = None,
                     wrong += auto and result.value != want
                     if auto and result.value != want and variant in shown:
                         print(f"  {variant}: {dump.stem} {serial} {name}: accepted {result.value!r}, truth {want!r}")
+                        if crops is not None and p.get("crops"):
+                            save_characters(p["crops"][name], crops / f"{dump.stem}-{serial}-{name}.png")
             for k, v in saved.items():
                 setattr(page, k, v)
             totals.setdefault(kind, {}).setdefault(variant, [0, 0, 0])
@@ -253,12 +269,14 @@ def main() -> None:
                                          "kept characters again")
     parser.add_argument("--turns", type=float, help="with --readings: also read each character turned by +- this "
                                                     "many degrees, and average")
+    parser.add_argument("--crops", type=Path, help="with --readings: save each wrong value a --show variant "
+                                                   "accepts, as the characters the networks read, in this folder")
     args = parser.parse_args()
     SHOWN.extend(args.show)
     if args.readings:
         models = [Path(m) for m in args.models.split(",")] if args.models else None
         turns = (0.0, args.turns, -args.turns) if args.turns else (0.0,)
-        sweep(args.readings, args.show, models, turns)
+        sweep(args.readings, args.show, models, turns, args.crops)
         return
     runs = []
     for top in args.folders:
