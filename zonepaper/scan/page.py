@@ -409,7 +409,9 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
 # On a page in an unfamiliar hand (see unfamiliar_hand) every family digit needs at least
 # SURE_UNFAMILIAR_HAND: a 1 was read as a 7 at 0.992. With these, the networks of the time let 1
 # wrong value of 4,986 through on real handwriting (an MNIST "5" that any reader takes for a 6,
-# in a birth year); the networks now in zonepaper/models, none (22.3 % accepted alone).
+# in a birth year); the networks now in zonepaper/models, none (22.3 % accepted alone). On 300
+# forms per condition (11,434 fields, 2026-12-03): 24.3 %, 2 wrong, a 4's arm lost on its box's
+# line (docs/DEVELOPING.md), not a bar these knobs set.
 SURE_STRONG_RULES, SURE_WEAK_RULES, SURE_PHONE, SURE_MONTH_DAY = 0.98, 0.995, 0.998, 0.998
 SURE_DRAW_INPUT, LIFT = 0.99, 0.05
 UNFAMILIAR_BELOW, UNFAMILIAR_COUNT, SURE_UNFAMILIAR_HAND = 0.9, 5, SURE_WEAK_RULES
