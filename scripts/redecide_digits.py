@@ -194,12 +194,10 @@ def read_again(pages: list[dict], models: list[Path] | None, turns: tuple[float,
 def save_characters(crops, path: Path) -> None:  # noqa: ANN001 - a boxes.DigitCrops
     """A field's normalised characters as the networks saw them, side by side, three times their size."""
     tiles = []
-    for n in crops.normalised:
-        tile = np.zeros((SIZE, SIZE), np.uint8) if n is None else np.asarray(n, np.float32).reshape(SIZE, SIZE)
-        if tile.max() <= 1.0:
-            tile = tile * 255.0
-        tiles.append(np.pad(cv2.resize(np.clip(tile, 0, 255).astype(np.uint8), (3 * SIZE, 3 * SIZE),
-                                       interpolation=cv2.INTER_NEAREST), 2, constant_values=128))
+    for n in crops.normalised:  # normalize_digit's 28x28 floats, 0-1
+        tile = np.zeros((SIZE, SIZE), np.uint8) if n is None else (n * 255).astype(np.uint8)
+        tiles.append(np.pad(cv2.resize(tile, (3 * SIZE, 3 * SIZE), interpolation=cv2.INTER_NEAREST), 2,
+                            constant_values=128))
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), np.hstack(tiles))
 

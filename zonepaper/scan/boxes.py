@@ -139,13 +139,13 @@ def _across_profiles(along: np.ndarray, top: int, bottom: int) -> tuple[np.ndarr
 
 
 def _without_pen(crop: np.ndarray, lines: tuple[int, int, int, int], paper: float,
-                 across: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                 across: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Per pixel of a box's crop, how dark it would be with no pen on it: the paper, and near each
     of the four printed lines the line's own profile across it (per offset from the line, the
     median along the line, which a pen crossing it here and there does not move).
 
     The top and bottom lines' profiles are `across` (_across_profiles along every box of the
-    field's row; by default along this box alone): a 7's bar written over most of one box's top
+    field's row, not this box alone): a 7's bar written over most of one box's top
     line would otherwise move that box's median, be taken for the line and be removed with it,
     and on a 1-bit scan the stem left is a sure 1 (real handwriting, bw200).
 
@@ -163,8 +163,6 @@ def _without_pen(crop: np.ndarray, lines: tuple[int, int, int, int], paper: floa
         profile = _middle(crop[along, cols], axis=0)  # per column near the vertical line
         out[span, cols] = np.minimum(out[span, cols], profile[None, :])
     span = slice(max(0, lx - 2), min(w, rx + 3))
-    if across is None:
-        across = _across_profiles(crop[:, max(0, lx): rx + 1], top, bottom)
     for at, profile in zip((top, bottom), across):  # per row near the horizontal line
         rows = slice(max(0, at - d), min(h, at + d + 1))
         out[rows, span] = np.minimum(out[rows, span], profile[:, None])
