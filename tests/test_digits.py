@@ -11,7 +11,7 @@ import pytest
 from zonepaper.cycle import Cycle
 from zonepaper.fields import possible
 from zonepaper.layout import build_layout
-from zonepaper.scan.boxes import OVERFLOW, BoxesReading, field_inks, read_digit_boxes
+from zonepaper.scan.boxes import OVERFLOW, SIDE, BoxesReading, field_inks, read_digit_boxes
 from zonepaper.scan.digits import DigitGuess
 from zonepaper.scan.marks import px_rect
 from zonepaper.scan.page import K, allowed_digits, decide_digits, sure_enough, unfamiliar_hand
@@ -233,3 +233,26 @@ def test_a_bar_written_on_the_top_line_is_not_taken_for_the_line(blank_field) ->
     assert int((below_line > 0).any(axis=0).sum()) > (x1 - x0) // 2  # the bar is kept, not only the stem
     reading = read_digit_boxes(page, f, K)
     assert reading.network_text(0)[9] == reading.network_text(1)[9] == "7"
+
+
+def test_a_piece_joined_to_the_character_only_through_lighter_ink_is_kept(blank_field) -> None:
+    """Real handwriting (bw200, seed 3): a 4's arm, written over the first box of a group's left line,
+    met the stem only through a grey bridge that the 1-bit scan's resampling left lighter than the ink
+    threshold; the arm was dropped and the stem alone was a sure 1 (phone ...984... read ...981...)."""
+    page, f = blank_field
+    for box in f.boxes:  # the lines as black as the pen
+        bx0, by0, bx1, by1 = px_rect(box, K)
+        cv2.rectangle(page, (bx0, by0), (bx1, by1), 20, 2)
+    x0, y0, x1, y1 = _box_px(f, 6)  # nothing shares its left line
+    mid = (y0 + y1) // 2
+    cv2.rectangle(page, (x0 - 7, mid - 10), (x0 + 3, mid + 2), 20, -1)  # the arm, over the left line
+    cv2.line(page, (x0 + 4, mid + 1), (x0 + 9, mid + 1), 170, 2)  # grey: lighter than the threshold
+    cv2.line(page, (x0 + 13, y0 + 6), (x0 + 13, y1 - 6), 20, 6)  # the stem
+    rows = slice(mid - 10 - y0 + OVERFLOW, mid + 3 - y0 + OVERFLOW)  # the arm's rows in field_inks' crop
+    arm_inside = slice(SIDE + 2, SIDE + 4)  # its columns just inside the left line
+
+    def arm_kept(drawn: np.ndarray) -> int:
+        return int((field_inks(drawn, f, K)[0][6][rows, arm_inside] > 0).sum())
+
+    assert arm_kept(page) >= 20  # the arm's part inside the line is the character's
+    assert arm_kept(np.where(page == 170, 240, page).astype(np.uint8)) == 0  # no bridge: not joined
