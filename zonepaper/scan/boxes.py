@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -96,8 +97,9 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[Masks, list[bool],
         if dark > 40:
             candidate[pen] = 255
         mask = _joined_to_inside(candidate, inner)
-        lighter = (crop < paper - LIGHTER_MARGIN) & (crop.astype(np.int16) < expected - LINE_MARGIN)
-        mask = _joined_through_lighter(mask, candidate, lighter, inner)
+        mask = _joined_through_lighter(
+            mask, candidate, lambda: (crop < paper - LIGHTER_MARGIN) & (crop.astype(np.int16) < expected - LINE_MARGIN),
+            inner)
         # Ink inside the next box (past its line's band): the two characters touch, split them at the line.
         split_left = shared_left and int((mask[:, : max(0, lx - LINE_BAND)] > 0).sum()) >= 3
         split_right = shared_right and int((mask[:, rx + LINE_BAND + 1:] > 0).sum()) >= 3
@@ -189,20 +191,28 @@ LIGHTER_MARGIN = 40  # grey levels below the paper: lighter than ink, but what a
 BRIDGE_REACH = 4  # px: such lighter pixels join a piece to the character across a gap of up to twice this
 
 
-def _joined_through_lighter(mask: np.ndarray, candidate: np.ndarray, lighter: np.ndarray,
+def _near(ink: np.ndarray, reach: int) -> np.ndarray:
+    """Where lies within `reach` px (a square) of the ink."""
+    return cv2.dilate(ink.astype(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0
+
+
+def _joined_through_lighter(mask: np.ndarray, candidate: np.ndarray, lighter: Callable[[], np.ndarray],
                             inner: tuple[int, int, int, int]) -> np.ndarray:
-    """The character's mask with the pieces of ink it is joined to only through lighter ink: each such
-    piece, and the lighter pixels between the two (a gap of up to 2 * BRIDGE_REACH px).
+    """The character's mask with the pieces of ink it is joined to only through lighter ink (`lighter()`,
+    worked out only when needed): each such piece, and the lighter pixels between the two (a gap of up
+    to 2 * BRIDGE_REACH px).
 
     A 1-bit scan's resampling can leave a thin stroke between two parts of a character grey, lighter
     than the ink threshold. Real handwriting (bw200, seed 3): a 4's arm met its stem only through such
     a grey bridge; the arm was dropped and the stem alone was a sure 1 (phone ...984... read ...981...).
     Only pieces are joined, not every lighter pixel around the strokes: thickening every character so
     changed what the networks were sure of on a fifth of the boxes, for fewer fields accepted."""
+    r = BRIDGE_REACH
     rest = (candidate > 0) & (mask == 0)
-    if not rest.any():
-        return mask
-    _, labels = cv2.connectedComponents((lighter | (candidate > 0)).astype(np.uint8), connectivity=8)
+    if not mask.any() or not (rest & _near(mask, 2 * r + 1)).any():
+        return mask  # nothing near enough to be joined
+    light = lighter()
+    _, labels = cv2.connectedComponents((light | (candidate > 0)).astype(np.uint8), connectivity=8)
     linked = np.zeros(int(labels.max()) + 1, bool)
     linked[np.unique(labels[mask > 0])] = True
     linked[0] = False
@@ -210,14 +220,10 @@ def _joined_through_lighter(mask: np.ndarray, candidate: np.ndarray, lighter: np
     pieces = joined & rest
     if not pieces.any():
         return mask
-    def near(ink: np.ndarray, reach: int) -> np.ndarray:
-        return cv2.dilate(ink.astype(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0
-
-    # Between the two: within 2 * BRIDGE_REACH px of both and BRIDGE_REACH of either (a gap up to 2 * BRIDGE_REACH).
-    r = BRIDGE_REACH
-    between = near(pieces, 2 * r) & near(mask, 2 * r) & (near(pieces, r) | near(mask, r))
+    # Between the two: within 2 * BRIDGE_REACH px of both and BRIDGE_REACH of either.
+    between = _near(pieces, 2 * r) & _near(mask, 2 * r) & (_near(pieces, r) | _near(mask, r))
     out = mask.copy()
-    out[pieces | (joined & lighter & between)] = 255
+    out[pieces | (joined & light & between)] = 255
     return _joined_to_inside(out, inner)
 
 
