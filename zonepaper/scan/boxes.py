@@ -206,7 +206,7 @@ def _joined_through_lighter(mask: np.ndarray, candidate: np.ndarray, lighter: Ca
     than the ink threshold. Real handwriting (bw200, seed 3): a 4's arm met its stem only through such
     a grey bridge; the arm was dropped and the stem alone was a sure 1 (phone ...984... read ...981...).
     Only pieces are joined, not every lighter pixel around the strokes: thickening every character so
-    changed what the networks were sure of on a fifth of the boxes, for fewer fields accepted."""
+    changed what the networks were sure of on about one box in twenty, for fewer fields accepted."""
     r = BRIDGE_REACH
     rest = (candidate > 0) & (mask == 0)
     if not mask.any() or not (rest & _near(mask, 2 * r + 1)).any():
