@@ -12,6 +12,8 @@ SYSTEM_PACKAGES=(
   fonts-dejavu-core                                   # form font with á é í ó ú ñ ü ¿ ¡
   fonts-dejavu-extra                                  # its condensed faces: long labels stay at 7 pt or more
   fonts-dkg-handwriting fonts-breip fonts-sjfonts fonts-humor-sans  # hand-printing for the simulator
+  fonts-bwht fonts-comic-neue fonts-klee fonts-rufscript fonts-yusei-magic  # hand-printing kept for the
+  fonts-kaushanscript fonts-kristi fonts-tomsontalks  # networks' training data (scripts/training_fonts.py)
 )
 # Browser tests of the review page need Chromium: the "chromium" package on Debian,
 # "chromium-browser" on Ubuntu.

@@ -42,6 +42,7 @@ import numpy as np
 import torch
 from calibrate_digits import THRESHOLDS, mnist_full, plain  # scripts/calibrate_digits.py
 from torch import nn
+from training_fonts import TRAINING_FONT_PACKAGES, TRAINING_FONTS  # scripts/training_fonts.py
 
 from zonepaper.scan.digits import MODEL_PATHS, normalize_digit
 
@@ -101,31 +102,6 @@ def augment(img: np.ndarray, rng: np.random.Generator, strength: str = "strong")
     return out if out is not None else plain(img)  # a thin stroke eroded away: the digit unchanged
 
 
-TRAINING_FONTS = (  # hand-printing fonts used ONLY for training; the simulator uses other ones
-    "/usr/share/fonts/opentype/bwht/BecauseWeBuild-Regular.otf",
-    "/usr/share/fonts/opentype/bwht/BecauseWeConnect-Regular.otf",
-    "/usr/share/fonts/opentype/bwht/BecauseWeCreate-Regular.otf",
-    "/usr/share/fonts/opentype/bwht/BecauseWeLearn-Regular.otf",
-    "/usr/share/fonts/opentype/bwht/BecauseWeMentor-Regular.otf",
-    "/usr/share/fonts/opentype/bwht/BecauseWeOrganize-Regular.otf",
-    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Regular.otf",
-    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Bold.otf",
-    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Italic.otf",
-    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Light.otf",
-    "/usr/share/fonts/truetype/klee/KleeOne-Regular.ttf",
-    "/usr/share/fonts/truetype/klee/KleeOne-SemiBold.ttf",
-    "/usr/share/fonts/truetype/rufscript/Rufscript010.ttf",
-    "/usr/share/fonts/truetype/yusei-magic/YuseiMagic-Regular.ttf",
-    "/usr/share/fonts/opentype/kaushanscript/KaushanScript-Regular.otf",
-    "/usr/share/fonts/truetype/kristi/Kristi.ttf",
-    "/usr/share/fonts/truetype/tomsontalks/TomsonTalks.ttf",
-)
-
-
-TRAINING_FONT_PACKAGES = ("apt-get install fonts-bwht fonts-comic-neue fonts-klee fonts-rufscript fonts-yusei-magic"
-                          " fonts-kaushanscript fonts-kristi fonts-tomsontalks")
-
-
 def font_digits(per_digit: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Digits drawn with the training fonts, as 28x28 grey images like MNIST's (0-255)."""
     from PIL import Image, ImageDraw, ImageFont
@@ -156,7 +132,7 @@ def font_digits(per_digit: int, rng: np.random.Generator) -> tuple[np.ndarray, n
 class DigitCNN(nn.Module):
     """Member a: three 3x3 convolutions (32-64-64), then 128 units."""
 
-    def __init__(self) -> None:
+    def __init__(self, classes: int = 10) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -164,7 +140,7 @@ class DigitCNN(nn.Module):
             nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         )
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(64 * 3 * 3, 128), nn.ReLU(), nn.Dropout(0.3),
-                                        nn.Linear(128, 10))
+                                        nn.Linear(128, classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
@@ -174,14 +150,14 @@ class WideDigitCNN(nn.Module):
     """Member b: another shape of network, so that its mistakes are less often the same as a's:
     5x5 then 3x3 convolutions with batch normalisation (32-64-96), global average pooling."""
 
-    def __init__(self) -> None:
+    def __init__(self, classes: int = 10) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(1, 32, 5, padding=2), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(64, 96, 3, padding=1), nn.BatchNorm2d(96), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
         )
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(96, 10))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(96, classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
@@ -191,7 +167,7 @@ class DeepDigitCNN(nn.Module):
     """A deeper member: two 3x3 convolutions at each of three scales (32-64-128) with batch
     normalisation, then 128 units; about four times the work of member a."""
 
-    def __init__(self) -> None:
+    def __init__(self, classes: int = 10) -> None:
         super().__init__()
 
         def block(cin: int, cout: int) -> list[nn.Module]:
@@ -200,7 +176,7 @@ class DeepDigitCNN(nn.Module):
 
         self.features = nn.Sequential(*block(1, 32), *block(32, 64), *block(64, 128))
         self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(128 * 3 * 3, 128), nn.ReLU(),
-                                        nn.Dropout(0.3), nn.Linear(128, 10))
+                                        nn.Dropout(0.3), nn.Linear(128, classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))

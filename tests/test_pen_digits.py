@@ -96,3 +96,30 @@ def test_the_benchmark_and_the_calibration_never_share_a_digit() -> None:
 
     parts = [set(range(10000)[s]) for s in TEST_PARTS.values()]
     assert not parts[0] & parts[1] and len(parts[0] | parts[1]) == 10000
+
+
+
+@pytest.mark.parametrize("font_name", ["BecauseWeBuild-Regular.otf", "Humor-Sans.ttf", "Delphine.ttf"])
+def test_a_font_without_accented_letters_writes_the_plain_letter_not_its_missing_glyph_box(font_name) -> None:
+    """BecauseWeBuild (a training font, scripts/training_fonts.py) draws a box for a letter it lacks, Humor Sans
+    nothing; the simulator's pen must write the plain letter either way (and Delphine's Á as it is)."""
+    from zonepaper.layout import Rect
+    from zonepaper.simulate import Pen
+
+    path = next((p for d in ("/usr/share/fonts/truetype", "/usr/share/fonts/opentype")
+                 for p in sorted(Path(d).glob(f"*/{font_name}"))), None)
+    if path is None:
+        pytest.skip(f"{font_name} is not installed")
+    inks = {}
+    for ch in ("Á", "A"):
+        page = Image.new("L", (300, 300), 255)
+        written = Pen(page, 200, np.random.default_rng(4), [str(path)]).char(ch, Rect(20, 20, 40, 50))
+        ink = np.array(page) < 128
+        ys, xs = np.nonzero(ink)
+        inks[ch] = (written, ink[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1])
+    written, glyph = inks["Á"]
+    # A box-shaped "missing glyph" has its whole top edge inked; an A (with or without its accent) has not.
+    assert glyph[:2].any(axis=0).mean() < 0.6
+    assert written == ("Á" if font_name == "Delphine.ttf" else "A")
+    if written == "A":
+        assert glyph.shape == inks["A"][1].shape

@@ -159,6 +159,19 @@ def program_popularity(zone: Zone, rng: np.random.Generator) -> np.ndarray:
 
 
 # --- drawing on the page -------------------------------------------------------------------
+NOT_A_CHARACTER = "\U0010fffd"  # no font draws it: what a font draws for it is its "missing glyph" box
+
+
+def has_glyph(font: ImageFont.FreeTypeFont, ch: str) -> bool:
+    """Whether the font draws this character itself, not its empty-box "missing glyph" (Humor Sans and
+    other hand-printing fonts have no accented letters: a family's Á written as a box is no hand)."""
+    mask = font.getmask(ch)
+    if font.getbbox(ch) is None or mask.getbbox() is None:
+        return False
+    missing = font.getmask(NOT_A_CHARACTER)
+    return not (mask.size == missing.size and bytes(mask) == bytes(missing))
+
+
 class Pen:
     """Draws hand-printing and marks onto a greyscale page, in pixels of `dpi`."""
 
@@ -188,7 +201,7 @@ class Pen:
             return ch
         size = int(h * self.rng.uniform(0.78, 1.0))
         font = self.font(size)
-        if font.getbbox(ch) is None or font.getmask(ch).getbbox() is None:
+        if not has_glyph(font, ch):
             ch = unicodedata.normalize("NFD", ch)[0]
         glyph = Image.new("L", (int(size * 1.6), int(size * 1.6)), 0)
         ImageDraw.Draw(glyph).text((size * 0.3, size * 0.1), ch, font=font, fill=255)
