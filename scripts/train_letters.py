@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from train_digits import ARCHITECTURES, shift  # scripts/train_digits.py
+from train_digits import AUGMENT, ARCHITECTURES, augment, shift  # scripts/train_digits.py
 
 from zonepaper.fields import LETTER_FIELDS, spec
 
@@ -79,6 +79,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=61)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--augment", choices=("shift", *AUGMENT), default="shift",
+                        help="how each training letter is varied: shifted and scaled a little, or train_digits' "
+                             "gentle or strong variation (turn, slant, wobble, pen gaps, stroke width)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     global CLASSES
@@ -106,7 +109,8 @@ def main() -> None:
     for epoch in range(args.epochs):
         model.train()
         perm = rng.permutation(len(train_x))
-        batch_x = torch.tensor(np.stack([shift(train_x[i], rng) for i in perm])[:, None])
+        batch_x = torch.tensor(np.stack([shift(train_x[i], rng) if args.augment == "shift"
+                                         else augment(train_x[i], rng, args.augment) for i in perm])[:, None])
         batch_y = torch.tensor(train_y[perm])
         for s in range(0, len(perm), 64):
             opt.zero_grad()
@@ -122,7 +126,7 @@ def main() -> None:
     model.eval()
     report = {"held_out_training_fonts": measure(model, held_data, "held-out fields, training fonts"),
               "simulator_fonts": measure(model, dict(np.load(args.measure)), "the simulator's fonts (never seen)"),
-              "classes": CLASSES, "arch": args.arch, "epochs": args.epochs, "seed": args.seed}
+              "classes": CLASSES, "arch": args.arch, "augment": args.augment, "epochs": args.epochs, "seed": args.seed}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(model, torch.zeros(1, 1, 28, 28), str(args.out), input_names=["letter"],
                       output_names=["logits"], dynamic_axes={"letter": {0: "n"}, "logits": {0: "n"}},
