@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -50,32 +51,36 @@ def as_written(name: str, value: str) -> str:
     return value
 
 
-def harvest(scans: Path, layout, xs: list, ys: list) -> int:
-    """Every written digit of every original front in the folder, as the reader sees its box."""
+def original_fronts(scans: Path, layout) -> Iterator[tuple[dict, np.ndarray]]:
+    """(truth, aligned page) for every original front of a simulated folder that registers."""
     truth = json.loads((scans / "truth.json").read_text())["pages"]
     by_file: dict[str, list[dict]] = {}
     for t in truth:
         if t["kind"] == "front" and t["copy"] == "original":
             by_file.setdefault(t["file"], []).append(t)
-    n = 0
     for name, pages in by_file.items():
         images = {p.index: p.image for p in read_pages(scans / name)}
         for t in pages:
             reg = register_page(images[t["page"]], layout)
-            if reg is None:
+            if reg is not None:
+                yield t, align_page(images[t["page"]], reg, layout)
+
+
+def harvest(scans: Path, layout, xs: list, ys: list) -> int:
+    """Every written digit of every original front in the folder, as the reader sees its box."""
+    n = 0
+    for t, aligned in original_fronts(scans, layout):
+        for field_name in DIGIT_FIELDS:
+            written = as_written(field_name, str(t["fields"].get(field_name, "")))
+            if not written:
                 continue
-            aligned = align_page(images[t["page"]], reg, layout)
-            for field_name in DIGIT_FIELDS:
-                written = as_written(field_name, str(t["fields"].get(field_name, "")))
-                if not written:
-                    continue
-                inks, _, _ = field_inks(aligned, layout.field(field_name), K)
-                for ch, ink in zip(written, inks):
-                    digit = normalize_digit(ink) if ink is not None and ch.isdigit() else None
-                    if digit is not None:
-                        xs.append(digit)
-                        ys.append(int(ch))
-                        n += 1
+            inks, _, _ = field_inks(aligned, layout.field(field_name), K)
+            for ch, ink in zip(written, inks):
+                digit = normalize_digit(ink) if ink is not None and ch.isdigit() else None
+                if digit is not None:
+                    xs.append(digit)
+                    ys.append(int(ch))
+                    n += 1
     return n
 
 

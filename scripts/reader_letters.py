@@ -22,7 +22,6 @@ is measured on, never trained on.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -33,6 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pen_digits import PAGE_CONDITIONS  # noqa: E402
+from reader_digits import original_fronts  # noqa: E402
 from training_fonts import TRAINING_FONT_PACKAGES, TRAINING_FONTS  # noqa: E402
 
 import zonepaper.simulate as simulate_module  # noqa: E402
@@ -44,8 +44,6 @@ from zonepaper.scan.boxes import field_inks  # noqa: E402
 from zonepaper.scan.digits import normalize_digit  # noqa: E402
 from zonepaper.scan.lexicon import GIVEN_FILES, SURNAME_FILES, _ranks  # noqa: E402
 from zonepaper.scan.page import K  # noqa: E402
-from zonepaper.scan.raster import read_pages  # noqa: E402
-from zonepaper.scan.register import align_page, register_page  # noqa: E402
 from zonepaper.scan.tesseract import DIGITS, LETTERS  # noqa: E402
 
 CLASSES = LETTERS + "-" + DIGITS  # what a letter network tells apart; a field's charset narrows it
@@ -84,33 +82,22 @@ class RandomWords:
 
 def harvest(scans: Path, layout, xs: list, ys: list, where: list, items: list) -> int:
     """Every written character of every letter field on every original front, as the reader sees its box."""
-    truth = json.loads((scans / "truth.json").read_text())["pages"]
-    by_file: dict[str, list[dict]] = {}
-    for t in truth:
-        if t["kind"] == "front" and t["copy"] == "original":
-            by_file.setdefault(t["file"], []).append(t)
     n = 0
-    for name, pages in by_file.items():
-        images = {p.index: p.image for p in read_pages(scans / name)}
-        for t in pages:
-            reg = register_page(images[t["page"]], layout)
-            if reg is None:
+    for t, aligned in original_fronts(scans, layout):
+        for field_name in LETTER_FIELDS:
+            written = str(t["fields"].get(field_name, ""))
+            if not written.strip():
                 continue
-            aligned = align_page(images[t["page"]], reg, layout)
-            for field_name in LETTER_FIELDS:
-                written = str(t["fields"].get(field_name, ""))
-                if not written.strip():
-                    continue
-                inks, _, _ = field_inks(aligned, layout.field(field_name), K)
-                item = (items[-1] + 1) if items else 0
-                for ch, ink in zip(written, inks):
-                    letter = normalize_digit(ink) if ink is not None and ch in CLASSES else None
-                    if letter is not None:
-                        xs.append(letter)
-                        ys.append(CLASSES.index(ch))
-                        where.append(LETTER_FIELDS.index(field_name))
-                        items.append(item)
-                        n += 1
+            inks, _, _ = field_inks(aligned, layout.field(field_name), K)
+            item = (items[-1] + 1) if items else 0
+            for ch, ink in zip(written, inks):
+                letter = normalize_digit(ink) if ink is not None and ch in CLASSES else None
+                if letter is not None:
+                    xs.append(letter)
+                    ys.append(CLASSES.index(ch))
+                    where.append(LETTER_FIELDS.index(field_name))
+                    items.append(item)
+                    n += 1
     return n
 
 

@@ -185,6 +185,21 @@ class DeepDigitCNN(nn.Module):
 ARCHITECTURES = {"cnn": DigitCNN, "wide": WideDigitCNN, "deep": DeepDigitCNN}
 
 
+def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, sched: object, batch_x: torch.Tensor,
+                batch_y: torch.Tensor, size: int = 64) -> torch.Tensor:
+    """One pass over the (already varied) examples in batches; the model left in eval mode, the last loss."""
+    model.train()
+    loss_fn = nn.CrossEntropyLoss()
+    for s in range(0, len(batch_y), size):
+        opt.zero_grad()
+        loss = loss_fn(model(batch_x[s: s + size]), batch_y[s: s + size])
+        loss.backward()
+        opt.step()
+        sched.step()
+    model.eval()
+    return loss
+
+
 def reader_digits(paths: list[Path], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Digits as the reader saw them in pen-written forms (scripts/reader_digits.py), 0-255, split 85/15:
     the 15 % are never trained on and measure the network where it will be used."""
@@ -241,22 +256,13 @@ def main() -> None:
     model = ARCHITECTURES[args.arch]()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=args.epochs * (len(train) // 64 + 1))
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.0)
     start = time.time()
     for epoch in range(args.epochs):
-        model.train()
         perm = rng.permutation(train)
         batch_x = torch.tensor(np.stack([augment(train_x[i], rng, args.augment) if i < reader_first
                                          else shift(train_x[i], rng)
                                          for i in perm])[:, None])
-        batch_y = torch.tensor(train_y[perm])
-        for s in range(0, len(perm), 64):
-            opt.zero_grad()
-            loss = loss_fn(model(batch_x[s: s + 64]), batch_y[s: s + 64])
-            loss.backward()
-            opt.step()
-            sched.step()
-        model.eval()
+        loss = train_epoch(model, opt, sched, batch_x, torch.tensor(train_y[perm]))
         with torch.no_grad():
             acc = (model(test_x).argmax(1) == test_y).float().mean().item()
         reader_acc = ""

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from train_digits import AUGMENT, ARCHITECTURES, augment, shift  # scripts/train_digits.py
+from train_digits import AUGMENT, ARCHITECTURES, augment, shift, train_epoch  # scripts/train_digits.py
 
 from zonepaper.fields import LETTER_FIELDS, spec
 
@@ -104,21 +104,12 @@ def main() -> None:
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     steps = args.epochs * (len(train_x) // 64 + 1)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
-    loss_fn = nn.CrossEntropyLoss()
     start = time.time()
     for epoch in range(args.epochs):
-        model.train()
         perm = rng.permutation(len(train_x))
         batch_x = torch.tensor(np.stack([shift(train_x[i], rng) if args.augment == "shift"
                                          else augment(train_x[i], rng, args.augment) for i in perm])[:, None])
-        batch_y = torch.tensor(train_y[perm])
-        for s in range(0, len(perm), 64):
-            opt.zero_grad()
-            loss = loss_fn(model(batch_x[s: s + 64]), batch_y[s: s + 64])
-            loss.backward()
-            opt.step()
-            sched.step()
-        model.eval()
+        loss = train_epoch(model, opt, sched, batch_x, torch.tensor(train_y[perm]))
         with torch.no_grad():
             acc = (model(torch.tensor(held_data["x"][:, None])).argmax(1).numpy() == held_data["y"]).mean()
         print(f"epoch {epoch + 1}: loss {loss.item():.3f}, held-out training-font letters {acc:.2%} "
