@@ -478,3 +478,15 @@ def test_an_empty_database_file_is_refused_not_made_anew(cycle: Cycle, capsys) -
     assert cli("scan", "status", "--cycle", str(cycle.root)) == 6
     assert "is empty (0 bytes)" in capsys.readouterr().err
     assert cycle.db_path.stat().st_size == 0
+
+
+def test_a_file_gone_before_it_is_read_is_not_called_empty(tmp_path) -> None:
+    """A scan moved or deleted between listing and reading (a USB stick pulled out) says so; a 0-byte file
+    says it is empty: two different fixes for the person reading the quarantine."""
+    from zonepaper.scan.raster import UnreadableFile, read_pages
+
+    with pytest.raises(UnreadableFile, match="no such file"):
+        list(read_pages(tmp_path / "gone.pdf"))
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(UnreadableFile, match="empty file"):
+        list(read_pages(tmp_path / "empty.png"))

@@ -74,8 +74,10 @@ def count_pages(path: Path) -> int:
 
 def read_pages(path: Path, skip: set[int] = frozenset()) -> Iterator[RasterPage]:
     """Yield the pages of one file as greyscale images, except those in skip (raises UnreadableFile)."""
-    if not path.is_file() or path.stat().st_size == 0:
-        raise UnreadableFile("empty file")
+    if not path.is_file():
+        raise UnreadableFile("no such file (moved or deleted before it was read)")
+    if path.stat().st_size == 0:
+        raise UnreadableFile("empty file (0 bytes)")
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         yield from _pdf_pages(path, skip)
