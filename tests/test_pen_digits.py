@@ -98,7 +98,6 @@ def test_the_benchmark_and_the_calibration_never_share_a_digit() -> None:
     assert not parts[0] & parts[1] and len(parts[0] | parts[1]) == 10000
 
 
-
 @pytest.mark.parametrize("font_name", ["BecauseWeBuild-Regular.otf", "Humor-Sans.ttf", "Delphine.ttf"])
 def test_a_font_without_accented_letters_writes_the_plain_letter_not_its_missing_glyph_box(font_name) -> None:
     """BecauseWeBuild (a training font, scripts/training_fonts.py) draws a box for a letter it lacks, Humor Sans

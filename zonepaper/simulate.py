@@ -13,6 +13,7 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -162,14 +163,19 @@ def program_popularity(zone: Zone, rng: np.random.Generator) -> np.ndarray:
 NOT_A_CHARACTER = "\U0010fffd"  # no font draws it: what a font draws for it is its "missing glyph" box
 
 
+@lru_cache(maxsize=64)  # one per font and size: a Pen keeps its fonts, and every character asks
+def _missing_glyph(font: ImageFont.FreeTypeFont) -> tuple[tuple[int, int], bytes]:
+    mask = font.getmask(NOT_A_CHARACTER)
+    return mask.size, bytes(mask)
+
+
 def has_glyph(font: ImageFont.FreeTypeFont, ch: str) -> bool:
-    """Whether the font draws this character itself, not its empty-box "missing glyph" (Humor Sans and
-    other hand-printing fonts have no accented letters: a family's Á written as a box is no hand)."""
+    """Whether the font draws this character itself: not nothing (Humor Sans has no Á) and not its
+    "missing glyph" box (some training fonts draw one): a family's Á written as a box is no hand."""
     mask = font.getmask(ch)
     if font.getbbox(ch) is None or mask.getbbox() is None:
         return False
-    missing = font.getmask(NOT_A_CHARACTER)
-    return not (mask.size == missing.size and bytes(mask) == bytes(missing))
+    return (mask.size, bytes(mask)) != _missing_glyph(font)
 
 
 class Pen:
