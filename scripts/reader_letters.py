@@ -56,7 +56,8 @@ class RandomWords:
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
         self.given = sorted(_ranks(GIVEN_FILES))
-        self.surnames = sorted(_ranks(SURNAME_FILES))[:20000]  # the commoner ones
+        surnames = _ranks(SURNAME_FILES)
+        self.surnames = sorted(surnames, key=surnames.__getitem__)[:20000]  # the commoner ones
 
     def word(self) -> str:
         r = self.rng.random()
@@ -69,7 +70,8 @@ class RandomWords:
 
     def text(self, length: int, both: bool) -> str:
         parts: list[str] = []
-        while sum(len(p) + 1 for p in parts) < length * self.rng.uniform(0.4, 1.0):
+        target = length * self.rng.uniform(0.4, 1.0)
+        while sum(len(p) + 1 for p in parts) < target:
             if both and self.rng.random() < 0.3:
                 parts.append(str(int(self.rng.integers(1, 10 ** int(self.rng.integers(1, 6))))))
             else:

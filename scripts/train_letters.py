@@ -32,23 +32,23 @@ from train_digits import AUGMENT, ARCHITECTURES, augment, shift, train_epoch  # 
 from zonepaper.fields import LETTER_FIELDS, spec
 
 SURENESS = (0.9, 0.99, 0.999)
-CLASSES = ""  # the characters told apart, as reader_letters.py wrote them beside its images
 
 
-def allowed_mask(fields: np.ndarray) -> np.ndarray:
+def allowed_mask(fields: np.ndarray, classes: str) -> np.ndarray:
     """Per character, which classes its field's charset allows (letters fields take no digits)."""
     letters_only = np.array([spec(name).charset == "letters" for name in LETTER_FIELDS])[fields]
-    mask = np.ones((len(fields), len(CLASSES)), bool)
-    mask[letters_only, CLASSES.index("0"):] = False
+    mask = np.ones((len(fields), len(classes)), bool)
+    mask[letters_only, classes.index("0"):] = False
     return mask
 
 
-def measure(model: nn.Module, data: dict, label: str) -> dict:
+def measure(model: nn.Module, data: dict, classes: str, label: str) -> dict:
+    """Characters right, sureness against wrong, and fields with every character right, printed and returned."""
     x = torch.tensor(data["x"][:, None])
     y, fields, items = data["y"], data["field"], data["item"]
     with torch.no_grad():
         probs = torch.softmax(model(x), 1).numpy()
-    probs = np.where(allowed_mask(fields), probs, 0)
+    probs = np.where(allowed_mask(fields, classes), probs, 0)
     probs /= probs.sum(1, keepdims=True)
     pred, conf = probs.argmax(1), probs.max(1)
     right = pred == y
@@ -65,7 +65,7 @@ def measure(model: nn.Module, data: dict, label: str) -> dict:
         report[name] = float(np.mean(whole)) if whole else None
         if whole:
             print(f"  {name:15} every character right in {np.mean(whole):.1%} of {len(whole)} fields")
-    wrong = [(CLASSES[a], CLASSES[b]) for a, b in zip(y[~right], pred[~right])]
+    wrong = [(classes[a], classes[b]) for a, b in zip(y[~right], pred[~right])]
     common = sorted({w: wrong.count(w) for w in set(wrong)}.items(), key=lambda kv: -kv[1])[:12]
     print("  most common confusions (written -> read):", ", ".join(f"{a}->{b} {n}" for (a, b), n in common))
     return report
@@ -84,8 +84,7 @@ def main() -> None:
                              "gentle or strong variation (turn, slant, wobble, pen gaps, stroke width)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    global CLASSES
-    CLASSES = "".join(np.load(args.train[0])["classes"])
+    classes = "".join(np.load(args.train[0])["classes"])  # as reader_letters.py wrote them beside its images
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
@@ -100,7 +99,7 @@ def main() -> None:
     held = np.isin(data["item"], held_items)
     train_x, train_y = data["x"][~held] * 255, data["y"][~held]
     held_data = {k: v[held] for k, v in data.items()}
-    model = ARCHITECTURES[args.arch](len(CLASSES))
+    model = ARCHITECTURES[args.arch](len(classes))
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     steps = args.epochs * (len(train_x) // 64 + 1)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
@@ -115,9 +114,10 @@ def main() -> None:
         print(f"epoch {epoch + 1}: loss {loss.item():.3f}, held-out training-font letters {acc:.2%} "
               f"({time.time() - start:.0f} s)", flush=True)
     model.eval()
-    report = {"held_out_training_fonts": measure(model, held_data, "held-out fields, training fonts"),
-              "simulator_fonts": measure(model, dict(np.load(args.measure)), "the simulator's fonts (never seen)"),
-              "classes": CLASSES, "arch": args.arch, "augment": args.augment, "epochs": args.epochs, "seed": args.seed}
+    report = {"held_out_training_fonts": measure(model, held_data, classes, "held-out fields, training fonts"),
+              "simulator_fonts": measure(model, dict(np.load(args.measure)), classes,
+                                         "the simulator's fonts (never seen)"),
+              "classes": classes, "arch": args.arch, "augment": args.augment, "epochs": args.epochs, "seed": args.seed}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(model, torch.zeros(1, 1, 28, 28), str(args.out), input_names=["letter"],
                       output_names=["logits"], dynamic_axes={"letter": {0: "n"}, "logits": {0: "n"}},
