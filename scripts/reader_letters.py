@@ -13,7 +13,7 @@ random letters, and for the fields that take both, numbers. Each page arrives in
 honest benchmark's conditions in turn (grey, turned, colour, 150 dpi, 1-bit, phone photo), is
 registered and aligned, and each box's ink is taken out exactly as ingest does
 (boxes.field_inks, then the 28x28 normalisation the digit networks read). Writes float32 images,
-their labels (indices into CLASSES), each character's field and field instance (.npz).
+their labels (indices into CLASSES), each character's field, field instance and box (.npz).
 
 --simulator-fonts writes with the simulator's own fonts and names instead: what a letter network
 is measured on, never trained on.
@@ -44,9 +44,8 @@ from zonepaper.scan.boxes import field_inks  # noqa: E402
 from zonepaper.scan.digits import normalize_digit  # noqa: E402
 from zonepaper.scan.lexicon import GIVEN_FILES, SURNAME_FILES, _ranks  # noqa: E402
 from zonepaper.scan.page import K  # noqa: E402
-from zonepaper.scan.tesseract import DIGITS, LETTERS  # noqa: E402
+from zonepaper.scan.letters import CLASSES, LETTERS  # noqa: E402
 
-CLASSES = LETTERS + "-" + DIGITS  # what a letter network tells apart; a field's charset narrows it
 ACCENTED = {"A": "Á", "E": "É", "I": "Í", "O": "Ó", "U": "ÚÜ", "N": "Ñ"}
 
 
@@ -82,7 +81,7 @@ class RandomWords:
         return text[:length].rstrip(" -")
 
 
-def harvest(scans: Path, layout, xs: list, ys: list, where: list, items: list) -> int:
+def harvest(scans: Path, layout, xs: list, ys: list, where: list, items: list, boxes: list) -> int:
     """Every written character of every letter field on every original front, as the reader sees its box."""
     n = 0
     for t, aligned in original_fronts(scans, layout):
@@ -92,9 +91,10 @@ def harvest(scans: Path, layout, xs: list, ys: list, where: list, items: list) -
                 continue
             inks, _, _ = field_inks(aligned, layout.field(field_name), K)
             item = (items[-1] + 1) if items else 0
-            for ch, ink in zip(written, inks):
+            for box, (ch, ink) in enumerate(zip(written, inks)):
                 letter = normalize_digit(ink) if ink is not None and ch in CLASSES else None
                 if letter is not None:
+                    boxes.append(box)
                     xs.append(letter)
                     ys.append(CLASSES.index(ch))
                     where.append(LETTER_FIELDS.index(field_name))
@@ -136,6 +136,7 @@ def main() -> None:
     ys: list[int] = []
     where: list[int] = []
     items: list[int] = []  # which field instance each character is of
+    boxes: list[int] = []  # and which of its boxes
     conditions = list(PAGE_CONDITIONS)
     per = max(1, args.forms // len(conditions))
     start = time.time()
@@ -148,7 +149,7 @@ def main() -> None:
             print_forms(cycle, per + 20, "training")
             simulate_module.simulate(cycle, per, root / "scans", seed=args.seed * 1000 + round_, dpi=dpi,
                                      page_effect=effect)
-            got = harvest(root / "scans", build_layout(cycle.zone()), xs, ys, where, items)
+            got = harvest(root / "scans", build_layout(cycle.zone()), xs, ys, where, items, boxes)
             print(f"{condition}: {got} characters, {len(xs)} in all ({time.time() - start:.0f} s)", flush=True)
             shutil.rmtree(root, ignore_errors=True)
     finally:
@@ -156,7 +157,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, x=np.stack(xs).astype(np.float32), y=np.array(ys, np.int64),
                         field=np.array(where, np.int64), item=np.array(items, np.int64),
-                        classes=np.array(list(CLASSES)))
+                        box=np.array(boxes, np.int64),                         classes=np.array(list(CLASSES)))
     print(f"wrote {len(xs)} characters to {args.out}")
 
 

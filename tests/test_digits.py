@@ -58,7 +58,7 @@ def test_the_weaker_a_fields_rules_the_surer_its_digits(cycle: Cycle) -> None:
 
 
 def _reading(text: str, a: list[DigitGuess], b: list[DigitGuess]) -> BoxesReading:
-    return BoxesReading(text, (tuple(a), tuple(b)), text, 50.0, tuple(c == " " for c in text),
+    return BoxesReading(text, (tuple(a), tuple(b)), tuple(c == " " for c in text),
                         tuple(False for _ in text))
 
 

@@ -1,4 +1,4 @@
-"""Reading hand-printed boxes: the ink of each box, then digits (two readers) or letters (Tesseract)."""
+"""Reading hand-printed boxes: the ink of each box, then digits (two networks; letters: scan/letters.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import numpy as np
 from zonepaper.layout import Field
 from zonepaper.scan.digits import COMMITTED, DigitGuess, Reader, digit_nets, normalize_digit
 from zonepaper.scan.marks import percentile, px_rect
-from zonepaper.scan.tesseract import DIGITS, LETTERS, tesseract_reader
 
 LINE_BAND = 4  # px at 200 dpi kept clear of the printed box line
 MIN_INK = 30  # px: less than this in a box is a speck, not a character
@@ -262,34 +261,12 @@ def _goes_on_across(mask: np.ndarray, pen: np.ndarray, inner: tuple[int, int, in
     return any(a.size and b.size and bool(((np.convolve(a, window, "same") > 0) & b).any()) for a, b in pairs)
 
 
-def line_image(inks: list[np.ndarray | None], height: int = 48) -> np.ndarray:
-    """The boxes' ink laid out as one clean line of dark text on white, for Tesseract."""
-    pieces, gap = [], np.full((height, 10), 255, np.uint8)
-    for ink in inks:
-        if ink is None:
-            pieces.append(np.full((height, 26), 255, np.uint8))
-            continue
-        ys, xs = np.nonzero(ink)
-        crop = ink[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
-        scale = (height - 16) / crop.shape[0]
-        w = max(2, int(round(crop.shape[1] * scale)))
-        glyph = cv2.resize(crop, (w, height - 16), interpolation=cv2.INTER_AREA)
-        tile = np.full((height, w), 255, np.uint8)
-        tile[8: height - 8] = 255 - glyph
-        pieces.extend([tile, gap])
-    pieces.insert(0, np.full((height, 16), 255, np.uint8))
-    pieces.append(np.full((height, 16), 255, np.uint8))
-    return np.hstack(pieces)
-
-
 @dataclass(frozen=True)
 class BoxesReading:
-    """A boxed field read: text (a space per empty box), every reader's votes, how sure."""
+    """A digits field read: text (a space per empty box), every network's votes per box."""
 
     text: str  # the first network's reading
     networks: tuple[tuple[DigitGuess | None, ...], ...]  # per network, per box
-    tesseract: str
-    tesseract_confidence: float
     blanks: tuple[bool, ...]
     cut: tuple[bool, ...] = ()  # per box: part of the character may be cut off (see field_inks)
     reader: str = COMMITTED  # which last layers the networks read with (digits.Reader)
@@ -344,7 +321,7 @@ def read_fields_crops(fields: dict[str, DigitCrops], reader: Reader = Reader()) 
             # A character split from its neighbour counts as read the same as its two readings averaged.
             networks.append(tuple(g if w is None else DigitGuess.average([g, w]) for g, w in zip(first, second)))
         text = "".join(g.digit if g else " " for g in networks[0])
-        out[name] = BoxesReading(text, tuple(networks), "", 0.0, tuple(n is None for n in crops.normalised),
+        out[name] = BoxesReading(text, tuple(networks), tuple(n is None for n in crops.normalised),
                                  crops.cut, reader.id)
     return out
 
@@ -352,14 +329,3 @@ def read_fields_crops(fields: dict[str, DigitCrops], reader: Reader = Reader()) 
 def read_digit_boxes(page: np.ndarray, f: Field, k: float, reader: Reader = Reader()) -> BoxesReading:
     """Both networks on every box of a digits field."""
     return read_crops(digit_crops(page, f, k), reader)
-
-
-def read_letter_boxes(page: np.ndarray, f: Field, k: float) -> BoxesReading:
-    """Tesseract's best guess for a letters (or letters and digits) field."""
-    inks, _, _ = field_inks(page, f, k)
-    blanks = tuple(i is None for i in inks)
-    if all(blanks):
-        return BoxesReading("", (), "", 1.0, blanks)
-    charset = LETTERS + (DIGITS if f.charset == "both" else "")
-    text, conf = tesseract_reader().read_line(line_image(inks), charset, lang="spa")
-    return BoxesReading(text, (), text, conf, blanks)

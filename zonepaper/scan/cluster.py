@@ -90,16 +90,16 @@ def local_cluster(workers: int) -> Any:
 
 # --- on the workers ------------------------------------------------------------------------------
 def warm() -> None:
-    """Load what reading loads on its first page (the digit networks, Tesseract): a worker that stays up
+    """Load what reading loads on its first page (the digit and letter networks): a worker that stays up
     between batches pays it once (the benchmark warms every side alike before its clock runs)."""
     import cv2
 
     from zonepaper.scan.digits import digit_nets
-    from zonepaper.scan.tesseract import tesseract_reader
+    from zonepaper.scan.letters import letter_nets
 
     cv2.setNumThreads(1)
     digit_nets()
-    tesseract_reader()
+    letter_nets()
 
 
 def _worker_file(sha: str, suffix: str, data: bytes) -> Path:

@@ -79,10 +79,10 @@ class DigitGuess:
 
 @dataclass(frozen=True)
 class Head:
-    """A network's last layer: logits = features @ weights.T + bias (10 digits)."""
+    """A network's last layer: logits = features @ weights.T + bias (10 digits, or a letter network's classes)."""
 
-    weights: np.ndarray  # (10, features)
-    bias: np.ndarray  # (10,)
+    weights: np.ndarray  # (classes, features)
+    bias: np.ndarray  # (classes,)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         logits = features.astype(np.float64) @ self.weights.T.astype(np.float64) + self.bias.astype(np.float64)
@@ -189,12 +189,13 @@ def onnx_inputs(model: bytes) -> dict[str, str]:
 
 
 class DigitNet:
-    """A committed ONNX digit network, loaded once per process.
+    """A committed ONNX network of one character per box (digits, or letters: scan/letters.py), loaded
+    once per process.
 
     It is run up to its last layer (the features a cycle's adapted last layer reads too); the
     last layer is applied here, with numpy, so that the same features serve either head."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, classes: int = 10) -> None:
         # OpenCV 4.10-5.0 name a layer's output by the layer (the classic engine); 5.1's engine by the ONNX
         # graph's tensor names, read from the file itself (onnx_inputs).
         classic = getattr(cv2.dnn, "ENGINE_CLASSIC", None)
@@ -206,12 +207,12 @@ class DigitNet:
                 weights, bias = self.net.getParam(names[i], 0), self.net.getParam(names[i], 1)
             except cv2.error:
                 continue
-            if weights.ndim == 2 and weights.shape[0] == 10:
+            if weights.ndim == 2 and weights.shape[0] == classes:
                 self.head = Head(weights.copy(), bias.reshape(-1).copy())
                 self.feature_layer = names[i - 1] if classic is not None else onnx_inputs(path.read_bytes())[names[i]]
                 break
         else:
-            raise ValueError(f"{path.name}: no last layer of 10 digits")
+            raise ValueError(f"{path.name}: no last layer of {classes} outputs")
 
     @property
     def width(self) -> int:
@@ -224,12 +225,16 @@ class DigitNet:
         self.net.setInput(np.stack(digits)[:, None, :, :].astype(np.float32))
         return self.net.forward(self.feature_layer).reshape(len(digits), -1)
 
+    def probabilities(self, characters: list[np.ndarray], head: Head | None = None) -> np.ndarray:
+        """Per normalised 28x28 character, in one batch, the probability of each output, with this
+        network's own last layer or `head`."""
+        return (head or self.head).probabilities(self.features(characters))
+
     def read(self, digits: list[np.ndarray], head: Head | None = None) -> list[DigitGuess]:
         """Classify normalised 28x28 digits in one batch, with this network's own last layer or `head`."""
         if not digits:
             return []
-        probs = (head or self.head).probabilities(self.features(digits))
-        return [DigitGuess(tuple(float(x) for x in p)) for p in probs]
+        return [DigitGuess(tuple(float(x) for x in p)) for p in self.probabilities(digits, head)]
 
 
 @lru_cache(maxsize=1)

@@ -31,7 +31,6 @@ from zonepaper.errors import ConflictError, InvalidInputError, MissingDependency
 from zonepaper.fields import received_time
 from zonepaper.scan.page import PageResult, ReadContext, quarantine, read_context, read_page
 from zonepaper.scan.raster import RasterPage, UnreadableFile, count_pages, find_files, read_pages
-from zonepaper.scan.tesseract import missing_tesseract
 from zonepaper.store.database import write_transaction
 from zonepaper.store.events import append_event
 from zonepaper.store.freeze import active_freeze
@@ -56,13 +55,10 @@ class WorkerDied(ZonepaperError):
 
 def check_programs() -> None:
     """The system programs reading needs, before any file is touched: a file read without them
-    would be quarantined as unreadable, or its names left without a guess."""
+    would be quarantined as unreadable."""
     missing = next((p for p in POPPLER if shutil.which(p) is None), None)
     if missing:
         raise MissingDependencyError("scan.program_missing", program=missing, package="poppler-utils")
-    package = missing_tesseract()
-    if package:
-        raise MissingDependencyError("scan.program_missing", program="tesseract", package=package)
 
 
 @contextmanager

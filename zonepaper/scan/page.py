@@ -16,12 +16,12 @@ import zxingcpp
 from zonepaper.fields import (DATE_FIELDS, DIGIT_FIELDS, FAMILY_DIGIT_FIELDS, LETTER_FIELDS, NAME_FIELDS,
                               SINGLE_FIELDS, may_stay_empty, possible, spec, validate_digits)
 from zonepaper.layout import Field, Layout, build_correction_layout, build_layout, build_slip_layout
-from zonepaper.scan.boxes import BoxesReading, digit_crops, read_fields_crops, read_letter_boxes
+from zonepaper.scan.boxes import BoxesReading, digit_crops, read_fields_crops
 from zonepaper.scan.digits import Reader
+from zonepaper.scan.letters import CLASSES, DIGITS, LetterReading, read_letter_fields
 from zonepaper.scan.lexicon import rank_name
 from zonepaper.scan.marks import MarkReading, px_rect, read_choices, read_signature, read_single
 from zonepaper.scan.register import ALIGNED_DPI, align_page, find_markers, register_page, rotation_of
-from zonepaper.scan.tesseract import DIGITS
 from zonepaper.serial import BACK, CORRECTION, FRONT, REPLY, Payload, is_valid_serial, parse_payload, verify_tag
 from zonepaper.store.readers import current_reader
 from zonepaper.zone import Zone
@@ -293,9 +293,8 @@ def read_fields(aligned: np.ndarray, ctx: ReadContext) -> tuple[FieldResult, ...
                                ctx.reader)
     chosen = tuple(str(zone.program(str(pid)).number) for pid in choices.value)
     out.extend(decide_page_digits(digits, layout, zone, singles["sibling"].value, chosen).values())
-    for name in LETTER_FIELDS:
-        f = layout.field(name)
-        out.append(decide_letters(name, read_letter_boxes(aligned, f, K), f))
+    letters = read_letter_fields(aligned, {name: layout.field(name) for name in LETTER_FIELDS}, K)
+    out.extend(decide_letters(name, reading, layout.field(name)) for name, reading in letters.items())
     return tuple(out)
 
 
@@ -305,15 +304,16 @@ def _from_marks(name: str, reading: MarkReading, f: Field) -> FieldResult:
                        {"fill": reading.ratios}, reading.reasons, _box(f))
 
 
-def decide_letters(name: str, reading: BoxesReading, f: Field) -> FieldResult:
-    """Letters are only ever a first guess: a person confirms them (Tesseract reads hand-printing poorly)."""
+def decide_letters(name: str, reading: LetterReading, f: Field) -> FieldResult:
+    """Letters are only ever a first guess: a person confirms them (one wrong letter is a wrong name). The
+    network's own reading, box by box, is kept with the guess; a name's guess is ranked (scan/lexicon.py)."""
     if reading.filled == 0:
         status = "auto" if may_stay_empty(name, {}) else "review"
         reasons = () if status == "auto" else ("empty",)
         return FieldResult(name, "", status, 1.0 if status == "auto" else 0.0, {}, reasons, _box(f))
-    guess = rank_name(name, reading.text) if name in NAME_FIELDS else reading.text
-    return FieldResult(name, guess, "review", round(reading.tesseract_confidence, 3),
-                       {"tesseract": reading.text}, ("handwriting",), _box(f))
+    guess = rank_name(name, reading.probabilities, CLASSES) if name in NAME_FIELDS else reading.text
+    return FieldResult(name, guess, "review", round(reading.confidence, 3),
+                       {"network": reading.text}, ("handwriting",), _box(f))
 
 
 def decide_page_digits(readings: dict[str, BoxesReading], layout: Layout, zone: Zone,
