@@ -142,10 +142,10 @@ def real_hand(cycle: Cycle, truth_path: Path, condition: str, seed: int, crops: 
             continue
         row = per.setdefault(field_name, [0, 0, 0, 0])  # auto, auto wrong, right, total
         ok = (value or "") == want
-        if field_name in NAME_FIELDS:  # Tesseract's own reading, before the lexicon ranked it
-            tesseract = per.setdefault("tesseract:" + field_name, [0, 0, 0, 0])
-            tesseract[2] += json.loads(votes or "{}").get("tesseract", "") == want
-            tesseract[3] += 1
+        if field_name in NAME_FIELDS:  # the letter networks' own reading, before the lexicon ranked it
+            as_read = per.setdefault("as read:" + field_name, [0, 0, 0, 0])
+            as_read[2] += json.loads(votes or "{}").get("network", "") == want
+            as_read[3] += 1
         row[0] += status == "auto"
         row[1] += status == "auto" and not ok
         row[2] += ok
@@ -251,15 +251,15 @@ def run_real(args: argparse.Namespace) -> None:
           f"seed {args.seed}, "
           f"{args.forms} forms per condition")
     print(f"{'condition':12}{'digit fields accepted alone':>30}{'wrong among accepted':>22}{'right at all':>15}"
-          f"{'choices alone (wrong)':>24}{'names 1st guess':>17}{'(Tesseract alone)':>19}")
+          f"{'choices alone (wrong)':>24}{'names 1st guess':>17}{'(as read)':>19}")
     for condition, r in results.items():
         per = r["per"]
         d = [sum(v[i] for k, v in per.items() if k in DIGIT_FIELDS) for i in range(4)]
         n = [sum(v[i] for k, v in per.items() if k in NAME_FIELDS) for i in range(4)]
-        tess = [sum(v[i] for k, v in per.items() if k.startswith("tesseract:")) for i in range(4)]
+        read = [sum(v[i] for k, v in per.items() if k.startswith("as read:")) for i in range(4)]
         c = per.get("choices", [0, 0, 0, 0])
         print(f"{condition:12}{pct(d[0], d[3]):>30}{d[1]:>22}{pct(d[2], d[3]):>15}"
-              f"{pct(c[0], c[3]) + f' ({c[1]})':>24}{pct(n[2], n[3]):>17}{pct(tess[2], tess[3]):>19}")
+              f"{pct(c[0], c[3]) + f' ({c[1]})':>24}{pct(n[2], n[3]):>17}{pct(read[2], read[3]):>19}")
     print()
     print("per digit field: accepted alone / right at all (wrong among accepted)")
     for condition, r in results.items():

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(
-  tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa   # reading handwriting
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa   # bench_ingest.py's plain-Tesseract baseline only
   poppler-utils                                       # pdftoppm, pdftotext, pdfimages
   fonts-dejavu-core                                   # form font with á é í ó ú ñ ü ¿ ¡
   fonts-dejavu-extra                                  # its condensed faces: long labels stay at 7 pt or more
@@ -54,10 +54,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "zonepaper setup: installing the Python package and its dependencies"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[test]"
-  # tesserocr runs Tesseract in-process (~4 ms a field instead of ~90 ms); where no wheel
-  # exists for this machine, zonepaper falls back to pytesseract on its own.
-  .venv/bin/python -m pip install -q "tesserocr>=2.7" \
-    || echo "zonepaper setup: tesserocr not available here; Tesseract will run through pytesseract (slower)"
   touch "$stamp"
 fi
 echo "zonepaper setup: ready"

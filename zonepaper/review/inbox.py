@@ -23,7 +23,7 @@ from zonepaper.store.database import write_transaction
 from zonepaper.store.integrity import record_event
 from zonepaper.store.migrations import now_iso
 
-# another ingest running; a full disk; poppler or Tesseract missing on the server: said in the log, tried again
+# another ingest running; a full disk; poppler missing on the server: said in the log, tried again
 RETRY_SECONDS = {ExitCode.conflict: 5.0, ExitCode.disk_full: 60.0, ExitCode.missing_dependency: 60.0}
 
 
