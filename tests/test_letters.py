@@ -34,3 +34,33 @@ def test_a_letters_field_never_reads_a_digit() -> None:
     reading = LetterReading((letters / letters.sum(), None))
     assert reading.text not in DIGITS and reading.text.strip() == reading.text and reading.filled == 1
     assert allowed("both")[CLASSES.index("7")] and not allowed("letters")[CLASSES.index("7")]
+
+
+class Counting:
+    """A letter network that counts the characters it is asked to read."""
+
+    def __init__(self, net) -> None:  # noqa: ANN001 - a DigitNet
+        self.net, self.read = net, 0
+
+    def probabilities(self, characters: list[np.ndarray], head=None) -> np.ndarray:  # noqa: ANN001
+        self.read += len(characters)
+        return self.net.probabilities(characters, head)
+
+
+def test_the_deep_network_reads_only_what_the_first_two_leave_unsettled(monkeypatch) -> None:  # noqa: ANN001
+    import zonepaper.scan.letters as letters
+
+    nets = tuple(Counting(n) for n in letter_nets())
+    chars = [drawn(c) for c in "GARCIA"] + [np.zeros((28, 28), np.float32)]  # a blank: nobody is sure of it
+    first = [n.net.probabilities(chars) for n in nets[:2]]
+    mean = np.mean(first, axis=0)
+    unsettled = (mean.max(axis=1) < letters.SETTLED) | (first[0].argmax(axis=1) != first[1].argmax(axis=1))
+    assert unsettled[-1] and not unsettled.all()  # both kinds are in the batch
+    probs = letter_probabilities(chars, nets)
+    assert [n.read for n in nets] == [len(chars), len(chars), int(unsettled.sum())]
+    deep = nets[2].net.probabilities(chars)
+    assert np.allclose(probs[~unsettled], mean[~unsettled])
+    assert np.allclose(probs[unsettled], ((first[0] + first[1] + deep) / 3)[unsettled])
+    # With every character unsettled, it is the plain mean of the three, as before the deep one was spared.
+    monkeypatch.setattr(letters, "SETTLED", 1.01)
+    assert np.allclose(letter_probabilities(chars, nets), (first[0] + first[1] + deep) / 3)

@@ -27,7 +27,9 @@ from zonepaper.scan.digits import MODELS_DIR, DigitNet, normalize_digit
 DIGITS = "0123456789"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZÁÉÍÓÚÑÜ"
 CLASSES = LETTERS + "-" + DIGITS  # the network's outputs, in this order
-LETTER_MODELS = tuple(MODELS_DIR / f"letters-{n}.onnx" for n in "abc")
+# The two small networks first, then the deep one, which reads only what they leave unsettled.
+LETTER_MODELS = tuple(MODELS_DIR / f"letters-{n}.onnx" for n in "acb")
+SETTLED = 0.9  # the first two networks' mean probability of a character they agree on that the others need not read
 
 
 def allowed(charset: str | None) -> np.ndarray:
@@ -42,11 +44,22 @@ def letter_nets() -> tuple[DigitNet, ...]:
 
 
 def letter_probabilities(characters: list[np.ndarray], nets: tuple[DigitNet, ...] | None = None) -> np.ndarray:
-    """Per normalised character, the networks' probabilities over CLASSES averaged, in one batch each."""
+    """Per normalised character, the networks' probabilities over CLASSES averaged, in one batch each.
+
+    The first two networks read every character; the others (the costlier deep one) only those the first
+    two leave unsettled (see SETTLED), which then get the mean of all of them."""
     nets = nets or letter_nets()
     if not characters:
         return np.zeros((0, len(CLASSES)))
-    return np.mean([net.probabilities(characters) for net in nets], axis=0)
+    first = [net.probabilities(characters) for net in nets[:2]]
+    mean = np.mean(first, axis=0)
+    if len(nets) <= 2:
+        return mean
+    unsettled = np.flatnonzero((mean.max(axis=1) < SETTLED) | (first[0].argmax(axis=1) != first[-1].argmax(axis=1)))
+    if len(unsettled):
+        rest = [net.probabilities([characters[i] for i in unsettled]) for net in nets[2:]]
+        mean[unsettled] = (mean[unsettled] * 2 + np.sum(rest, axis=0)) / len(nets)
+    return mean
 
 
 @dataclass(frozen=True)
