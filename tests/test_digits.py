@@ -256,3 +256,21 @@ def test_a_piece_joined_to_the_character_only_through_lighter_ink_is_kept(blank_
 
     assert arm_kept(page) >= 20  # the arm's part inside the line is the character's
     assert arm_kept(np.where(page == 170, 240, page).astype(np.uint8)) == 0  # no bridge: not joined
+
+
+def test_a_grey_stroke_lighter_than_the_threshold_but_darker_than_light_lines_is_still_a_character(blank_field
+                                                                                                  ) -> None:
+    # Boxes printed light (220) on a page with black ink elsewhere: the ink threshold falls near 130, while
+    # anything darker than the lines by their margin (185) is pen. A box whose only stroke is grey (150)
+    # holds a character; the quick look for empty boxes must not skip it.
+    page, f = blank_field
+    for box in f.boxes:
+        bx0, by0, bx1, by1 = px_rect(box, K)
+        cv2.rectangle(page, (bx0, by0), (bx1, by1), 220, 2)
+    for i, level in ((0, 0), (1, 0), (2, 150)):
+        x0, y0, x1, y1 = _box_px(f, i)
+        cv2.line(page, ((x0 + x1) // 2, y0 + 10), ((x0 + x1) // 2, y1 - 10), level, 3)
+    inks, _, _ = field_inks(page, f, K)
+    assert inks[0] is not None and inks[1] is not None
+    assert inks[2] is not None and int((inks[2] > 0).sum()) > 60
+    assert all(ink is None for ink in inks[3:])

@@ -83,6 +83,11 @@ def field_inks(page: np.ndarray, f: Field, k: float) -> tuple[Masks, list[bool],
     for i, ((crop, inner, box_top, box_bottom, lx, rx), (shared_left, shared_right)) in enumerate(
             zip(geometry, _neighbours(f))):
         r0, r1, c0, c1 = inner
+        if not (interiors[i] < (max(threshold, dark) if dark > 40 else threshold)).any():
+            inks.append(None)  # nothing inside the box could be ink: no character (what follows would say so too)
+            wides.append(None)
+            cut.append(False)
+            continue
         # Ink: darker than the threshold, and clearly darker than what the paper and the printed
         # lines alone look like there (the lines' own profile, measured along the field's row of boxes).
         key = (heights[i], crop.shape[0])
@@ -213,7 +218,7 @@ def _joined_through_lighter(mask: np.ndarray, candidate: np.ndarray, lighter: Ca
     light = lighter()
     _, labels = cv2.connectedComponents((light | (candidate > 0)).astype(np.uint8), connectivity=8)
     linked = np.zeros(int(labels.max()) + 1, bool)
-    linked[np.unique(labels[mask > 0])] = True
+    linked[labels[mask > 0]] = True
     linked[0] = False
     joined = linked[labels]
     pieces = joined & rest
@@ -231,7 +236,7 @@ def _joined_to_inside(candidate: np.ndarray, inner: tuple[int, int, int, int]) -
     r0, r1, c0, c1 = inner
     _, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
     keep = np.zeros(len(stats), np.uint8)
-    keep[np.unique(labels[r0:r1, c0:c1])] = 255
+    keep[labels[r0:r1, c0:c1]] = 255
     keep[0] = 0
     keep[stats[:, cv2.CC_STAT_AREA] < 8] = 0
     return keep[labels]
