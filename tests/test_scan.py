@@ -21,6 +21,8 @@ from PIL import Image
 from zonepaper.cycle import Cycle, init_cycle
 from zonepaper.forms.batch import print_forms
 from zonepaper.scan.ingest import ingest
+from zonepaper.scan.marks import px_rect
+from zonepaper.scan.page import K
 from zonepaper.scan.scoring import score
 from zonepaper.simulate import simulate
 
@@ -490,3 +492,26 @@ def test_a_file_gone_before_it_is_read_is_not_called_empty(tmp_path) -> None:
     (tmp_path / "empty.png").write_bytes(b"")
     with pytest.raises(UnreadableFile, match="empty file"):
         list(read_pages(tmp_path / "empty.png"))
+
+
+@pytest.mark.parametrize("blanked", ["grade", "letter_language", "sibling"])
+def test_a_sure_choice_list_goes_to_a_person_when_another_question_lost_its_mark(scanned, blanked: str) -> None:
+    """A 1-bit scan drops light pencil marks: on a real-hand bw200 page the grade and the language were blank
+    and only the first of 5 ranks was left, and that list was accepted alone. Every form asks for a mark in
+    each one-answer question, so a page where one has none may have lost marks: the choices go to a person."""
+    from zonepaper.scan.page import read_context, read_fields
+    from zonepaper.scan.register import align_page, register_page
+
+    cycle = scanned[0]
+    ctx = read_context(cycle)
+    gray = _a_front(scanned)
+    aligned = align_page(gray, register_page(gray, ctx.layout), ctx.layout)
+    before = {r.name: r for r in read_fields(aligned, ctx)}
+    assert before["choices"].status == "auto" and before[blanked].status == "auto"
+    for bubble in ctx.layout.field(blanked).bubbles:  # the mark gone, as a 1-bit scan loses a pencil mark
+        x0, y0, x1, y1 = px_rect(bubble.rect, K)
+        cv2.circle(aligned, ((x0 + x1) // 2, (y0 + y1) // 2), (x1 - x0) // 2 - 2, 255, -1)
+    after = {r.name: r for r in read_fields(aligned, ctx)}
+    assert after[blanked].status == "review" and "no_mark" in after[blanked].reasons
+    assert after["choices"].value == before["choices"].value
+    assert after["choices"].status == "review" and after["choices"].reasons == ("marks_missing_elsewhere",)

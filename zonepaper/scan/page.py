@@ -286,6 +286,11 @@ def read_fields(aligned: np.ndarray, ctx: ReadContext) -> tuple[FieldResult, ...
         singles[name] = reading
         out.append(_from_marks(name, reading, layout.field(name)))
     choices = read_choices(aligned, layout.field("choices"), K, zone.max_choices)
+    if choices.sure and any("no_mark" in singles[name].reasons for name in SINGLE_FIELDS):
+        # Every form asks for one mark in each of these. A page where one has none may have lost light
+        # marks to the scan (a 1-bit scan drops pencil): the ranks after the first may be gone too (real
+        # handwriting, bw200: grade and language blank, and 4 of 5 ranks lost from a list read as sure).
+        choices = replace(choices, sure=False, reasons=("marks_missing_elsewhere",))
     out.append(_from_marks("choices", choices, layout.field("choices")))
     out.append(_from_marks("signature", read_signature(aligned, layout.field("signature"), K),
                            layout.field("signature")))
