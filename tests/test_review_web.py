@@ -350,6 +350,40 @@ def test_choices_are_corrected_by_clicking_the_grid(site) -> None:
     page.context.close()
 
 
+def test_a_choice_list_that_may_have_lost_marks_says_to_look_at_the_paper_and_fits_a_laptop(site, tmp_path: Path
+                                                                                            ) -> None:
+    """The longest reason the reader gives a grid, in both languages, beside the whole grid on 1366x768."""
+    import os
+
+    cycle, base, browser = site
+    db = cycle.db()
+    with write_transaction(db.conn):  # as the reader leaves a sure list on a page whose grade has no mark
+        row = db.conn.execute("SELECT rowid, serial FROM fields WHERE name = 'choices' AND status = 'auto' "
+                              "AND page_id IS NOT NULL ORDER BY serial LIMIT 1").fetchone()
+        db.conn.execute("UPDATE fields SET status = 'review', reasons = '[\"marks_missing_elsewhere\"]' "
+                        "WHERE rowid = ?", (row[0],))
+        record_application_event(db.conn, "test", "test.back_in_review", row[1], {"field": "choices"})
+    user = accounts.add_user(db.conn, "fay", "coordinator", PASSWORD, "en")
+    db.conn.execute("INSERT INTO claims (item, user_id, expires_at) VALUES (?, ?, ?)",
+                    (f"f:{row[0]}", user.id, time.time() + 600))  # hers first, whatever else waits
+    db.conn.commit()
+    db.close()
+    out = Path(os.environ.get("ZONEPAPER_SCREENSHOTS", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    page = login(browser, base, "fay", size=(1366, 768))
+    page.goto(base + "/field")
+    for lang, words in (("en", "look at the paper form"), ("es", "mire el formulario en papel")):
+        current(page)
+        page.wait_for_timeout(300)  # the grid's image laid out
+        assert page.get_attribute("html", "lang") == lang and page.text_content("#label") in ("Choices", "Opciones")
+        assert words in page.text_content("#why")
+        fits(page)
+        page.screenshot(path=str(out / f"review-choices-marks-lost-{lang}.png"))
+        with page.expect_navigation():
+            page.click("#lang")  # the other language (twice: English again)
+    page.context.close()
+
+
 def _decisions_by(cycle, name: str) -> int:
     return query(cycle, "SELECT count(*) FROM events WHERE actor = ? AND kind = 'review.decided'", name)[0][0]
 
