@@ -162,10 +162,14 @@ def kill_ingest(world: ScanWorld, work: Path, kills: int, rng: random.Random, wo
     the database must be the clean run's, with an unbroken log."""
     t = Tally("scan ingest --workers 2, one worker killed" if worker else "scan ingest killed")
     for k in range(kills):
-        c = copy_cycle(world.pristine, work / f"ingest-{k}")
         extra = ("--workers", "2") if worker else ()
         moment = moment_in(rng, world.seconds)
-        killed, code, err = kill_at(_ingest_cmd(world, c.root, *extra), moment, worker)
+        for _ in range(3):  # a run quicker than the clean one (a busier machine then) may end before the kill
+            c = copy_cycle(world.pristine, work / f"ingest-{k}")
+            killed, code, err = kill_at(_ingest_cmd(world, c.root, *extra), moment, worker)
+            if killed or code is None:
+                break
+            moment /= 2  # earlier, on a fresh copy: the attack is a kill in the middle of the run
         t.tried += 1
         t.killed += killed
         if code is None:
