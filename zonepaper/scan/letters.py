@@ -58,7 +58,7 @@ def letter_probabilities(characters: list[np.ndarray], nets: tuple[DigitNet, ...
     unsettled = np.flatnonzero((mean.max(axis=1) < SETTLED) | (first[0].argmax(axis=1) != first[-1].argmax(axis=1)))
     if len(unsettled):
         rest = [net.probabilities([characters[i] for i in unsettled]) for net in nets[2:]]
-        mean[unsettled] = (mean[unsettled] * 2 + np.sum(rest, axis=0)) / len(nets)
+        mean[unsettled] = (mean[unsettled] * len(first) + np.sum(rest, axis=0)) / len(nets)
     return mean
 
 
