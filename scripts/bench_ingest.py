@@ -444,8 +444,13 @@ def main() -> None:
         pristine = tmp / "cycle-pristine"  # kept by --keep: the cycle before any ingest, to read the scans again
         shutil.copytree(cycle.root, pristine)
 
+        import cv2
+
         dump = ReadingsDump() if args.readings else None
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)  # one core, as the line printed says (and --workers 2 gives each worker one)
         one = ingest(cycle, [tmp / "scans"], "2009-03-14", workers=1)
+        cv2.setNumThreads(threads)
         if dump:
             dump.save(args.readings / f"fonts-s{args.seed}.pickle")
             shutil.copyfile(sim.truth_path, args.readings / f"fonts-s{args.seed}.truth.json")
