@@ -423,7 +423,7 @@ def decide_digits(name: str, reading: BoxesReading, f: Field, zone: Zone, siblin
 # 6 conditions, 12,252 fields) 5 wrong, phones at 0.9984-0.9986 and a birth year. Chosen on the
 # calibration half, where it lets none through: a phone's unchecked digits 0.9995 (was 0.998) and
 # the digits a strong rule checks 0.995 (was 0.98). With the unfamiliar hand's floor below: 16.7 %
-# accepted alone there (20.4 %, 2 wrong before); on the benchmark half 17.8 %, 0 wrong (21.9 %, 5
+# accepted alone there (20.3 %, 2 wrong before); on the benchmark half 17.8 %, 0 wrong (21.9 %, 5
 # wrong before). SURE_DRAW_INPUT is now below every bar, a floor that binds nothing until a bar is
 # lowered (at 0.998 it would cost 1.4 points on either half and stop no wrong value measured).
 SURE_STRONG_RULES, SURE_WEAK_RULES, SURE_PHONE, SURE_MONTH_DAY = 0.995, 0.995, 0.9995, 0.998
