@@ -57,11 +57,12 @@ def _by_length(files: tuple[str, ...]) -> dict[int, tuple[np.ndarray, np.ndarray
     groups: dict[int, list[str]] = {}
     ranks = {**_ranks(files), **dict.fromkeys(PARTICLES, 0)}
     for word in ranks:
-        if word.isalpha() and word.isascii():
+        if word.isascii() and word.isalpha() and word.isupper():
             groups.setdefault(len(word), []).append(word)
     out = {}
     for n, words in groups.items():
-        codes = np.array([[ALPHABET.index(c) for c in w] for w in words], np.intp)
+        codes = (np.frombuffer("".join(words).encode("ascii"), np.uint8).reshape(len(words), n) - ord("A")
+                 ).astype(np.intp)  # A..Z as 0..25 (the words are plain capitals)
         out[n] = (codes, np.log(np.array([ranks[w] for w in words], np.float64) + 1), words)
     return out
 
