@@ -336,9 +336,17 @@ def machine_ceiling(root: Path, scans: Path, n: int) -> float:
 
 
 def run_cluster(args: argparse.Namespace) -> None:
+    """One process, --workers N and a Dask cluster side by side on the same pages, in --repeat rounds.
+
+    This machine's speed drifts by a fifth between identical runs a minute apart (a shared host), so
+    each round runs every side once, a side's speed-up is against the same round's one-core run, and
+    the median over the rounds is what counts (every round is printed too)."""
+    import statistics
+
     from zonepaper.scan.cluster import local_cluster
 
     tmp = Path(tempfile.mkdtemp(prefix="zonepaper-bench-"))
+    local = None
     try:
         cycle = init_cycle(tmp / "cycle", "belmont")
         print_forms(cycle, args.forms + 20, "benchmark")
@@ -353,49 +361,54 @@ def run_cluster(args: argparse.Namespace) -> None:
 
         from zonepaper.scan.cluster import warm
 
-        runs = []
         threads = cv2.getNumThreads()
         warm()  # every side reads with its networks already loaded, as a reader that stays up does
-        cv2.setNumThreads(1)  # one worker is one core, as each of --workers and the cluster's workers reads
-        one = ingest(cycle, [tmp / "scans"], "2009-03-14", workers=1)
-        cv2.setNumThreads(threads)
-        runs.append(("one process, one core", one))
-        copy = tmp / "threads"
-        shutil.copytree(pristine, copy)
-        runs.append(("one process, OpenCV's threads", ingest(Cycle(copy), [tmp / "scans"], "2009-03-14")))
-        copy = tmp / "workers"
-        shutil.copytree(pristine, copy)
-        runs.append((f"--workers {n}", ingest(Cycle(copy), [tmp / "scans"], "2009-03-14", workers=n)))
         started = time.perf_counter()
-        local = None
         if args.cluster.startswith("local:"):
             local = local_cluster(n)
             address = local.scheduler_address
         with Client(address) as client:
             client.run(warm)
         startup = time.perf_counter() - started
-        copy = tmp / "cluster"
-        shutil.copytree(pristine, copy)
-        try:
-            runs.append((f"Dask cluster, {n} workers", ingest(Cycle(copy), [tmp / "scans"], "2009-03-14",
-                                                              cluster=address)))
-        finally:
-            if local is not None:
-                local.close()
+        labels = ("one process, one core", "one process, OpenCV's threads", f"--workers {n}",
+                  f"Dask cluster, {n} workers")
+        rates: dict[str, list[float]] = {label: [] for label in labels}
+        ceilings = []
+
+        def fresh() -> Cycle:
+            copy = tmp / f"run-{time.monotonic_ns()}"
+            shutil.copytree(pristine, copy)
+            return Cycle(copy)
+
+        for round_ in range(args.repeat):
+            cv2.setNumThreads(1)  # one worker is one core, as each of --workers and the cluster's workers reads
+            runs = [ingest(fresh(), [tmp / "scans"], "2009-03-14", workers=1)]
+            cv2.setNumThreads(threads)
+            runs.append(ingest(fresh(), [tmp / "scans"], "2009-03-14"))
+            runs.append(ingest(fresh(), [tmp / "scans"], "2009-03-14", workers=n))
+            runs.append(ingest(fresh(), [tmp / "scans"], "2009-03-14", cluster=address))
+            for label, run in zip(labels, runs):
+                rates[label].append(run.pages / run.seconds)
+            ceilings.append(machine_ceiling(pristine, tmp / "scans", n))
+            print(f"round {round_ + 1}: " + ", ".join(f"{label} {rates[label][-1]:.2f}" for label in labels)
+                  + f" pages/s; {n} readers at once {ceilings[-1]:.2f}x", flush=True)
         pages, seconds = writer_ceiling(pristine, tmp / "scans", tmp / "writer")
-        ceiling = machine_ceiling(pristine, tmp / "scans", n)
         print(f"{len(sim.pages)} pages ({args.forms} forms, seed {args.seed}, the simulator's fonts); "
-              f"{os.cpu_count()} cores on this machine")
-        base = one.pages / one.seconds
-        for label, run in runs:
-            rate = run.pages / run.seconds
-            print(f"  {label:32} {rate:7.2f} pages/s  {rate / base:5.2f}x  ({run.pages} pages in {run.seconds:.1f} s)")
+              f"{os.cpu_count()} cores on this machine; median of {args.repeat} rounds (lowest-highest)")
+        base = rates[labels[0]]
+        for label in labels:
+            ratios = [r / b for r, b in zip(rates[label], base)]
+            print(f"  {label:32} {statistics.median(rates[label]):7.2f} pages/s  {statistics.median(ratios):5.2f}x  "
+                  f"({min(ratios):.2f}-{max(ratios):.2f}x)")
         print(f"  {'(the LocalCluster started in':32} {startup:7.1f} s, before the clock ran)")
         print(f"  {'the writer alone (reading skipped)':32} {pages / seconds:7.0f} pages/s  ({pages} pages in "
               f"{seconds:.2f} s; target >= 200)")
-        print(f"  {f'{n} readers at once, nothing shared':32} {ceiling:15.2f}x  (this machine's own ceiling for {n} "
-              f"workers: each of {n} processes reading every page alone, at the same time)")
+        print(f"  {f'{n} readers at once, nothing shared':32} {statistics.median(ceilings):15.2f}x  "
+              f"({min(ceilings):.2f}-{max(ceilings):.2f}x: this machine's own ceiling for {n} workers, each of {n} "
+              f"processes reading every page alone, at the same time)")
     finally:
+        if local is not None:
+            local.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -421,6 +434,7 @@ def main() -> None:
                                                       "scripts/redecide_digits.py --readings")
     parser.add_argument("--cluster", help="local:N or a Dask scheduler's address: one process, --workers N and the "
                                           "cluster side by side, and the writer's ceiling")
+    parser.add_argument("--repeat", type=int, default=3, help="with --cluster: rounds of every side (the median counts)")
     args = parser.parse_args()
     if args.cluster:
         run_cluster(args)

@@ -278,3 +278,26 @@ def test_a_grey_stroke_lighter_than_the_threshold_but_darker_than_light_lines_is
     assert inks[0] is not None and inks[1] is not None
     assert inks[2] is not None and int((inks[2] > 0).sum()) > 60
     assert all(ink is None for ink in inks[3:])
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_ink_joined_to_inside_keeps_pieces_reaching_in_and_drops_specks_and_pieces_outside(many: bool) -> None:
+    from zonepaper.scan.boxes import _joined_to_inside
+
+    candidate = np.zeros((60, 50), np.uint8)
+    inner = (10, 50, 10, 40)  # rows 10-49, columns 10-39 are inside the box
+    candidate[20:40, 20:23] = 255  # a stroke inside
+    candidate[2:12, 30:32] = 255  # a stroke reaching in from above the box
+    candidate[2:6, 2:8] = 255  # a piece outside, joined to nothing inside
+    candidate[45:47, 12:15] = 255  # a speck of 6 px inside: not a stroke
+    if many:  # more than 255 pieces (a 1-bit scan's noise): other code, same rule
+        candidate[52:60:2, 0:50:2] = 255  # 100 single pixels below the box
+        candidate[14:48:2, 26:39:2] = 255  # 119 inside: specks
+        candidate[14:50:2, 0:9:2] = 255  # 90 left of the box
+        assert cv2.connectedComponents(candidate, connectivity=8)[0] > 256
+    kept = _joined_to_inside(candidate, inner)
+    expected = np.zeros_like(candidate)
+    expected[20:40, 20:23] = 255
+    expected[2:12, 30:32] = 255
+    assert kept.dtype == np.uint8 and kept.shape == candidate.shape
+    assert np.array_equal(kept, expected)

@@ -92,7 +92,7 @@ def read_letter_fields(page: np.ndarray, fields: dict[str, Field], k: float) -> 
     """The network on every box of these letters fields, all of a page's letters in one batch."""
     crops = {}
     for name, f in fields.items():
-        inks, _, _ = field_inks(page, f, k)
+        inks, _, _ = field_inks(page, f, k, look_for_cuts=False)
         crops[name] = [normalize_digit(ink) if ink is not None else None for ink in inks]
     batch = [c for boxes in crops.values() for c in boxes if c is not None]
     probs = iter(letter_probabilities(batch))
