@@ -143,3 +143,39 @@ def test_a_worker_that_cannot_read_stops_the_run_saying_what_to_install(tmp_path
     db.close()
     again = ingest(c, [scans], "2009-03-14", cluster="local:1")  # the same command, once the workers are mended
     assert again.pages == sum(count_pages(p) for p in scans.iterdir())
+
+
+def _reading_settings() -> dict:  # on a worker: what reading's speed depends on
+    import dask
+
+    return {"profile": dask.config.get("distributed.worker.profile.enabled"),
+            "monitor": dask.config.get("distributed.admin.system-monitor.interval"),
+            "tick": dask.config.get("distributed.admin.tick.interval"),
+            "memory": dask.config.get("distributed.worker.memory.monitor-interval"),
+            "trim": os.environ.get("MALLOC_TRIM_THRESHOLD_")}
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def test_a_local_cluster_reads_without_what_only_a_dashboard_shows_and_the_guides_say_the_same() -> None:
+    import yaml
+    from dask.distributed import Client
+
+    from zonepaper.scan.cluster import READING_CONFIG, local_cluster
+
+    with local_cluster(1) as cluster:
+        with Client(cluster.scheduler_address) as client:
+            settings = list(client.run(_reading_settings).values())
+    assert settings == [{"profile": False, "monitor": "5s", "tick": "1s", "memory": "1s", "trim": None}]
+    for guide in ("guide.md", "guia.md"):  # what they tell people to save for workers started by hand
+        text = (Path(__file__).parent.parent / "docs" / guide).read_text(encoding="utf-8")
+        block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+        assert _flatten(yaml.safe_load(block)) == READING_CONFIG, guide
