@@ -146,6 +146,20 @@ def moment_in(rng: random.Random, seconds: float) -> float:
     return rng.uniform(0.3, 1.0) * seconds
 
 
+def kill_midway(fresh: Callable[[], tuple[Cycle, list[str]]], moment: float, worker: bool = False
+                ) -> tuple[Cycle, float, bool, int | None, str]:
+    """kill_at on a fresh copy (`fresh()`: the copy and the command); a run that ended before the kill (quicker
+    than the clean one, on a machine busier then) is tried again on another fresh copy at half the moment, up
+    to 3 times, so that the attack is a kill in the middle of a run. (copy, moment, killed, exit code, stderr)."""
+    for _ in range(3):
+        c, cmd = fresh()
+        killed, code, err = kill_at(cmd, moment, worker)
+        if killed or code is None:
+            break
+        moment /= 2
+    return c, moment, killed, code, err
+
+
 def _judge(t: Tally, what: str, ok: bool, code: int | None) -> None:
     t.codes[code] += 1
     if code == 15:
@@ -163,13 +177,11 @@ def kill_ingest(world: ScanWorld, work: Path, kills: int, rng: random.Random, wo
     t = Tally("scan ingest --workers 2, one worker killed" if worker else "scan ingest killed")
     for k in range(kills):
         extra = ("--workers", "2") if worker else ()
-        moment = moment_in(rng, world.seconds)
-        for _ in range(3):  # a run quicker than the clean one (a busier machine then) may end before the kill
+        def fresh(k: int = k) -> tuple[Cycle, list[str]]:
             c = copy_cycle(world.pristine, work / f"ingest-{k}")
-            killed, code, err = kill_at(_ingest_cmd(world, c.root, *extra), moment, worker)
-            if killed or code is None:
-                break
-            moment /= 2  # earlier, on a fresh copy: the attack is a kill in the middle of the run
+            return c, _ingest_cmd(world, c.root, *extra)
+
+        c, moment, killed, code, err = kill_midway(fresh, moment_in(rng, world.seconds), worker)
         t.tried += 1
         t.killed += killed
         if code is None:
@@ -215,9 +227,12 @@ def kill_backup(base: Path, work: Path, kills: int, rng: random.Random) -> Tally
     t = Tally("backup killed")
     seconds = timed([ZONEPAPER, "backup", "--cycle", str(copy_cycle(base, work / "backup-clean").root)])
     for k in range(kills):
-        c = copy_cycle(base, work / f"backup-{k}")
-        moment = moment_in(rng, seconds)
-        t.killed += kill_at([ZONEPAPER, "backup", "--cycle", str(c.root)], moment)[0]
+        def fresh(k: int = k) -> tuple[Cycle, list[str]]:
+            c = copy_cycle(base, work / f"backup-{k}")
+            return c, [ZONEPAPER, "backup", "--cycle", str(c.root)]
+
+        c, moment, killed, _, _ = kill_midway(fresh, moment_in(rng, seconds))
+        t.killed += killed
         again = zp("backup", "--cycle", str(c.root))
         folder = c.root / "backups"
         zips = sorted(folder.glob("zonepaper-backup-*.zip"))
@@ -240,9 +255,12 @@ def kill_forms_print(work: Path, kills: int, rng: random.Random, count: int = 60
     seconds = timed([ZONEPAPER, "forms", "print", "--count", str(count), "--cycle",
                      str(copy_cycle(base.root, work / "print-clean").root)])
     for k in range(kills):
-        c = copy_cycle(base.root, work / f"print-{k}")
-        moment = moment_in(rng, seconds)
-        t.killed += kill_at([ZONEPAPER, "forms", "print", "--count", str(count), "--cycle", str(c.root)], moment)[0]
+        def fresh(k: int = k) -> tuple[Cycle, list[str]]:
+            c = copy_cycle(base.root, work / f"print-{k}")
+            return c, [ZONEPAPER, "forms", "print", "--count", str(count), "--cycle", str(c.root)]
+
+        c, moment, killed, _, _ = kill_midway(fresh, moment_in(rng, seconds))
+        t.killed += killed
         again = zp("forms", "print", "--count", str(count), "--cycle", str(c.root))
         conn = sqlite3.connect(c.db_path)
         states = conn.execute("SELECT status, output FROM batches ORDER BY id").fetchall()
@@ -282,9 +300,12 @@ def kill_import(base: Path, csv_path: Path, clean: dict, seconds: float, work: P
     """A killed import is all or nothing: run again, the tables are those of one clean import."""
     t = Tally("applications import killed")
     for k in range(kills):
-        c = copy_cycle(base, work / f"import-{k}")
-        moment = moment_in(rng, seconds)
-        t.killed += kill_at([ZONEPAPER, "applications", "import", str(csv_path), "--cycle", str(c.root)], moment)[0]
+        def fresh(k: int = k) -> tuple[Cycle, list[str]]:
+            c = copy_cycle(base, work / f"import-{k}")
+            return c, [ZONEPAPER, "applications", "import", str(csv_path), "--cycle", str(c.root)]
+
+        c, moment, killed, _, _ = kill_midway(fresh, moment_in(rng, seconds))
+        t.killed += killed
         before = table_dump(c.db_path)
         again = zp("applications", "import", str(csv_path), "--cycle", str(c.root))
         done_before = before["applications"] == clean["applications"]
@@ -326,9 +347,12 @@ def kill_offer(base: Path, work: Path, kills: int, rng: random.Random) -> Tally:
     seconds = timed([ZONEPAPER, "waitlist", "offer", "--cycle", str(clean.root)])
     expected = _offers(clean.root)
     for k in range(kills):
-        c = copy_cycle(base, work / f"offer-{k}")
-        moment = moment_in(rng, seconds)
-        t.killed += kill_at([ZONEPAPER, "waitlist", "offer", "--cycle", str(c.root)], moment)[0]
+        def fresh(k: int = k) -> tuple[Cycle, list[str]]:
+            c = copy_cycle(base, work / f"offer-{k}")
+            return c, [ZONEPAPER, "waitlist", "offer", "--cycle", str(c.root)]
+
+        c, moment, killed, _, _ = kill_midway(fresh, moment_in(rng, seconds))
+        t.killed += killed
         again = zp("waitlist", "offer", "--cycle", str(c.root))
         letters = [_pdf_pages(p) for p in (c.root / "output").glob("offers-*.pdf")]
         got = _offers(c.root)
