@@ -29,12 +29,14 @@ reading skipped. Targets: N=2 workers >= 1.8x one process; the writer >= 200 pag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 from zonepaper.cycle import Cycle, init_cycle
 from zonepaper.fields import DIGIT_FIELDS, NAME_FIELDS, validate_digits
@@ -335,6 +337,19 @@ def machine_ceiling(root: Path, scans: Path, n: int) -> float:
     return rates[1] / rates[0]
 
 
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """OpenCV on one thread inside, its own number of threads again after."""
+    import cv2
+
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(threads)
+
+
 def run_cluster(args: argparse.Namespace) -> None:
     """One process, --workers N and a Dask cluster side by side on the same pages, in --repeat rounds.
 
@@ -356,12 +371,10 @@ def run_cluster(args: argparse.Namespace) -> None:
         address, n = args.cluster, 2
         if address.startswith("local:"):
             n = int(address.removeprefix("local:"))
-        import cv2
         from dask.distributed import Client
 
         from zonepaper.scan.cluster import warm
 
-        threads = cv2.getNumThreads()
         warm()  # every side reads with its networks already loaded, as a reader that stays up does
         startups = []
 
@@ -388,9 +401,8 @@ def run_cluster(args: argparse.Namespace) -> None:
             return Cycle(copy)
 
         for round_ in range(args.repeat):
-            cv2.setNumThreads(1)  # one worker is one core, as each of --workers and the cluster's workers reads
-            runs = [ingest(fresh(), [tmp / "scans"], "2009-03-14", workers=1)]
-            cv2.setNumThreads(threads)
+            with one_thread():  # one worker is one core, as each of --workers and the cluster's workers reads
+                runs = [ingest(fresh(), [tmp / "scans"], "2009-03-14", workers=1)]
             runs.append(ingest(fresh(), [tmp / "scans"], "2009-03-14"))
             runs.append(ingest(fresh(), [tmp / "scans"], "2009-03-14", workers=n))
             where = start_cluster()
@@ -469,13 +481,9 @@ def main() -> None:
         pristine = tmp / "cycle-pristine"  # kept by --keep: the cycle before any ingest, to read the scans again
         shutil.copytree(cycle.root, pristine)
 
-        import cv2
-
         dump = ReadingsDump() if args.readings else None
-        threads = cv2.getNumThreads()
-        cv2.setNumThreads(1)  # one core, as the line printed says (and --workers 2 gives each worker one)
-        one = ingest(cycle, [tmp / "scans"], "2009-03-14", workers=1)
-        cv2.setNumThreads(threads)
+        with one_thread():  # one core, as the line printed says (and --workers 2 gives each worker one)
+            one = ingest(cycle, [tmp / "scans"], "2009-03-14", workers=1)
         if dump:
             dump.save(args.readings / f"fonts-s{args.seed}.pickle")
             shutil.copyfile(sim.truth_path, args.readings / f"fonts-s{args.seed}.truth.json")
