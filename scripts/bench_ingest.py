@@ -460,7 +460,8 @@ def main() -> None:
                                                       "scripts/redecide_digits.py --readings")
     parser.add_argument("--cluster", help="local:N or a Dask scheduler's address: one process, --workers N and the "
                                           "cluster side by side, and the writer's ceiling")
-    parser.add_argument("--repeat", type=int, default=3, help="with --cluster: rounds of every side (the median counts)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="with --cluster: rounds of every side (the median counts)")
     args = parser.parse_args()
     if args.cluster:
         run_cluster(args)
