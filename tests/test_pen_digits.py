@@ -22,7 +22,7 @@ from zonepaper.scan.ingest import ingest
 from zonepaper.simulate import simulate
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "scripts"))
-from pen_digits import MM_PER_INCH, PAGE_CONDITIONS, PenDigits  # noqa: E402
+from pen_digits import MISLABELLED, MM_PER_INCH, PAGE_CONDITIONS, PenDigits  # noqa: E402
 
 
 def font_digits() -> PenDigits:
@@ -57,6 +57,19 @@ def test_a_writer_keeps_one_pen_and_its_line_is_as_wide_as_the_pen() -> None:
         expected = who.width_mm * dpi / MM_PER_INCH
         assert 0.5 * expected < np.median(widths) < 1.8 * expected + 2, (who, widths)
     assert len(pen.used) == 50  # which digits were written is kept, for the benchmark's crops
+
+
+def test_digits_people_read_otherwise_are_never_written() -> None:
+    """The benchmark skips MNIST's test digits whose label people do not agree with (MISLABELLED)."""
+    base = font_digits()
+    threes = base.by_digit[3]
+    pen = PenDigits(base.images, np.where(np.isin(np.arange(len(base.images)), threes), 3, -1), seed=4,
+                    skip=threes[1:])
+    for _ in range(20):
+        pen.glyph("3", 43, 57, 200)
+    assert set(pen.used) == {int(threes[0])}
+    assert len(MISLABELLED) == 15 and all(0 <= i < 10000 for i in MISLABELLED)
+    assert all(str(label) != read for label, read in MISLABELLED.values())
 
 
 @pytest.mark.slow
