@@ -41,24 +41,24 @@ def test_a_box_holds_only_what_the_field_allows(cycle: Cycle) -> None:
 
 def test_the_weaker_a_fields_rules_the_surer_its_digits(cycle: Cycle) -> None:
     zone = cycle.zone()
-    # a strong rule (a year in range, the zone's ZIPs and area codes) was not enough at 0.98: a birth year 1995
-    # read as 1993 at 0.9946 passed (real handwriting, calibration half)
-    assert sure_enough("birth_date", zone, 7) == sure_enough("signature_date", zone, 4) == 0.995  # a year
-    assert sure_enough("phone", zone, 2) == 0.995  # the area code must be one of the zone's
-    # nothing checks the rest: a phone's 9 read as 0 at 0.9991 passed the 0.998 of before
-    assert sure_enough("phone", zone, 3) == sure_enough("phone", zone, 9) == 0.9995
-    assert sure_enough("phone", dataclasses.replace(zone, area_codes=()), 0) == 0.9995
-    assert sure_enough("sibling_program", zone, 0) == 0.995
-    assert sure_enough("zip", dataclasses.replace(zone, zip_codes=()), 0) == 0.995  # any 5 digits would pass
+    # a strong rule (a year in range, the zone's ZIPs and area codes) was not enough at 0.98, nor at 0.995 with
+    # the deep networks: a birth year 1995 read as 1993 at 0.9965 passed (real handwriting, calibration half)
+    assert sure_enough("birth_date", zone, 7) == sure_enough("signature_date", zone, 4) == 0.998  # a year
+    assert sure_enough("phone", zone, 2) == 0.998  # the area code must be one of the zone's
+    # nothing checks the rest: a phone's 9 read as 0 at 0.9995 passed the 0.9995 of before
+    assert sure_enough("phone", zone, 3) == sure_enough("phone", zone, 9) == 0.9999
+    assert sure_enough("phone", dataclasses.replace(zone, area_codes=()), 0) == 0.9999
+    assert sure_enough("sibling_program", zone, 0) == 0.998
+    assert sure_enough("zip", dataclasses.replace(zone, zip_codes=()), 0) == 0.998  # any 5 digits would pass
     # what the draw reads needs at least SURE_DRAW_INPUT: a ZIP outside the zone read as one inside
     assert sure_enough("zip", zone, 4) >= 0.99 and sure_enough("received_date", zone, 6) >= 0.99
     # nothing tells a month 02 from 03 or a day 20 from 22: the month and day digits need more than the year's
-    assert [sure_enough("signature_date", zone, i) for i in range(8)] == [0.998] * 4 + [0.995] * 4
-    assert sure_enough("received_date", zone, 1) == 0.998
-    # an unfamiliar hand raises every bar to 0.998, and lowers none
-    assert sure_enough("birth_date", zone, 0, unfamiliar=True) == 0.998
-    assert sure_enough("birth_date", zone, 7, unfamiliar=True) == sure_enough("phone", zone, 2, True) == 0.998
-    assert sure_enough("phone", zone, 9, unfamiliar=True) == 0.9995
+    assert [sure_enough("signature_date", zone, i) for i in range(8)] == [0.9995] * 4 + [0.998] * 4
+    assert sure_enough("received_date", zone, 1) == 0.9995
+    # an unfamiliar hand raises every bar to 0.999, and lowers none
+    assert sure_enough("birth_date", zone, 0, unfamiliar=True) == 0.9995
+    assert sure_enough("birth_date", zone, 7, unfamiliar=True) == sure_enough("phone", zone, 2, True) == 0.999
+    assert sure_enough("phone", zone, 9, unfamiliar=True) == 0.9999
 
 
 def _reading(text: str, a: list[DigitGuess], b: list[DigitGuess]) -> BoxesReading:
@@ -73,7 +73,7 @@ def test_a_curled_nine_is_sure_in_a_year_but_not_in_a_zip(cycle: Cycle) -> None:
     birth = decide_digits("birth_date", _reading("02151995", sure + [curled], sure + [curled]),
                           layout.field("birth_date"), zone, "no")
     assert birth.value == "1995-02-15" and birth.status == "review"  # 1993 is a birth year too
-    nine = guess(9, 0.97, 3, 0.025)
+    nine = guess(9, 0.985, 3, 0.0148)
     year = [guess(int(c), 0.9999, (int(c) + 1) % 10, 0.00005) for c in "021519"] + [nine, guess(5, 0.9999, 6, 0.00005)]
     birth = decide_digits("birth_date", _reading("02151995", year, year), layout.field("birth_date"), zone, "no")
     assert birth.status == "auto" and birth.value == "1995-02-15"  # nobody filling in the form was born in 1935
@@ -163,7 +163,7 @@ def test_a_stroke_that_goes_on_across_a_line_is_cut(blank_field) -> None:
 
 def test_an_unfamiliar_hand_needs_surer_digits(cycle: Cycle) -> None:
     zone, layout = cycle.zone(), build_layout(cycle.zone())
-    sure = [guess(int(c), 0.9999, (int(c) + 1) % 10, 0.00005) for c in "0215199"] + [guess(5, 0.997, 6, 0.0025)]
+    sure = [guess(int(c), 0.9999, (int(c) + 1) % 10, 0.00005) for c in "0215199"] + [guess(5, 0.9985, 6, 0.0012)]
     unsure = [guess(3, 0.6, 8, 0.3)] * 5
     familiar = {"birth_date": _reading("02151995", sure, sure), "zip": _reading("33333", unsure[:4] + sure[:1],
                                                                                    unsure[:4] + sure[:1])}
